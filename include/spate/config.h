@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* config.h -- spate.yaml loaded through one table of typed, bounded settings. */
+#ifndef SPATE_CONFIG_H
+#define SPATE_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A free-form string map (librdkafka properties, Spark conf, HTTP headers).
+ * Order is kept as written in the file. */
+struct spate_kv {
+    char *key;
+    char *value;
+};
+struct spate_kvlist {
+    struct spate_kv *items;
+    size_t count;
+};
+/* Value of key or NULL. */
+const char *spate_kvlist_get(const struct spate_kvlist *l, const char *key);
+
+struct spate_strlist {
+    char **items;
+    size_t count;
+};
+
+struct spate_tls_config {
+    int enabled;
+    char *ca_file;   /* PEM bundle used to verify the server; NULL = system */
+    char *cert_file; /* optional client certificate (PEM) */
+    char *key_file;  /* its private key (PEM) */
+    int verify;      /* verify the server certificate and host name */
+};
+
+struct spate_kafka_config {
+    char *bootstrap_servers;
+    int partitions;         /* for topics spate creates */
+    int replication_factor; /* for topics spate creates */
+    char *topic_raw;
+    char *topic_clean;
+    char *topic_stats;
+    char *topic_dlq;
+    char *compression; /* none|gzip|snappy|lz4|zstd */
+    struct spate_kvlist properties; /* passed through to librdkafka */
+};
+
+struct spate_cassandra_config {
+    struct spate_strlist contact_points; /* "host" or "host:port" */
+    int port;
+    char *keyspace;
+    char *replication_strategy; /* SimpleStrategy | NetworkTopologyStrategy */
+    int replication_factor;     /* SimpleStrategy */
+    struct spate_kvlist datacenters; /* NetworkTopologyStrategy: dc -> rf */
+    char *consistency;
+    char *local_dc;
+    char *username;
+    char *password;
+    struct spate_tls_config tls;
+    int connect_timeout_ms;
+    int request_timeout_ms;
+    int connections_per_host;
+    int max_in_flight;  /* per connection */
+    int compression;    /* negotiate LZ4 when the server supports it */
+};
+
+struct spate_pagination_config {
+    char *style;       /* none | page | cursor | link */
+    char *page_param;  /* query parameter carrying the page number (page) */
+    int64_t start_page;
+    int64_t max_pages; /* 0 = unbounded */
+    char *cursor_path; /* JSON path of the next cursor in the response (cursor) */
+    char *cursor_param;/* query parameter carrying the cursor (cursor) */
+};
+
+struct spate_source_config {
+    char *name;
+    char *url; /* template: {page} {cursor} {batch} {seed} are substituted */
+    char *method;
+    struct spate_kvlist headers; /* values may use ${VAR} from the environment */
+    struct spate_kvlist params;  /* extra query parameters */
+    char *body;                  /* request body for POST */
+    char *records_path;          /* JSON path of the records array */
+    char *key_path;              /* JSON path of the record key inside a record */
+    int batch_size;
+    int concurrency;             /* requests in flight */
+    double rate_limit;           /* requests per second, 0 = unlimited */
+    int timeout_ms;
+    int max_retries;
+    int backoff_initial_ms;
+    int backoff_max_ms;
+    char *mode;                  /* continuous | interval */
+    int interval_ms;
+    int max_record_bytes;
+    struct spate_pagination_config pagination;
+    char *state_file;            /* cursor persistence; default under state dir */
+};
+
+struct spate_sink_column_config {
+    char *column;
+    char *from; /* "field.path", "key", "header:NAME" or "now" */
+};
+
+struct spate_sink_table_config {
+    char *table;
+    char *consistency;
+    int ttl_s; /* 0 = none */
+    char *timestamp_field; /* write timestamp from this field, NULL = server */
+    struct spate_sink_column_config *columns;
+    size_t column_count;
+};
+
+struct spate_sink_config {
+    char *topic;
+    struct spate_sink_table_config *tables;
+    size_t table_count;
+};
+
+struct spate_sink_section {
+    char *group_id;
+    int max_in_flight;
+    int retry_initial_ms;
+    int retry_max_ms;
+    int commit_interval_ms;
+    struct spate_sink_config *mappings;
+    size_t mapping_count;
+};
+
+struct spate_spark_query_config {
+    char *name;
+    char *trigger; /* realtime | microbatch | "processingTime:5s" */
+};
+
+struct spate_spark_config {
+    char *master;
+    char *trigger;
+    char *checkpoint_dir;
+    char *sql_dir;
+    char *starting_offsets;
+    int fail_on_data_loss;
+    char *watermark;
+    struct spate_spark_query_config *queries;
+    size_t query_count;
+    struct spate_kvlist conf; /* passed through to Spark */
+};
+
+struct spate_stack_config {
+    char *data_dir;
+    char *java_home;
+    char *host;
+    int kafka_port;
+    int kafka_controller_port;
+    int kafka_heap_mb;
+    int cassandra_port;
+    int cassandra_storage_port;
+    int cassandra_heap_mb;
+    int start_timeout_s;
+    int stop_timeout_s;
+};
+
+struct spate_metrics_config {
+    char *listen;   /* address the metrics endpoints bind, default 127.0.0.1 */
+    int ingest_port;
+    int sink_port;
+    int apisim_port;
+    int serve_port;
+};
+
+struct spate_config {
+    char *path; /* file it was loaded from, NULL for built-in defaults */
+    char *log_level;
+    struct spate_kafka_config kafka;
+    struct spate_cassandra_config cassandra;
+    struct spate_source_config *sources;
+    size_t source_count;
+    struct spate_spark_config spark;
+    struct spate_sink_section sink;
+    struct spate_stack_config stack;
+    struct spate_metrics_config metrics;
+};
+
+/* Load path (YAML). On success *out is a new config the caller frees with
+ * spate_config_free(). On failure returns SPATE_ECONFIG (or SPATE_ESYS when
+ * the file cannot be read) and writes "FILE:LINE: key: problem" into err. */
+int spate_config_load(const char *path, struct spate_config **out, char *err,
+                      size_t errlen);
+/* Same, from a string; name is used in messages in place of the file. */
+int spate_config_load_string(const char *yaml, const char *name,
+                             struct spate_config **out, char *err, size_t errlen);
+/* A config holding every default (no file). */
+int spate_config_defaults(struct spate_config **out, char *err, size_t errlen);
+void spate_config_free(struct spate_config *cfg);
+
+/* Expand ${VAR} and ${VAR:-default} from the environment. Returns a new
+ * string (caller frees) or NULL on malformed syntax / no memory, with a
+ * message in err. A variable that is unset and has no default is an error. */
+char *spate_config_interpolate(const char *in, char *err, size_t errlen);
+
+/* Find a source by name; NULL when absent. */
+const struct spate_source_config *spate_config_source(const struct spate_config *cfg,
+                                                      const char *name);
+
+#endif

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* util.h -- clocks, bounded string copies and a growable byte buffer. */
+#ifndef SPATE_UTIL_H
+#define SPATE_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Milliseconds / microseconds on the monotonic clock (for durations). */
+int64_t spate_mono_ms(void);
+int64_t spate_mono_us(void);
+/* Milliseconds since the Unix epoch (for timestamps that cross processes). */
+int64_t spate_wall_ms(void);
+/* Sleep; returns early (0) when a signal arrives. */
+void spate_sleep_ms(int64_t ms);
+
+/* strlcpy semantics: always NUL-terminates, returns strlen(src). */
+size_t spate_strlcpy(char *dst, const char *src, size_t size);
+
+/* Parse "250ms", "5s", "2m", "1h" or a bare number of ms into milliseconds.
+ * Returns 0 or SPATE_EINVAL. */
+int spate_parse_duration_ms(const char *s, int64_t *out_ms);
+
+/* Growable byte buffer. Owner frees with spate_buf_free(). */
+struct spate_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+};
+int spate_buf_reserve(struct spate_buf *b, size_t extra);
+int spate_buf_append(struct spate_buf *b, const void *data, size_t len);
+int spate_buf_appendf(struct spate_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void spate_buf_reset(struct spate_buf *b);
+void spate_buf_free(struct spate_buf *b);
+
+#endif

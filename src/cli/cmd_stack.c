@@ -1,8 +1,134 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* cmd_stack.c -- placeholder, replaced by the stack module. */
+/* cmd_stack.c -- `spate stack up|down|status|logs`: the local Kafka + Cassandra. */
 #include "cli.h"
+
+#include "spate/stack.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: spate stack up        start Kafka (KRaft) and Cassandra, wait until they serve\n"
+            "       spate stack down      stop them (SIGTERM, then SIGKILL after stack.stop_timeout)\n"
+            "       spate stack status    pid, port, state, uptime and memory of each service\n"
+            "       spate stack logs [kafka|cassandra] [-n LINES] [-f]\n"
+            "\n"
+            "State, data and logs live in stack.data_dir (default .spate/). Ports, heap sizes\n"
+            "and timeouts come from the stack section of the config.\n");
+}
+
+static int logs(struct spate_config *cfg, int argc, char **argv)
+{
+    int lines = 50, follow = 0;
+    static const struct option opts[] = {
+        {"lines", required_argument, NULL, 'n'}, {"follow", no_argument, NULL, 'f'},
+        {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "n:fh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'n': lines = atoi(optarg); break;
+        case 'f': follow = 1; break;
+        case 'h': usage(stdout); return CLI_OK;
+        default: return cli_bad_option("stack logs", argv[optind - 1]);
+        }
+    }
+    int which[2] = {1, 1};
+    if (optind < argc) {
+        if (!strcmp(argv[optind], "kafka"))
+            which[1] = 0;
+        else if (!strcmp(argv[optind], "cassandra"))
+            which[0] = 0;
+        else {
+            fprintf(stderr, "spate stack logs: unknown service '%s' (kafka or cassandra)\n",
+                    argv[optind]);
+            return CLI_USAGE;
+        }
+    }
+    char path[2][1024];
+    int n = 0;
+    for (int s = 0; s < STACK_NSERVICES; s++) {
+        if (!which[s])
+            continue;
+        char p[1024];
+        stack_log_path(cfg, (enum stack_service)s, p, sizeof p);
+        /* the service's own log sits next to stdout.log */
+        char *slash = strrchr(p, '/');
+        if (slash)
+            snprintf(slash + 1, sizeof p - (size_t)(slash + 1 - p), "%s",
+                     s == STACK_KAFKA ? "server.log" : "system.log");
+        snprintf(path[n++], sizeof path[0], "%s", p);
+    }
+    char nbuf[16];
+    snprintf(nbuf, sizeof nbuf, "%d", lines > 0 ? lines : 50);
+    char *args[8] = {"tail", "-n", nbuf};
+    int a = 3;
+    if (follow)
+        args[a++] = "-F";
+    for (int i = 0; i < n; i++)
+        args[a++] = path[i];
+    args[a] = NULL;
+    fflush(stdout);
+    execvp("tail", args);
+    perror("spate stack logs: tail");
+    return CLI_FAIL;
+}
+
 int cmd_stack(struct cli_ctx *ctx, int argc, char **argv)
 {
-    (void)ctx; (void)argc; (void)argv;
-    return cli_not_yet("stack", "Foundation");
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_USAGE;
+    }
+    const char *sub = argv[1];
+    if (!strcmp(sub, "--help") || !strcmp(sub, "-h") || !strcmp(sub, "help")) {
+        usage(stdout);
+        return CLI_OK;
+    }
+    if (strcmp(sub, "up") && strcmp(sub, "down") && strcmp(sub, "status") && strcmp(sub, "logs")) {
+        fprintf(stderr, "spate stack: unknown subcommand '%s' (up, down, status, logs)\n", sub);
+        return CLI_USAGE;
+    }
+    if (strcmp(sub, "logs") && argc > 2) {
+        if (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h")) {
+            usage(stdout);
+            return CLI_OK;
+        }
+        return cli_bad_option("stack", argv[2]);
+    }
+    struct spate_config *cfg = cli_config(ctx);
+    if (!cfg)
+        return CLI_USAGE;
+    if (!strcmp(sub, "up"))
+        return stack_up(cfg, 0) == 0 ? CLI_OK : CLI_FAIL;
+    if (!strcmp(sub, "down"))
+        return stack_down(cfg, 0) == 0 ? CLI_OK : CLI_FAIL;
+    if (!strcmp(sub, "logs"))
+        return logs(cfg, argc - 1, argv + 1);
+
+    struct stack_status st[STACK_NSERVICES];
+    stack_status(cfg, st);
+    printf("%-10s %-8s %-6s %-9s %-9s %s\n", "SERVICE", "PID", "PORT", "STATE", "UPTIME", "RSS");
+    int all_ready = 1;
+    for (int s = 0; s < STACK_NSERVICES; s++) {
+        char pid[24] = "-", up[48] = "-", rss[32] = "-";
+        const char *state = st[s].ready ? "ready" : st[s].running ? "starting" : "stopped";
+        if (st[s].stale)
+            state = "stale";
+        if (st[s].running) {
+            snprintf(pid, sizeof pid, "%d", (int)st[s].pid);
+            snprintf(up, sizeof up, "%lldm%02llds", (long long)st[s].uptime_s / 60,
+                     (long long)st[s].uptime_s % 60);
+            snprintf(rss, sizeof rss, "%lld MB", (long long)st[s].rss_kb / 1024);
+        }
+        printf("%-10s %-8s %-6d %-9s %-9s %s\n", st[s].name, pid, st[s].port, state, up, rss);
+        all_ready &= st[s].ready;
+    }
+    return all_ready ? CLI_OK : CLI_FAIL;
 }

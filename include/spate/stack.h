@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* stack.h -- the local single-node Kafka (KRaft) and Cassandra, as processes. */
+#ifndef SPATE_STACK_H
+#define SPATE_STACK_H
+
+#include "spate/config.h"
+
+#include <stdint.h>
+#include <sys/types.h>
+
+enum stack_service { STACK_KAFKA = 0, STACK_CASSANDRA = 1, STACK_NSERVICES = 2 };
+
+struct stack_status {
+    const char *name; /* "kafka", "cassandra" */
+    pid_t pid;        /* 0 when not running */
+    int running;      /* process alive and ours */
+    int ready;        /* answers clients */
+    int stale;        /* pid file pointed at a dead or foreign process */
+    int port;
+    int64_t uptime_s;
+    int64_t rss_kb;
+    char log_path[512];
+};
+
+/* Start what is not running and wait until both answer clients (Kafka a
+ * metadata request, Cassandra a CQL STARTUP/READY). Harmless when already up.
+ * On failure returns a SPATE_E* code, prints why (with the failing service's
+ * last log lines) and stops what this call started. */
+int stack_up(const struct spate_config *cfg, int quiet);
+/* SIGTERM each service, wait stack.stop_timeout, then SIGKILL; by pid only.
+ * Returns 0 when no process of the stack is left. */
+int stack_down(const struct spate_config *cfg, int quiet);
+/* Fill one status per service (array of STACK_NSERVICES). */
+int stack_status(const struct spate_config *cfg, struct stack_status *out);
+/* Absolute path of a service's main log file. */
+int stack_log_path(const struct spate_config *cfg, enum stack_service svc, char *out,
+                   size_t outlen);
+/* Print the last n lines of a file to stderr, indented (diagnostics). */
+void stack_print_tail(const char *path, int n);
+
+#endif

@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* test_core_config.c -- the config loader: a valid file and each kind of error. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "spate/config.h"
+#include "spate/error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char err[1024];
+
+static struct spate_config *load_ok(const char *yaml)
+{
+    struct spate_config *cfg = NULL;
+    int rc = spate_config_load_string(yaml, "t.yaml", &cfg, err, sizeof err);
+    if (rc != 0)
+        fail_msg("unexpected error: %s", err);
+    return cfg;
+}
+
+/* Loads yaml expecting failure; returns the message. */
+static const char *load_err(const char *yaml)
+{
+    struct spate_config *cfg = NULL;
+    int rc = spate_config_load_string(yaml, "t.yaml", &cfg, err, sizeof err);
+    assert_int_equal(rc, SPATE_ECONFIG);
+    assert_null(cfg);
+    return err;
+}
+
+static void valid_full_file(void **state)
+{
+    (void)state;
+    struct spate_config *cfg = load_ok(
+        "log_level: debug\n"
+        "kafka:\n"
+        "  bootstrap_servers: k1:9092,k2:9092\n"
+        "  partitions: 12\n"
+        "  compression: zstd\n"
+        "  properties:\n"
+        "    linger.ms: \"20\"\n"
+        "cassandra:\n"
+        "  contact_points: [c1, c2:9043]\n"
+        "  consistency: QUORUM\n"
+        "  request_timeout: 3s\n"
+        "  tls:\n"
+        "    enabled: true\n"
+        "    ca_file: /etc/ca.pem\n"
+        "sources:\n"
+        "  - name: a\n"
+        "    url: http://x/api\n"
+        "    rate_limit: 2.5\n"
+        "    pagination: {style: cursor, cursor_path: info.next}\n"
+        "  - name: b\n"
+        "    url: https://y/api\n"
+        "    headers: {Authorization: Bearer t}\n"
+        "sink:\n"
+        "  mappings:\n"
+        "    - topic: users.clean\n"
+        "      tables:\n"
+        "        - table: users\n"
+        "          ttl: 3600\n"
+        "          columns:\n"
+        "            - {column: user_id, from: user_id}\n"
+        "spark:\n"
+        "  trigger: processingTime:5s\n"
+        "  queries: [{name: clean, trigger: realtime}]\n"
+        "stack:\n"
+        "  kafka_port: 19092\n");
+    assert_string_equal(cfg->log_level, "debug");
+    assert_string_equal(cfg->kafka.bootstrap_servers, "k1:9092,k2:9092");
+    assert_int_equal(cfg->kafka.partitions, 12);
+    assert_string_equal(cfg->kafka.compression, "zstd");
+    assert_string_equal(spate_kvlist_get(&cfg->kafka.properties, "linger.ms"), "20");
+    assert_int_equal(cfg->cassandra.contact_points.count, 2);
+    assert_string_equal(cfg->cassandra.contact_points.items[1], "c2:9043");
+    assert_int_equal(cfg->cassandra.request_timeout_ms, 3000);
+    assert_int_equal(cfg->cassandra.tls.enabled, 1);
+    assert_int_equal(cfg->cassandra.tls.verify, 1); /* default kept inside a given section */
+    assert_string_equal(cfg->cassandra.tls.ca_file, "/etc/ca.pem");
+    assert_int_equal(cfg->source_count, 2);
+    assert_true(cfg->sources[0].rate_limit > 2.4 && cfg->sources[0].rate_limit < 2.6);
+    assert_string_equal(cfg->sources[0].pagination.style, "cursor");
+    assert_string_equal(cfg->sources[1].records_path, "results"); /* default per element */
+    assert_string_equal(spate_kvlist_get(&cfg->sources[1].headers, "Authorization"), "Bearer t");
+    assert_non_null(spate_config_source(cfg, "b"));
+    assert_null(spate_config_source(cfg, "zz"));
+    assert_int_equal(cfg->sink.mapping_count, 1);
+    assert_int_equal(cfg->sink.mappings[0].tables[0].ttl_s, 3600);
+    assert_string_equal(cfg->sink.mappings[0].tables[0].columns[0].column, "user_id");
+    assert_string_equal(cfg->spark.queries[0].trigger, "realtime");
+    assert_int_equal(cfg->stack.kafka_port, 19092);
+    assert_int_equal(cfg->stack.cassandra_port, 9042);
+    spate_config_free(cfg);
+}
+
+static void defaults_and_empty_file(void **state)
+{
+    (void)state;
+    struct spate_config *cfg = load_ok("");
+    assert_string_equal(cfg->kafka.topic_raw, "users.raw");
+    assert_int_equal(cfg->stack.kafka_heap_mb, 512);
+    assert_int_equal(cfg->source_count, 0);
+    spate_config_free(cfg);
+    assert_int_equal(spate_config_defaults(&cfg, err, sizeof err), 0);
+    assert_string_equal(cfg->cassandra.keyspace, "spate");
+    spate_config_free(cfg);
+}
+
+static void unknown_key_names_line(void **state)
+{
+    (void)state;
+    const char *m = load_err("kafka:\n  partitions: 3\n  bootstrap: x\n");
+    assert_string_equal(m, "t.yaml:3: kafka.bootstrap: unknown key");
+    m = load_err("kafak:\n  partitions: 3\n");
+    assert_string_equal(m, "t.yaml:1: kafak: unknown key");
+}
+
+static void wrong_type(void **state)
+{
+    (void)state;
+    const char *m = load_err("kafka:\n  partitions: many\n");
+    assert_string_equal(m, "t.yaml:2: kafka.partitions: expected an integer, got 'many'");
+    m = load_err("cassandra:\n  tls:\n    enabled: maybe\n");
+    assert_string_equal(m, "t.yaml:3: cassandra.tls.enabled: expected true or false, got 'maybe'");
+    m = load_err("kafka: 3\n");
+    assert_string_equal(m, "t.yaml:1: kafka: expected a mapping");
+    m = load_err("cassandra:\n  request_timeout: soon\n");
+    assert_non_null(strstr(m, "t.yaml:2: cassandra.request_timeout: expected a duration"));
+    m = load_err("sources: {name: a}\n");
+    assert_string_equal(m, "t.yaml:1: sources: expected a list of mappings");
+}
+
+static void out_of_range(void **state)
+{
+    (void)state;
+    const char *m = load_err("stack:\n  kafka_port: 70000\n");
+    assert_string_equal(m, "t.yaml:2: stack.kafka_port: value 70000 out of range [1, 65535]");
+    m = load_err("kafka:\n  partitions: 0\n");
+    assert_string_equal(m, "t.yaml:2: kafka.partitions: value 0 out of range [1, 10000]");
+}
+
+static void missing_required(void **state)
+{
+    (void)state;
+    const char *m = load_err("sources:\n  - name: a\n");
+    assert_string_equal(m, "t.yaml:2: sources[0].url: missing required value");
+    m = load_err("sources:\n  - name: a\n    url: http://x\n  - url: http://y\n");
+    assert_string_equal(m, "t.yaml:4: sources[1].name: missing required value");
+}
+
+static void bad_enum_and_validator(void **state)
+{
+    (void)state;
+    const char *m = load_err("kafka:\n  compression: brotli\n");
+    assert_string_equal(m, "t.yaml:2: kafka.compression: 'brotli' is not one of: none, gzip, "
+                           "snappy, lz4, zstd");
+    m = load_err("sources:\n  - name: a\n    url: ftp://x\n");
+    assert_string_equal(m, "t.yaml:3: sources[0].url: 'ftp://x' must start with http:// or https://");
+    m = load_err("spark:\n  trigger: sometimes\n");
+    assert_non_null(strstr(m, "t.yaml:2: spark.trigger: 'sometimes' must be realtime"));
+}
+
+static void cross_field_rules(void **state)
+{
+    (void)state;
+    const char *m = load_err("sources:\n  - name: a\n    url: http://x\n    pagination:\n"
+                             "      style: cursor\n");
+    assert_string_equal(m, "t.yaml: sources[0].pagination.cursor_path: required when "
+                           "pagination.style is cursor");
+    m = load_err("stack:\n  kafka_port: 9000\n  kafka_controller_port: 9000\n");
+    assert_string_equal(m, "t.yaml: stack.kafka_controller_port: must differ from stack.kafka_port");
+    m = load_err("sources:\n  - {name: a, url: http://x}\n  - {name: a, url: http://y}\n");
+    assert_string_equal(m, "t.yaml: sources[1].name: duplicate source name 'a'");
+}
+
+static void duplicate_key_and_syntax(void **state)
+{
+    (void)state;
+    const char *m = load_err("kafka:\n  partitions: 3\n  partitions: 4\n");
+    assert_string_equal(m, "t.yaml:3: kafka.partitions: key given twice");
+    m = load_err("kafka:\n  partitions: [3\n");
+    assert_non_null(strstr(m, "t.yaml:"));
+    assert_non_null(strstr(m, "YAML syntax error"));
+}
+
+static void interpolation(void **state)
+{
+    (void)state;
+    setenv("SPATE_T_PORT", "19042", 1);
+    unsetenv("SPATE_T_UNSET");
+    struct spate_config *cfg = load_ok("cassandra:\n  port: ${SPATE_T_PORT:-9042}\n"
+                                       "  keyspace: ks_${SPATE_T_UNSET:-dev}\n");
+    assert_int_equal(cfg->cassandra.port, 19042);
+    assert_string_equal(cfg->cassandra.keyspace, "ks_dev");
+    spate_config_free(cfg);
+
+    const char *m = load_err("cassandra:\n  keyspace: ${SPATE_T_UNSET}\n");
+    assert_string_equal(m, "t.yaml:2: cassandra.keyspace: environment variable SPATE_T_UNSET is "
+                           "not set and has no default (write ${SPATE_T_UNSET:-default})");
+    m = load_err("cassandra:\n  keyspace: ${OOPS\n");
+    assert_non_null(strstr(m, "unterminated ${"));
+    /* the interpolated text is typed like any other value */
+    setenv("SPATE_T_PORT", "abc", 1);
+    m = load_err("cassandra:\n  port: ${SPATE_T_PORT}\n");
+    assert_string_equal(m, "t.yaml:2: cassandra.port: expected an integer, got 'abc'");
+
+    char e[128];
+    char *s = spate_config_interpolate("a$${X}b", e, sizeof e);
+    assert_string_equal(s, "a${X}b");
+    free(s);
+}
+
+static void file_errors(void **state)
+{
+    (void)state;
+    struct spate_config *cfg = NULL;
+    assert_int_equal(spate_config_load("/nonexistent/spate.yaml", &cfg, err, sizeof err),
+                     SPATE_ESYS);
+    assert_non_null(strstr(err, "/nonexistent/spate.yaml: cannot open"));
+    char path[] = "/tmp/spate-cfg-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    const char *text = "metrics:\n  listen: 127.0.0.1\n  colour: blue\n";
+    assert_int_equal(write(fd, text, strlen(text)), (int)strlen(text));
+    close(fd);
+    assert_int_equal(spate_config_load(path, &cfg, err, sizeof err), SPATE_ECONFIG);
+    char want[256];
+    snprintf(want, sizeof want, "%s:3: metrics.colour: unknown key", path);
+    assert_string_equal(err, want);
+    unlink(path);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(valid_full_file),
+        cmocka_unit_test(defaults_and_empty_file),
+        cmocka_unit_test(unknown_key_names_line),
+        cmocka_unit_test(wrong_type),
+        cmocka_unit_test(out_of_range),
+        cmocka_unit_test(missing_required),
+        cmocka_unit_test(bad_enum_and_validator),
+        cmocka_unit_test(cross_field_rules),
+        cmocka_unit_test(duplicate_key_and_syntax),
+        cmocka_unit_test(interpolation),
+        cmocka_unit_test(file_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -82,6 +82,9 @@ struct spate_source_config {
     char *records_path;          /* JSON path of the records array */
     char *key_path;              /* JSON path of the record key inside a record */
     int batch_size;
+    char *batch_param;           /* query parameter carrying batch_size unless the
+                                  * url or params use {batch}; "" = none */
+    char *seed;                  /* substituted for {seed}, else sent as seed=; NULL = none */
     int concurrency;             /* requests in flight */
     double rate_limit;           /* requests per second, 0 = unlimited */
     int timeout_ms;

@@ -159,6 +159,8 @@ static const struct cfg_spec source_spec[] = {
     STR(spate_source_config, records_path, "records_path", "results"),
     STR(spate_source_config, key_path, "key_path", "login.uuid"),
     INT(spate_source_config, batch_size, "batch_size", "500", 1, 100000),
+    STR(spate_source_config, batch_param, "batch_param", "results"),
+    STR(spate_source_config, seed, "seed", NULL),
     INT(spate_source_config, concurrency, "concurrency", "8", 1, 1024),
     DBL(spate_source_config, rate_limit, "rate_limit", "0", 0, 1e9),
     DUR(spate_source_config, timeout_ms, "timeout", "10s", 1, 3600000),

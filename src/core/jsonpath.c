@@ -1,0 +1,537 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* jsonpath.c -- a validating JSON skipper and dotted-path lookup over raw bytes. */
+#include "spate/jsonpath.h"
+#include "spate/error.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct jsonpath_step {
+    char *name; /* NULL for an index step */
+    size_t name_len;
+    size_t index;
+};
+
+struct jsonpath {
+    struct jsonpath_step *steps;
+    size_t count;
+};
+
+void jsonpath_free(struct jsonpath *jp)
+{
+    if (!jp)
+        return;
+    for (size_t i = 0; i < jp->count; i++)
+        free(jp->steps[i].name);
+    free(jp->steps);
+    free(jp);
+}
+
+static int add_step(struct jsonpath *jp, const char *name, size_t len, size_t index)
+{
+    struct jsonpath_step *s = realloc(jp->steps, (jp->count + 1) * sizeof *s);
+    if (!s)
+        return SPATE_ENOMEM;
+    jp->steps = s;
+    s = &jp->steps[jp->count];
+    s->name = NULL;
+    s->name_len = len;
+    s->index = index;
+    if (name) {
+        s->name = malloc(len + 1);
+        if (!s->name)
+            return SPATE_ENOMEM;
+        memcpy(s->name, name, len);
+        s->name[len] = '\0';
+    }
+    jp->count++;
+    return 0;
+}
+
+int jsonpath_compile(const char *expr, struct jsonpath **out)
+{
+    *out = NULL;
+    if (!expr)
+        return SPATE_EINVAL;
+    struct jsonpath *jp = calloc(1, sizeof *jp);
+    if (!jp)
+        return SPATE_ENOMEM;
+    const char *p = expr;
+    if (*p == '$')
+        p++;
+    if (*p == '.' && p != expr)
+        p++;
+    int rc = 0;
+    int need_name = 0; /* after a '.', a name must follow */
+    while (*p && rc == 0) {
+        if (*p == '[') {
+            p++;
+            if (*p < '0' || *p > '9') {
+                rc = SPATE_EINVAL;
+                break;
+            }
+            size_t idx = 0;
+            while (*p >= '0' && *p <= '9') {
+                if (idx > (SIZE_MAX - 9) / 10) {
+                    rc = SPATE_EINVAL;
+                    break;
+                }
+                idx = idx * 10 + (size_t)(*p - '0');
+                p++;
+            }
+            if (rc == 0 && *p != ']')
+                rc = SPATE_EINVAL;
+            if (rc)
+                break;
+            p++;
+            rc = add_step(jp, NULL, 0, idx);
+            if (*p == '.') {
+                p++;
+                need_name = 1;
+                if (!*p)
+                    rc = SPATE_EINVAL;
+            } else if (*p && *p != '[') {
+                rc = SPATE_EINVAL;
+            }
+            continue;
+        }
+        size_t n = strcspn(p, ".[");
+        if (n == 0) {
+            rc = SPATE_EINVAL;
+            break;
+        }
+        rc = add_step(jp, p, n, 0);
+        p += n;
+        need_name = 0;
+        if (*p == '.') {
+            p++;
+            need_name = 1;
+            if (!*p)
+                rc = SPATE_EINVAL;
+        }
+    }
+    (void)need_name;
+    if (rc) {
+        jsonpath_free(jp);
+        return rc;
+    }
+    *out = jp;
+    return 0;
+}
+
+/* ---- scanner: every function returns the position after what it consumed,
+ * or NULL when the bytes are not valid JSON. */
+
+static const char *skip_ws(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+        p++;
+    return p;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* p at the opening quote. *has_escape tells the caller whether a plain
+ * memcmp of the body is the key's value. */
+static const char *skip_string(const char *p, const char *end, int *has_escape)
+{
+    p++;
+    if (has_escape)
+        *has_escape = 0;
+    while (p < end) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '"')
+            return p + 1;
+        if (c < 0x20)
+            return NULL;
+        if (c == '\\') {
+            if (has_escape)
+                *has_escape = 1;
+            if (++p >= end)
+                return NULL;
+            switch (*p) {
+            case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+                p++;
+                break;
+            case 'u':
+                if (end - p < 5)
+                    return NULL;
+                for (int i = 1; i <= 4; i++)
+                    if (hexval(p[i]) < 0)
+                        return NULL;
+                p += 5;
+                break;
+            default:
+                return NULL;
+            }
+            continue;
+        }
+        /* Fast path over plain bytes. */
+        p++;
+    }
+    return NULL;
+}
+
+static const char *skip_number(const char *p, const char *end)
+{
+    if (p < end && *p == '-')
+        p++;
+    if (p >= end)
+        return NULL;
+    if (*p == '0') {
+        p++;
+    } else if (*p >= '1' && *p <= '9') {
+        while (p < end && *p >= '0' && *p <= '9')
+            p++;
+    } else {
+        return NULL;
+    }
+    if (p < end && *p == '.') {
+        p++;
+        if (p >= end || *p < '0' || *p > '9')
+            return NULL;
+        while (p < end && *p >= '0' && *p <= '9')
+            p++;
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < end && (*p == '+' || *p == '-'))
+            p++;
+        if (p >= end || *p < '0' || *p > '9')
+            return NULL;
+        while (p < end && *p >= '0' && *p <= '9')
+            p++;
+    }
+    return p;
+}
+
+static const char *skip_literal(const char *p, const char *end, const char *lit, size_t n)
+{
+    if ((size_t)(end - p) < n || memcmp(p, lit, n) != 0)
+        return NULL;
+    return p + n;
+}
+
+static const char *skip_value(const char *p, const char *end, int depth,
+                              enum jsonpath_type *type);
+
+static const char *skip_container(const char *p, const char *end, int depth, int is_obj)
+{
+    if (depth >= JSONPATH_MAX_DEPTH)
+        return NULL;
+    char close = is_obj ? '}' : ']';
+    p = skip_ws(p + 1, end);
+    if (p < end && *p == close)
+        return p + 1;
+    for (;;) {
+        if (is_obj) {
+            if (p >= end || *p != '"')
+                return NULL;
+            p = skip_string(p, end, NULL);
+            if (!p)
+                return NULL;
+            p = skip_ws(p, end);
+            if (p >= end || *p != ':')
+                return NULL;
+            p = skip_ws(p + 1, end);
+        }
+        p = skip_value(p, end, depth + 1, NULL);
+        if (!p)
+            return NULL;
+        p = skip_ws(p, end);
+        if (p >= end)
+            return NULL;
+        if (*p == close)
+            return p + 1;
+        if (*p != ',')
+            return NULL;
+        p = skip_ws(p + 1, end);
+    }
+}
+
+static const char *skip_value(const char *p, const char *end, int depth,
+                              enum jsonpath_type *type)
+{
+    if (p >= end)
+        return NULL;
+    enum jsonpath_type t;
+    const char *r;
+    switch (*p) {
+    case '{':
+        t = JSONPATH_OBJECT;
+        r = skip_container(p, end, depth, 1);
+        break;
+    case '[':
+        t = JSONPATH_ARRAY;
+        r = skip_container(p, end, depth, 0);
+        break;
+    case '"':
+        t = JSONPATH_STRING;
+        r = skip_string(p, end, NULL);
+        break;
+    case 't':
+        t = JSONPATH_TRUE;
+        r = skip_literal(p, end, "true", 4);
+        break;
+    case 'f':
+        t = JSONPATH_FALSE;
+        r = skip_literal(p, end, "false", 5);
+        break;
+    case 'n':
+        t = JSONPATH_NULL;
+        r = skip_literal(p, end, "null", 4);
+        break;
+    default:
+        t = JSONPATH_NUMBER;
+        r = skip_number(p, end);
+        break;
+    }
+    if (type)
+        *type = t;
+    return r;
+}
+
+int jsonpath_validate(const char *json, size_t len)
+{
+    if (!json)
+        return SPATE_EPARSE;
+    const char *end = json + len;
+    const char *p = skip_ws(json, end);
+    p = skip_value(p, end, 0, NULL);
+    if (!p)
+        return SPATE_EPARSE;
+    p = skip_ws(p, end);
+    return p == end ? 0 : SPATE_EPARSE;
+}
+
+/* Decode one \uXXXX (p after the 'u'). */
+static unsigned hex4(const char *p)
+{
+    return (unsigned)(hexval(p[0]) << 12 | hexval(p[1]) << 8 | hexval(p[2]) << 4 |
+                      hexval(p[3]));
+}
+
+/* Unescape the body of a string (between the quotes) into out. Returns the
+ * decoded length (which may exceed outlen; only outlen bytes are written),
+ * or (size_t)-1 on bad escapes. */
+static size_t unescape(const char *p, const char *end, char *out, size_t outlen)
+{
+    size_t n = 0;
+#define PUT(ch)                                                                \
+    do {                                                                       \
+        if (n < outlen)                                                        \
+            out[n] = (char)(ch);                                               \
+        n++;                                                                   \
+    } while (0)
+    while (p < end) {
+        if (*p != '\\') {
+            PUT(*p);
+            p++;
+            continue;
+        }
+        p++;
+        if (p >= end)
+            return (size_t)-1;
+        char c = *p++;
+        switch (c) {
+        case '"': PUT('"'); break;
+        case '\\': PUT('\\'); break;
+        case '/': PUT('/'); break;
+        case 'b': PUT('\b'); break;
+        case 'f': PUT('\f'); break;
+        case 'n': PUT('\n'); break;
+        case 'r': PUT('\r'); break;
+        case 't': PUT('\t'); break;
+        case 'u': {
+            if (end - p < 4)
+                return (size_t)-1;
+            unsigned cp = hex4(p);
+            p += 4;
+            if (cp >= 0xD800 && cp <= 0xDBFF && end - p >= 6 && p[0] == '\\' &&
+                p[1] == 'u') {
+                unsigned lo = hex4(p + 2);
+                if (lo >= 0xDC00 && lo <= 0xDFFF) {
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                    p += 6;
+                }
+            }
+            if (cp >= 0xD800 && cp <= 0xDFFF)
+                cp = 0xFFFD; /* lone surrogate */
+            if (cp < 0x80) {
+                PUT(cp);
+            } else if (cp < 0x800) {
+                PUT(0xC0 | (cp >> 6));
+                PUT(0x80 | (cp & 0x3F));
+            } else if (cp < 0x10000) {
+                PUT(0xE0 | (cp >> 12));
+                PUT(0x80 | ((cp >> 6) & 0x3F));
+                PUT(0x80 | (cp & 0x3F));
+            } else {
+                PUT(0xF0 | (cp >> 18));
+                PUT(0x80 | ((cp >> 12) & 0x3F));
+                PUT(0x80 | ((cp >> 6) & 0x3F));
+                PUT(0x80 | (cp & 0x3F));
+            }
+            break;
+        }
+        default:
+            return (size_t)-1;
+        }
+    }
+#undef PUT
+    return n;
+}
+
+/* Does the raw key body k[0..klen) (escapes possible) equal name? */
+static int key_equals(const char *k, size_t klen, int has_escape, const char *name,
+                      size_t name_len)
+{
+    if (!has_escape)
+        return klen == name_len && memcmp(k, name, name_len) == 0;
+    char tmp[256];
+    if (name_len > sizeof tmp)
+        return 0;
+    size_t n = unescape(k, k + klen, tmp, sizeof tmp);
+    return n == name_len && memcmp(tmp, name, name_len) == 0;
+}
+
+int jsonpath_find(const struct jsonpath *jp, const char *json, size_t len,
+                  struct jsonpath_span *out)
+{
+    if (!jp || !json)
+        return SPATE_EINVAL;
+    const char *end = json + len;
+    const char *p = skip_ws(json, end);
+    for (size_t si = 0; si < jp->count; si++) {
+        const struct jsonpath_step *st = &jp->steps[si];
+        if (p >= end)
+            return SPATE_EPARSE;
+        int want_obj = st->name != NULL;
+        if (*p != (want_obj ? '{' : '[')) {
+            /* Wrong container (or scalar): not found, provided it is JSON. */
+            return skip_value(p, end, (int)si, NULL) ? SPATE_ENOTFOUND : SPATE_EPARSE;
+        }
+        p = skip_ws(p + 1, end);
+        if (p < end && *p == (want_obj ? '}' : ']'))
+            return SPATE_ENOTFOUND;
+        size_t idx = 0;
+        int found = 0;
+        for (;;) {
+            int match = 0;
+            if (want_obj) {
+                if (p >= end || *p != '"')
+                    return SPATE_EPARSE;
+                int esc;
+                const char *kend = skip_string(p, end, &esc);
+                if (!kend)
+                    return SPATE_EPARSE;
+                match = key_equals(p + 1, (size_t)(kend - p - 2), esc, st->name, st->name_len);
+                p = skip_ws(kend, end);
+                if (p >= end || *p != ':')
+                    return SPATE_EPARSE;
+                p = skip_ws(p + 1, end);
+            } else {
+                match = idx == st->index;
+                idx++;
+            }
+            if (match) {
+                found = 1;
+                break;
+            }
+            p = skip_value(p, end, (int)si + 1, NULL);
+            if (!p)
+                return SPATE_EPARSE;
+            p = skip_ws(p, end);
+            if (p >= end)
+                return SPATE_EPARSE;
+            if (*p == (want_obj ? '}' : ']'))
+                break;
+            if (*p != ',')
+                return SPATE_EPARSE;
+            p = skip_ws(p + 1, end);
+        }
+        if (!found)
+            return SPATE_ENOTFOUND;
+    }
+    enum jsonpath_type t;
+    const char *vend = skip_value(p, end, (int)jp->count, &t);
+    if (!vend)
+        return SPATE_EPARSE;
+    out->p = p;
+    out->len = (size_t)(vend - p);
+    out->type = t;
+    return 0;
+}
+
+int jsonpath_iter_init(struct jsonpath_iter *it, const struct jsonpath_span *array)
+{
+    if (!array || array->type != JSONPATH_ARRAY || array->len < 2)
+        return SPATE_ETYPE;
+    it->p = array->p + 1;
+    it->end = array->p + array->len - 1; /* the closing ']' */
+    it->count = 0;
+    return 0;
+}
+
+int jsonpath_iter_next(struct jsonpath_iter *it, struct jsonpath_span *elem)
+{
+    const char *p = skip_ws(it->p, it->end);
+    if (it->count > 0) {
+        if (p >= it->end)
+            return 0;
+        if (*p != ',')
+            return SPATE_EPARSE;
+        p = skip_ws(p + 1, it->end);
+    } else if (p >= it->end) {
+        return 0;
+    }
+    enum jsonpath_type t;
+    const char *vend = skip_value(p, it->end, 1, &t);
+    if (!vend)
+        return SPATE_EPARSE;
+    elem->p = p;
+    elem->len = (size_t)(vend - p);
+    elem->type = t;
+    it->p = vend;
+    it->count++;
+    return 1;
+}
+
+int jsonpath_scalar_text(const struct jsonpath_span *v, char *out, size_t outlen,
+                         size_t *needed)
+{
+    size_t n;
+    if (outlen == 0)
+        return SPATE_EINVAL;
+    switch (v->type) {
+    case JSONPATH_STRING:
+        if (v->len < 2)
+            return SPATE_EPARSE;
+        n = unescape(v->p + 1, v->p + v->len - 1, out, outlen - 1);
+        if (n == (size_t)-1)
+            return SPATE_EPARSE;
+        break;
+    case JSONPATH_NUMBER:
+    case JSONPATH_TRUE:
+    case JSONPATH_FALSE:
+        n = v->len;
+        memcpy(out, v->p, n < outlen - 1 ? n : outlen - 1);
+        break;
+    default:
+        return SPATE_ETYPE;
+    }
+    if (needed)
+        *needed = n;
+    out[n < outlen - 1 ? n : outlen - 1] = '\0';
+    return n < outlen ? 0 : SPATE_ETOOBIG;
+}

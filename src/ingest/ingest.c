@@ -1,0 +1,1153 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* ingest.c -- the ingest engine: libcurl multi requests in, librdkafka idempotent producer out. */
+#include "spate/ingest.h"
+
+#include "ingest_internal.h"
+#include "spate/error.h"
+#include "spate/jsonpath.h"
+#include "spate/log.h"
+#include "spate/metrics.h"
+#include "spate/util.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <librdkafka/rdkafka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define COMP "ingest"
+#define DEFAULT_DLQ_MAX_BYTES 65536
+#define MAX_KEY_BYTES 1024
+#define MAX_CURSOR_BYTES 8192
+/* Stop issuing requests while this many messages wait in the producer. */
+#define PRODUCER_HIGH_WATER 50000
+#define STATE_SAVE_INTERVAL_US 1000000
+
+struct ingest_engine;
+struct ingest_src;
+
+struct ingest_req {
+    struct ingest_req *next; /* retry list or free list */
+    struct ingest_src *src;
+    struct ingest_entry *entry;
+    CURL *easy;
+    struct curl_slist *hdrs;
+    struct spate_buf url;
+    struct spate_buf body;
+    char request_id[48];
+    char errbuf[CURL_ERROR_SIZE];
+    int attempt; /* 0 = first try */
+    int batch;
+    int too_big;
+    int64_t due_us;
+    int64_t started_us;
+    int64_t retry_after_ms; /* -1 = no header */
+    char *link_next;
+};
+
+struct ingest_src {
+    const struct spate_source_config *cfg;
+    struct ingest_engine *eng;
+    enum ingest_style style;
+    struct ingest_pager pager;
+    struct ingest_bucket bucket;
+    struct jsonpath *records_jp, *key_jp, *cursor_jp;
+    int concurrency;
+    int batch;
+    size_t max_body;
+    int inflight; /* in curl */
+    int waiting;  /* in the retry list */
+    char *state_path;
+    int64_t last_save_us;
+    const char *seed;
+    /* Completions in the current second, for the adaptive rate. */
+    int64_t window_start_us;
+    uint64_t window_count;
+    double observed_rate;
+    struct metrics_counter *m_status[600]; /* [0] = transport error */
+    struct metrics_counter *m_fetched, *m_produced, *m_retries, *m_failed;
+    struct metrics_histogram *m_http_latency;
+    struct metrics_gauge *m_rate;
+};
+
+struct ingest_engine {
+    const struct spate_config *cfg;
+    const struct ingest_options *opts;
+    volatile sig_atomic_t *stop;
+    CURLM *multi;
+    rd_kafka_t *rk;
+    rd_kafka_topic_t *rkt_raw, *rkt_dlq;
+    const char *topic_raw, *topic_dlq;
+    int event_pipe[2];
+    struct ingest_src *srcs;
+    size_t nsrc;
+    struct ingest_req *retries;
+    struct ingest_req *free_reqs;
+    int64_t planned; /* records asked for, against max_records */
+    int bound_reached;
+    int stopping;
+    int fatal;
+    uint64_t req_seq;
+    uint64_t rng;
+    char run_id[20];
+    size_t dlq_max;
+    struct ingest_summary sum;
+    struct metrics_registry *reg;
+    struct metrics_counter *m_dlq_acked;
+    struct metrics_histogram *m_produce_latency;
+    struct metrics_gauge *m_queue_depth, *m_inflight;
+};
+
+/* ---------------------------------------------------------------- metrics */
+
+static void src_metrics(struct ingest_src *s)
+{
+    struct metrics_registry *reg = s->eng->reg;
+    if (!reg)
+        return;
+    char l[256];
+    snprintf(l, sizeof l, "source=\"%s\"", s->cfg->name);
+    s->m_fetched = metrics_counter(reg, "spate_ingest_records_fetched_total",
+                                   "Records found in good API responses", l);
+    s->m_produced = metrics_counter(reg, "spate_ingest_records_produced_total",
+                                    "Records acknowledged by Kafka in the raw topic", l);
+    s->m_retries = metrics_counter(reg, "spate_ingest_retries_total", "HTTP requests retried", l);
+    s->m_failed = metrics_counter(reg, "spate_ingest_delivery_failures_total",
+                                  "Messages Kafka did not acknowledge", l);
+    s->m_http_latency = metrics_histogram(reg, "spate_ingest_http_latency_seconds",
+                                          "HTTP request latency (one attempt)", l,
+                                          metrics_latency_buckets, metrics_latency_nbuckets);
+    s->m_rate = metrics_gauge(reg, "spate_ingest_rate_limit",
+                              "Current adaptive request rate limit (0 = unlimited)", l);
+}
+
+static struct metrics_counter *status_counter(struct ingest_src *s, long status)
+{
+    if (!s->eng->reg)
+        return NULL;
+    if (status < 0 || status >= 600)
+        status = 0;
+    if (!s->m_status[status]) {
+        char l[300];
+        if (status == 0)
+            snprintf(l, sizeof l, "source=\"%s\",code=\"error\"", s->cfg->name);
+        else
+            snprintf(l, sizeof l, "source=\"%s\",code=\"%ld\"", s->cfg->name, status);
+        s->m_status[status] = metrics_counter(s->eng->reg, "spate_ingest_requests_total",
+                                              "HTTP requests completed, by status code", l);
+    }
+    return s->m_status[status];
+}
+
+static void count_dlq_reason(struct ingest_src *s, const char *reason)
+{
+    if (!s->eng->reg)
+        return;
+    char l[300];
+    snprintf(l, sizeof l, "source=\"%s\",reason=\"%s\"", s->cfg->name, reason);
+    metrics_counter_inc(metrics_counter(s->eng->reg, "spate_ingest_dlq_total",
+                                        "Payloads sent to the DLQ topic, by reason", l));
+}
+
+/* ---------------------------------------------------------------- kafka */
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    (void)rk;
+    struct ingest_engine *eng = opaque;
+    struct ingest_entry *e = m->_private;
+    struct ingest_src *s = e ? e->owner : NULL;
+    int is_dlq = m->rkt == eng->rkt_dlq;
+    if (m->err) {
+        eng->sum.failed++;
+        if (s)
+            metrics_counter_inc(s->m_failed);
+        if (e)
+            e->failed = 1;
+        if (eng->sum.failed <= 10 || eng->sum.failed % 10000 == 0)
+            SPATE_ERROR(COMP, "delivery to %s failed: %s (%" PRIu64 " failures so far)",
+                        is_dlq ? eng->topic_dlq : eng->topic_raw, rd_kafka_err2str(m->err),
+                        eng->sum.failed);
+    } else if (is_dlq) {
+        eng->sum.dlq++;
+        metrics_counter_inc(eng->m_dlq_acked);
+    } else {
+        eng->sum.produced++;
+        if (s)
+            metrics_counter_inc(s->m_produced);
+    }
+    int64_t lat = rd_kafka_message_latency(m);
+    if (lat >= 0)
+        metrics_histogram_observe(eng->m_produce_latency, (double)lat / 1e6);
+    if (e && s) {
+        e->pending--;
+        ingest__pager_settle(&s->pager, e);
+    }
+}
+
+static void on_kafka_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    struct ingest_engine *eng = opaque;
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        char buf[512];
+        rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, buf, sizeof buf);
+        SPATE_ERROR(COMP, "fatal producer error: %s: %s", rd_kafka_err2name(orig), buf);
+        eng->fatal = 1;
+        return;
+    }
+    SPATE_WARN(COMP, "kafka: %s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+}
+
+static int set_conf(rd_kafka_conf_t *conf, const char *k, const char *v)
+{
+    char err[512];
+    if (rd_kafka_conf_set(conf, k, v, err, sizeof err) != RD_KAFKA_CONF_OK) {
+        SPATE_ERROR(COMP, "kafka property %s: %s", k, err);
+        return SPATE_ECONFIG;
+    }
+    return 0;
+}
+
+static int producer_start(struct ingest_engine *eng)
+{
+    const struct spate_kafka_config *kc = &eng->cfg->kafka;
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    int rc = 0;
+    /* Defaults first, so kafka.properties may override the tuning ones; the
+     * delivery guarantees are set again afterwards and cannot be weakened. */
+    rc = rc ? rc : set_conf(conf, "bootstrap.servers", kc->bootstrap_servers);
+    rc = rc ? rc : set_conf(conf, "client.id", "spate-ingest");
+    rc = rc ? rc : set_conf(conf, "linger.ms", "5");
+    rc = rc ? rc : set_conf(conf, "batch.size", "1000000");
+    rc = rc ? rc : set_conf(conf, "queue.buffering.max.messages", "200000");
+    rc = rc ? rc : set_conf(conf, "queue.buffering.max.kbytes", "32768");
+    rc = rc ? rc : set_conf(conf, "compression.type", kc->compression);
+    for (size_t i = 0; rc == 0 && i < kc->properties.count; i++)
+        rc = set_conf(conf, kc->properties.items[i].key, kc->properties.items[i].value);
+    rc = rc ? rc : set_conf(conf, "enable.idempotence", "true");
+    rc = rc ? rc : set_conf(conf, "acks", "all");
+    if (rc) {
+        rd_kafka_conf_destroy(conf);
+        return rc;
+    }
+    rd_kafka_conf_set_opaque(conf, eng);
+    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    rd_kafka_conf_set_error_cb(conf, on_kafka_error);
+    char err[512];
+    eng->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+    if (!eng->rk) {
+        rd_kafka_conf_destroy(conf);
+        SPATE_ERROR(COMP, "cannot create the Kafka producer: %s", err);
+        return SPATE_EKAFKA;
+    }
+    /* Delivery reports wake the poll loop through this pipe. */
+    if (pipe(eng->event_pipe) == 0) {
+        fcntl(eng->event_pipe[0], F_SETFL, O_NONBLOCK);
+        fcntl(eng->event_pipe[1], F_SETFL, O_NONBLOCK);
+        rd_kafka_queue_t *mq = rd_kafka_queue_get_main(eng->rk);
+        rd_kafka_queue_io_event_enable(mq, eng->event_pipe[1], "1", 1);
+        rd_kafka_queue_destroy(mq);
+    } else {
+        eng->event_pipe[0] = eng->event_pipe[1] = -1;
+    }
+    eng->rkt_raw = rd_kafka_topic_new(eng->rk, eng->topic_raw, NULL);
+    eng->rkt_dlq = strcmp(eng->topic_raw, eng->topic_dlq) == 0
+                       ? eng->rkt_raw
+                       : rd_kafka_topic_new(eng->rk, eng->topic_dlq, NULL);
+    if (!eng->rkt_raw || !eng->rkt_dlq) {
+        SPATE_ERROR(COMP, "cannot create topic handles: %s",
+                    rd_kafka_err2str(rd_kafka_last_error()));
+        return SPATE_EKAFKA;
+    }
+    return 0;
+}
+
+/* Create the raw and DLQ topics when missing (partitions and replication
+ * from the config); an existing topic is left as it is. */
+static int ensure_topics(struct ingest_engine *eng)
+{
+    const struct spate_kafka_config *kc = &eng->cfg->kafka;
+    const char *names[2] = {eng->topic_raw, eng->topic_dlq};
+    size_t n = strcmp(names[0], names[1]) == 0 ? 1 : 2;
+    rd_kafka_NewTopic_t *nt[2] = {NULL, NULL};
+    char err[512];
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        nt[i] = rd_kafka_NewTopic_new(names[i], kc->partitions, kc->replication_factor, err,
+                                      sizeof err);
+        if (!nt[i]) {
+            SPATE_ERROR(COMP, "topic %s: %s", names[i], err);
+            rc = SPATE_ECONFIG;
+        }
+    }
+    rd_kafka_queue_t *q = rd_kafka_queue_new(eng->rk);
+    rd_kafka_AdminOptions_t *ao = rd_kafka_AdminOptions_new(eng->rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+    rd_kafka_AdminOptions_set_request_timeout(ao, 15000, err, sizeof err);
+    rd_kafka_AdminOptions_set_operation_timeout(ao, 15000, err, sizeof err);
+    if (rc == 0) {
+        rd_kafka_CreateTopics(eng->rk, nt, n, ao, q);
+        rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 30000);
+        if (!ev) {
+            SPATE_ERROR(COMP, "no answer from Kafka at %s within 30 s while creating topics",
+                        kc->bootstrap_servers);
+            rc = SPATE_EKAFKA;
+        } else if (rd_kafka_event_error(ev)) {
+            SPATE_ERROR(COMP, "creating topics on %s: %s", kc->bootstrap_servers,
+                        rd_kafka_event_error_string(ev));
+            rc = SPATE_EKAFKA;
+        } else {
+            const rd_kafka_CreateTopics_result_t *res = rd_kafka_event_CreateTopics_result(ev);
+            size_t cnt = 0;
+            const rd_kafka_topic_result_t **tr = rd_kafka_CreateTopics_result_topics(res, &cnt);
+            for (size_t i = 0; i < cnt; i++) {
+                rd_kafka_resp_err_t e = rd_kafka_topic_result_error(tr[i]);
+                if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
+                    SPATE_INFO(COMP, "created topic %s (%d partitions, replication %d)",
+                               rd_kafka_topic_result_name(tr[i]), kc->partitions,
+                               kc->replication_factor);
+                else if (e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+                    SPATE_ERROR(COMP, "creating topic %s: %s", rd_kafka_topic_result_name(tr[i]),
+                                rd_kafka_topic_result_error_string(tr[i]));
+                    rc = SPATE_EKAFKA;
+                }
+            }
+        }
+        if (ev)
+            rd_kafka_event_destroy(ev);
+    }
+    rd_kafka_AdminOptions_destroy(ao);
+    rd_kafka_queue_destroy(q);
+    for (size_t i = 0; i < n; i++)
+        if (nt[i])
+            rd_kafka_NewTopic_destroy(nt[i]);
+    return rc;
+}
+
+static void drain_event_pipe(struct ingest_engine *eng)
+{
+    if (eng->event_pipe[0] < 0)
+        return;
+    char buf[256];
+    while (read(eng->event_pipe[0], buf, sizeof buf) > 0) {
+    }
+}
+
+/* Produce one message, waiting (and serving delivery reports) while the
+ * local queue is full. The entry is counted as pending until its report. */
+static int produce(struct ingest_engine *eng, rd_kafka_topic_t *rkt, struct ingest_entry *e,
+                   const char *key, size_t klen, const char *val, size_t vlen,
+                   const struct ingest_kheader *hs, size_t nh)
+{
+    rd_kafka_headers_t *h = rd_kafka_headers_new(nh);
+    for (size_t i = 0; i < nh; i++)
+        rd_kafka_header_add(h, hs[i].name, -1, hs[i].value, -1);
+    e->pending++;
+    for (;;) {
+        rd_kafka_resp_err_t err = rd_kafka_producev(
+            eng->rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_KEY(key, klen), RD_KAFKA_V_VALUE((void *)val, vlen),
+            RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(e), RD_KAFKA_V_END);
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
+            return 0;
+        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && !eng->fatal) {
+            rd_kafka_poll(eng->rk, 10);
+            continue;
+        }
+        rd_kafka_headers_destroy(h);
+        e->pending--;
+        e->failed = 1;
+        eng->sum.failed++;
+        SPATE_ERROR(COMP, "produce to %s failed: %s", rd_kafka_topic_name(rkt),
+                    rd_kafka_err2str(err));
+        return SPATE_EKAFKA;
+    }
+}
+
+static void send_dlq(struct ingest_src *s, struct ingest_req *r, const char *reason,
+                     const char *bytes, size_t len, const char *key, size_t klen)
+{
+    struct ingest_engine *eng = s->eng;
+    char fetched[24], orig[24];
+    struct ingest_kheader hs[INGEST_RECORD_HEADERS + 3];
+    ingest__record_headers(hs, s->cfg->name, spate_wall_ms(), fetched, sizeof fetched,
+                           r->request_id);
+    size_t nh = INGEST_RECORD_HEADERS;
+    hs[nh].name = "spate.stage";
+    hs[nh++].value = "ingest";
+    hs[nh].name = "spate.error";
+    hs[nh++].value = reason;
+    snprintf(orig, sizeof orig, "%zu", len);
+    hs[nh].name = "spate.original_bytes";
+    hs[nh++].value = orig;
+    if (!key) {
+        key = r->request_id;
+        klen = strlen(r->request_id);
+    }
+    size_t keep = len < eng->dlq_max ? len : eng->dlq_max;
+    count_dlq_reason(s, reason);
+    produce(eng, eng->rkt_dlq, r->entry, key, klen, bytes ? bytes : "", bytes ? keep : 0, hs,
+            nh);
+}
+
+/* ---------------------------------------------------------------- requests */
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    struct ingest_req *r = ud;
+    size_t n = size * nmemb;
+    if (r->body.len + n > r->src->max_body) {
+        r->too_big = 1;
+        return 0; /* aborts the transfer */
+    }
+    if (spate_buf_append(&r->body, ptr, n))
+        return 0;
+    return n;
+}
+
+static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
+{
+    struct ingest_req *r = ud;
+    size_t n = size * nitems;
+    char line[MAX_CURSOR_BYTES + 64];
+    if (n >= sizeof line)
+        return n;
+    memcpy(line, buf, n);
+    line[n] = '\0';
+    char *end = line + n;
+    while (end > line && (end[-1] == '\r' || end[-1] == '\n'))
+        *--end = '\0';
+    if (strncasecmp(line, "HTTP/", 5) == 0) {
+        /* A new response (after a redirect or 100): forget earlier headers. */
+        r->retry_after_ms = -1;
+        free(r->link_next);
+        r->link_next = NULL;
+    } else if (strncasecmp(line, "Retry-After:", 12) == 0) {
+        r->retry_after_ms = ingest__parse_retry_after(line + 12, spate_wall_ms());
+    } else if (strncasecmp(line, "Link:", 5) == 0 && !r->link_next) {
+        char next[MAX_CURSOR_BYTES];
+        if (ingest__parse_link_next(line + 5, next, sizeof next) == 0)
+            r->link_next = strdup(next);
+    }
+    return n;
+}
+
+static struct ingest_req *req_new(struct ingest_engine *eng)
+{
+    struct ingest_req *r = eng->free_reqs;
+    if (r) {
+        eng->free_reqs = r->next;
+        r->next = NULL;
+        return r;
+    }
+    r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->easy = curl_easy_init();
+    if (!r->easy) {
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+static void req_release(struct ingest_engine *eng, struct ingest_req *r)
+{
+    curl_slist_free_all(r->hdrs);
+    r->hdrs = NULL;
+    free(r->link_next);
+    r->link_next = NULL;
+    /* Keep buffers for reuse unless one grew unusually large. */
+    if (r->body.cap > (8u << 20))
+        spate_buf_free(&r->body);
+    spate_buf_reset(&r->body);
+    spate_buf_reset(&r->url);
+    r->entry = NULL;
+    r->src = NULL;
+    r->attempt = 0;
+    r->next = eng->free_reqs;
+    eng->free_reqs = r;
+}
+
+static void req_destroy(struct ingest_req *r)
+{
+    curl_slist_free_all(r->hdrs);
+    free(r->link_next);
+    spate_buf_free(&r->body);
+    spate_buf_free(&r->url);
+    if (r->easy)
+        curl_easy_cleanup(r->easy);
+    free(r);
+}
+
+/* Start (or restart, for a retry) the transfer of r. */
+static int req_start(struct ingest_src *s, struct ingest_req *r)
+{
+    struct ingest_engine *eng = s->eng;
+    snprintf(r->request_id, sizeof r->request_id, "%s-%" PRIu64, eng->run_id, ++eng->req_seq);
+    struct ingest_entry *e = r->entry;
+    int rc = ingest__build_url(s->cfg, e->page, e->cursor, r->batch, s->seed, &r->url);
+    if (rc)
+        return rc;
+    char **lines = NULL;
+    size_t nl = 0;
+    rc = ingest__request_header_lines(s->cfg, r->request_id, &lines, &nl);
+    if (rc)
+        return rc;
+    curl_slist_free_all(r->hdrs);
+    r->hdrs = NULL;
+    for (size_t i = 0; i < nl; i++) {
+        struct curl_slist *n = curl_slist_append(r->hdrs, lines[i]);
+        if (!n) {
+            ingest__free_lines(lines, nl);
+            return SPATE_ENOMEM;
+        }
+        r->hdrs = n;
+    }
+    ingest__free_lines(lines, nl);
+    spate_buf_reset(&r->body);
+    free(r->link_next);
+    r->link_next = NULL;
+    r->retry_after_ms = -1;
+    r->too_big = 0;
+    r->errbuf[0] = '\0';
+    CURL *c = r->easy;
+    curl_easy_reset(c);
+    curl_easy_setopt(c, CURLOPT_URL, r->url.data);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, r->hdrs);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+    curl_easy_setopt(c, CURLOPT_PRIVATE, r);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, r->errbuf);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)s->cfg->timeout_ms);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+                     (long)(s->cfg->timeout_ms < 10000 ? s->cfg->timeout_ms : 10000));
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_USERAGENT, "spate-ingest/" SPATE_VERSION);
+    if (strcmp(s->cfg->method, "POST") == 0) {
+        curl_easy_setopt(c, CURLOPT_POST, 1L);
+        const char *b = s->cfg->body ? s->cfg->body : "";
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(b));
+        curl_easy_setopt(c, CURLOPT_COPYPOSTFIELDS, b);
+    }
+    r->started_us = spate_mono_us();
+    if (curl_multi_add_handle(eng->multi, c) != CURLM_OK)
+        return SPATE_EHTTP;
+    s->inflight++;
+    SPATE_DEBUG(COMP, "%s: GET %s (request %s, attempt %d)", s->cfg->name, r->url.data,
+                r->request_id, r->attempt + 1);
+    return 0;
+}
+
+/* The request is over for good (success, permanent failure or abandon). */
+static void entry_finish(struct ingest_src *s, struct ingest_req *r)
+{
+    struct ingest_entry *e = r->entry;
+    e->processing = 0;
+    ingest__pager_settle(&s->pager, e);
+    req_release(s->eng, r);
+}
+
+static void schedule_retry(struct ingest_src *s, struct ingest_req *r, const char *reason,
+                           const char *bytes, size_t len)
+{
+    struct ingest_engine *eng = s->eng;
+    if (eng->stopping) {
+        /* Shutting down: the entry stays incomplete, so the saved state
+         * keeps it and the next run fetches it again. */
+        SPATE_INFO(COMP, "%s: not retrying %s (%s): shutting down", s->cfg->name, r->request_id,
+                   reason);
+        req_release(eng, r);
+        return;
+    }
+    if (r->attempt >= s->cfg->max_retries) {
+        char why[160];
+        snprintf(why, sizeof why, "%s_retries_exhausted", reason);
+        SPATE_ERROR(COMP, "%s: %s: giving up after %d attempts (%s)", s->cfg->name, r->url.data,
+                    r->attempt + 1, reason);
+        send_dlq(s, r, why, bytes, len, NULL, 0);
+        if (s->style == INGEST_STYLE_CURSOR || s->style == INGEST_STYLE_LINK)
+            ingest__pager_abandon(&s->pager, r->entry);
+        entry_finish(s, r);
+        return;
+    }
+    r->attempt++;
+    int64_t delay = ingest__backoff_ms(r->attempt, s->cfg->backoff_initial_ms,
+                                       s->cfg->backoff_max_ms, &eng->rng);
+    if (r->retry_after_ms > delay)
+        delay = r->retry_after_ms;
+    r->due_us = spate_mono_us() + delay * 1000;
+    r->next = eng->retries;
+    eng->retries = r;
+    s->waiting++;
+    eng->sum.retries++;
+    metrics_counter_inc(s->m_retries);
+    SPATE_DEBUG(COMP, "%s: retry %d of %s in %" PRId64 " ms (%s)", s->cfg->name, r->attempt,
+                r->url.data, delay, reason);
+}
+
+/* A 2xx body: validate, split into records, produce, advance pagination.
+ * Returns 1 when the request must be retried (bad payload), else 0. */
+static int process_body(struct ingest_src *s, struct ingest_req *r)
+{
+    struct ingest_engine *eng = s->eng;
+    const char *body = r->body.data ? r->body.data : "";
+    size_t blen = r->body.len;
+    if (jsonpath_validate(body, blen) != 0) {
+        send_dlq(s, r, "not_json", body, blen, NULL, 0);
+        return 1;
+    }
+    struct jsonpath_span arr;
+    if (jsonpath_find(s->records_jp, body, blen, &arr) != 0 || arr.type != JSONPATH_ARRAY) {
+        send_dlq(s, r, "no_records_path", body, blen, NULL, 0);
+        return 1;
+    }
+    int64_t fetched_at = spate_wall_ms();
+    char fetched_buf[24];
+    struct ingest_kheader hs[INGEST_RECORD_HEADERS];
+    ingest__record_headers(hs, s->cfg->name, fetched_at, fetched_buf, sizeof fetched_buf,
+                           r->request_id);
+    struct jsonpath_iter it;
+    jsonpath_iter_init(&it, &arr);
+    struct jsonpath_span rec;
+    size_t n = 0;
+    char key[MAX_KEY_BYTES];
+    while (jsonpath_iter_next(&it, &rec) == 1) {
+        n++;
+        if (rec.len > (size_t)s->cfg->max_record_bytes) {
+            send_dlq(s, r, "record_too_large", rec.p, rec.len, NULL, 0);
+            continue;
+        }
+        struct jsonpath_span ks;
+        size_t klen = 0;
+        int krc = jsonpath_find(s->key_jp, rec.p, rec.len, &ks);
+        if (krc == 0)
+            krc = jsonpath_scalar_text(&ks, key, sizeof key, &klen);
+        if (krc != 0 || klen == 0) {
+            send_dlq(s, r, "record_without_key", rec.p, rec.len, NULL, 0);
+            continue;
+        }
+        produce(eng, eng->rkt_raw, r->entry, key, klen, rec.p, rec.len, hs,
+                INGEST_RECORD_HEADERS);
+    }
+    eng->sum.fetched += n;
+    metrics_counter_add(s->m_fetched, n);
+    const char *next = NULL;
+    char cursor[MAX_CURSOR_BYTES];
+    if (s->style == INGEST_STYLE_CURSOR) {
+        struct jsonpath_span cs;
+        if (jsonpath_find(s->cursor_jp, body, blen, &cs) == 0 &&
+            jsonpath_scalar_text(&cs, cursor, sizeof cursor, NULL) == 0)
+            next = cursor;
+    } else if (s->style == INGEST_STYLE_LINK && r->link_next) {
+        /* Resolve a relative target against the request URL. */
+        CURLU *u = curl_url();
+        char *abs = NULL;
+        if (u && curl_url_set(u, CURLUPART_URL, r->url.data, 0) == CURLUE_OK &&
+            curl_url_set(u, CURLUPART_URL, r->link_next, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_URL, &abs, 0) == CURLUE_OK && strlen(abs) < sizeof cursor) {
+            spate_strlcpy(cursor, abs, sizeof cursor);
+            next = cursor;
+        }
+        curl_free(abs);
+        curl_url_cleanup(u);
+    }
+    ingest__pager_response(&s->pager, r->entry, n, next);
+    return 0;
+}
+
+static void on_done(struct ingest_engine *eng, CURL *c, CURLcode res)
+{
+    struct ingest_req *r = NULL;
+    curl_easy_getinfo(c, CURLINFO_PRIVATE, (char **)&r);
+    curl_multi_remove_handle(eng->multi, c);
+    struct ingest_src *s = r->src;
+    s->inflight--;
+    int64_t now = spate_mono_us();
+    metrics_histogram_observe(s->m_http_latency, (double)(now - r->started_us) / 1e6);
+    long status = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    eng->sum.requests++;
+    metrics_counter_inc(status_counter(s, res == CURLE_OK ? status : 0));
+    s->window_count++;
+    if (now - s->window_start_us >= 1000000) {
+        s->observed_rate = (double)s->window_count * 1e6 / (double)(now - s->window_start_us);
+        s->window_start_us = now;
+        s->window_count = 0;
+    }
+    char reason[96];
+    if (res != CURLE_OK) {
+        if (r->too_big) {
+            SPATE_WARN(COMP, "%s: response of %s exceeds %zu bytes", s->cfg->name,
+                       r->url.data, s->max_body);
+            send_dlq(s, r, "body_too_large", r->body.data, r->body.len, NULL, 0);
+            if (s->style == INGEST_STYLE_CURSOR || s->style == INGEST_STYLE_LINK)
+                ingest__pager_abandon(&s->pager, r->entry);
+            entry_finish(s, r);
+            return;
+        }
+        SPATE_DEBUG(COMP, "%s: %s: %s", s->cfg->name, r->url.data,
+                    r->errbuf[0] ? r->errbuf : curl_easy_strerror(res));
+        snprintf(reason, sizeof reason, "transport_%d", (int)res);
+        schedule_retry(s, r, reason, r->body.data, r->body.len);
+        return;
+    }
+    if (status == 429) {
+        ingest__bucket_on_throttle(&s->bucket, now, r->retry_after_ms, s->observed_rate);
+        metrics_gauge_set(s->m_rate, s->bucket.rate);
+        SPATE_DEBUG(COMP, "%s: 429, retry-after %" PRId64 " ms, rate now %.1f/s", s->cfg->name,
+                    r->retry_after_ms, s->bucket.rate);
+        schedule_retry(s, r, "http_429", r->body.data, r->body.len);
+        return;
+    }
+    if (status >= 500 || status == 408) {
+        snprintf(reason, sizeof reason, "http_%ld", status);
+        schedule_retry(s, r, reason, r->body.data, r->body.len);
+        return;
+    }
+    if (status < 200 || status >= 300) {
+        snprintf(reason, sizeof reason, "http_%ld", status);
+        SPATE_WARN(COMP, "%s: %s answered %ld; payload sent to the DLQ", s->cfg->name,
+                   r->url.data, status);
+        send_dlq(s, r, reason, r->body.data, r->body.len, NULL, 0);
+        if (s->style == INGEST_STYLE_CURSOR || s->style == INGEST_STYLE_LINK)
+            ingest__pager_abandon(&s->pager, r->entry);
+        entry_finish(s, r);
+        return;
+    }
+    ingest__bucket_on_success(&s->bucket);
+    if (process_body(s, r)) {
+        schedule_retry(s, r, "bad_payload", NULL, 0);
+        return;
+    }
+    entry_finish(s, r);
+}
+
+/* ---------------------------------------------------------------- state */
+
+static int mkdirs(const char *path)
+{
+    char tmp[4096];
+    spate_strlcpy(tmp, path, sizeof tmp);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+                return SPATE_ESYS;
+            *p = '/';
+        }
+    }
+    return 0;
+}
+
+static void save_state(struct ingest_src *s, int force)
+{
+    if (!s->state_path || s->style == INGEST_STYLE_NONE)
+        return;
+    int64_t now = spate_mono_us();
+    if (!s->pager.dirty || (!force && now - s->last_save_us < STATE_SAVE_INTERVAL_US))
+        return;
+    struct spate_buf b = {0};
+    if (ingest__pager_state(&s->pager, &b) == 0) {
+        if (ingest__write_atomic(s->state_path, b.data, b.len) != 0)
+            SPATE_ERROR(COMP, "%s: cannot save state to %s: %s", s->cfg->name, s->state_path,
+                        strerror(errno));
+        else
+            s->pager.dirty = 0;
+    }
+    spate_buf_free(&b);
+    s->last_save_us = now;
+}
+
+static int load_state(struct ingest_src *s)
+{
+    FILE *f = fopen(s->state_path, "r");
+    if (!f)
+        return errno == ENOENT ? 0 : SPATE_ESYS;
+    char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    if (ingest__pager_load(&s->pager, buf) != 0) {
+        SPATE_ERROR(COMP, "%s: state file %s is not a %s-pagination state; remove it or use "
+                    "--reset", s->cfg->name, s->state_path, s->cfg->pagination.style);
+        return SPATE_EPARSE;
+    }
+    SPATE_INFO(COMP, "%s: resuming from %s", s->cfg->name, s->state_path);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- set-up */
+
+static int src_init(struct ingest_engine *eng, struct ingest_src *s,
+                    const struct spate_source_config *cfg)
+{
+    const struct ingest_options *o = eng->opts;
+    s->cfg = cfg;
+    s->eng = eng;
+    if (ingest__style_parse(cfg->pagination.style, &s->style) != 0)
+        return SPATE_ECONFIG;
+    ingest__pager_init(&s->pager, s->style, cfg->pagination.start_page,
+                       cfg->pagination.max_pages);
+    double rate = o->rate >= 0 ? o->rate : cfg->rate_limit;
+    if (strcmp(cfg->mode, "interval") == 0 && cfg->interval_ms > 0) {
+        double per = 1000.0 / cfg->interval_ms;
+        if (rate <= 0 || rate > per)
+            rate = per;
+    }
+    int64_t now = spate_mono_us();
+    ingest__bucket_init(&s->bucket, rate, now);
+    s->window_start_us = now;
+    s->concurrency = o->concurrency > 0 ? o->concurrency : cfg->concurrency;
+    s->batch = o->batch > 0 ? o->batch : cfg->batch_size;
+    s->seed = o->seed ? o->seed : cfg->seed;
+    uint64_t mb = (uint64_t)s->batch * (uint64_t)cfg->max_record_bytes + (1u << 20);
+    s->max_body = mb > (256u << 20) ? (256u << 20) : (size_t)mb;
+    if (jsonpath_compile(cfg->records_path, &s->records_jp) != 0 ||
+        jsonpath_compile(cfg->key_path, &s->key_jp) != 0 ||
+        (cfg->pagination.cursor_path &&
+         jsonpath_compile(cfg->pagination.cursor_path, &s->cursor_jp) != 0)) {
+        SPATE_ERROR(COMP, "%s: bad JSON path in records_path, key_path or cursor_path",
+                    cfg->name);
+        return SPATE_ECONFIG;
+    }
+    if (s->style == INGEST_STYLE_CURSOR && !s->cursor_jp)
+        return SPATE_ECONFIG;
+    if (s->style != INGEST_STYLE_NONE) {
+        if (cfg->state_file) {
+            s->state_path = strdup(cfg->state_file);
+        } else {
+            size_t len = strlen(eng->cfg->stack.data_dir) + strlen(cfg->name) + 32;
+            s->state_path = malloc(len);
+            if (s->state_path)
+                snprintf(s->state_path, len, "%s/ingest/%s.state", eng->cfg->stack.data_dir,
+                         cfg->name);
+        }
+        if (!s->state_path)
+            return SPATE_ENOMEM;
+        if (mkdirs(s->state_path) != 0) {
+            SPATE_ERROR(COMP, "%s: cannot create the directory of %s: %s", cfg->name,
+                        s->state_path, strerror(errno));
+            return SPATE_ESYS;
+        }
+        if (o->reset_state) {
+            unlink(s->state_path);
+        } else {
+            int rc = load_state(s);
+            if (rc)
+                return rc;
+        }
+    }
+    src_metrics(s);
+    metrics_gauge_set(s->m_rate, s->bucket.rate);
+    return 0;
+}
+
+static void src_free(struct ingest_src *s)
+{
+    ingest__pager_free(&s->pager);
+    jsonpath_free(s->records_jp);
+    jsonpath_free(s->key_jp);
+    jsonpath_free(s->cursor_jp);
+    free(s->state_path);
+}
+
+/* ---------------------------------------------------------------- loop */
+
+static int src_finished(const struct ingest_src *s, const struct ingest_engine *eng)
+{
+    if (s->inflight || s->waiting)
+        return 0;
+    return !ingest__pager_can_issue(&s->pager) || eng->bound_reached;
+}
+
+/* Issue due retries and new requests; returns microseconds until the rate
+ * limiter lets the next one go (or a large value when nothing waits on it). */
+static int64_t pump(struct ingest_engine *eng, int64_t now)
+{
+    int64_t wake = 100000;
+    /* Retries first: they hold their slot. */
+    struct ingest_req **pp = &eng->retries;
+    while (*pp) {
+        struct ingest_req *r = *pp;
+        struct ingest_src *s = r->src;
+        if (r->due_us > now) {
+            if (r->due_us - now < wake)
+                wake = r->due_us - now;
+            pp = &r->next;
+            continue;
+        }
+        int64_t w = ingest__bucket_take(&s->bucket, now);
+        if (w > 0) {
+            if (w < wake)
+                wake = w;
+            pp = &r->next;
+            continue;
+        }
+        *pp = r->next;
+        r->next = NULL;
+        s->waiting--;
+        if (req_start(s, r) != 0) {
+            SPATE_ERROR(COMP, "%s: cannot start a request", s->cfg->name);
+            schedule_retry(s, r, "local_error", NULL, 0);
+        }
+    }
+    if (eng->stopping || eng->fatal)
+        return wake;
+    if (rd_kafka_outq_len(eng->rk) > PRODUCER_HIGH_WATER)
+        return wake < 5000 ? wake : 5000;
+    for (size_t i = 0; i < eng->nsrc; i++) {
+        struct ingest_src *s = &eng->srcs[i];
+        while (!eng->bound_reached && s->inflight + s->waiting < s->concurrency &&
+               ingest__pager_can_issue(&s->pager)) {
+            int64_t w = ingest__bucket_take(&s->bucket, now);
+            if (w > 0) {
+                if (w < wake)
+                    wake = w;
+                break;
+            }
+            int batch = s->batch;
+            if (eng->opts->max_records > 0) {
+                int64_t left = eng->opts->max_records - eng->planned;
+                if (left <= 0) {
+                    eng->bound_reached = 1;
+                    break;
+                }
+                if (left < batch)
+                    batch = (int)left;
+            }
+            struct ingest_req *r = req_new(eng);
+            struct ingest_entry *e = r ? ingest__pager_issue(&s->pager) : NULL;
+            if (!e) {
+                if (r)
+                    req_release(eng, r);
+                SPATE_ERROR(COMP, "out of memory");
+                eng->fatal = 1;
+                return wake;
+            }
+            e->owner = s;
+            r->src = s;
+            r->entry = e;
+            r->batch = batch;
+            r->attempt = 0;
+            eng->planned += batch;
+            if (eng->opts->max_records > 0 && eng->planned >= eng->opts->max_records)
+                eng->bound_reached = 1;
+            if (req_start(s, r) != 0) {
+                SPATE_ERROR(COMP, "%s: cannot start a request", s->cfg->name);
+                schedule_retry(s, r, "local_error", NULL, 0);
+            }
+        }
+    }
+    return wake;
+}
+
+static int all_finished(struct ingest_engine *eng)
+{
+    for (size_t i = 0; i < eng->nsrc; i++)
+        if (!src_finished(&eng->srcs[i], eng))
+            return 0;
+    return 1;
+}
+
+static void drop_retries(struct ingest_engine *eng)
+{
+    while (eng->retries) {
+        struct ingest_req *r = eng->retries;
+        eng->retries = r->next;
+        r->src->waiting--;
+        req_release(eng, r);
+    }
+}
+
+static void begin_stop(struct ingest_engine *eng, const char *why)
+{
+    if (eng->stopping)
+        return;
+    eng->stopping = 1;
+    int inflight = 0;
+    for (size_t i = 0; i < eng->nsrc; i++)
+        inflight += eng->srcs[i].inflight;
+    SPATE_INFO(COMP, "%s: stopping; finishing %d in-flight requests and delivery reports", why,
+               inflight);
+    drop_retries(eng);
+}
+
+static void run_loop(struct ingest_engine *eng)
+{
+    int64_t t0 = spate_mono_ms();
+    for (;;) {
+        int64_t now = spate_mono_us();
+        if (!eng->stopping && eng->stop && *eng->stop)
+            begin_stop(eng, "signal");
+        if (!eng->stopping && eng->opts->duration_ms > 0 &&
+            spate_mono_ms() - t0 >= eng->opts->duration_ms)
+            begin_stop(eng, "duration reached");
+        if (!eng->stopping && eng->fatal)
+            begin_stop(eng, "fatal error");
+        int64_t wake = pump(eng, now);
+        int running = 0;
+        curl_multi_perform(eng->multi, &running);
+        CURLMsg *msg;
+        int left;
+        while ((msg = curl_multi_info_read(eng->multi, &left)))
+            if (msg->msg == CURLMSG_DONE)
+                on_done(eng, msg->easy_handle, msg->data.result);
+        drain_event_pipe(eng);
+        rd_kafka_poll(eng->rk, 0);
+        int inflight = 0;
+        for (size_t i = 0; i < eng->nsrc; i++) {
+            inflight += eng->srcs[i].inflight;
+            save_state(&eng->srcs[i], 0);
+        }
+        metrics_gauge_set(eng->m_queue_depth, (double)rd_kafka_outq_len(eng->rk));
+        metrics_gauge_set(eng->m_inflight, inflight);
+        if (eng->stopping ? inflight == 0 : all_finished(eng))
+            break;
+        int timeout_ms = (int)(wake / 1000);
+        if (timeout_ms < 1)
+            timeout_ms = wake > 0 ? 1 : 0;
+        if (timeout_ms > 100)
+            timeout_ms = 100;
+        struct curl_waitfd wfd = {.fd = eng->event_pipe[0], .events = CURL_WAIT_POLLIN};
+        curl_multi_poll(eng->multi, eng->event_pipe[0] >= 0 ? &wfd : NULL,
+                        eng->event_pipe[0] >= 0 ? 1 : 0, timeout_ms, NULL);
+    }
+    /* Every request is over; now wait for every delivery report. */
+    int64_t last_log = spate_mono_ms();
+    while (rd_kafka_outq_len(eng->rk) > 0) {
+        rd_kafka_flush(eng->rk, 200);
+        if (spate_mono_ms() - last_log > 5000) {
+            SPATE_INFO(COMP, "waiting for %d delivery reports", rd_kafka_outq_len(eng->rk));
+            last_log = spate_mono_ms();
+        }
+        for (size_t i = 0; i < eng->nsrc; i++)
+            save_state(&eng->srcs[i], 0);
+    }
+    rd_kafka_poll(eng->rk, 0);
+    for (size_t i = 0; i < eng->nsrc; i++)
+        save_state(&eng->srcs[i], 1);
+}
+
+int ingest_run(const struct spate_config *cfg, const struct ingest_options *opts,
+               volatile sig_atomic_t *stop, struct ingest_summary *summary)
+{
+    memset(summary, 0, sizeof *summary);
+    int64_t t0 = spate_mono_ms();
+    struct ingest_engine *eng = calloc(1, sizeof *eng);
+    if (!eng)
+        return SPATE_ENOMEM;
+    eng->cfg = cfg;
+    eng->opts = opts;
+    eng->stop = stop;
+    eng->event_pipe[0] = eng->event_pipe[1] = -1;
+    eng->reg = opts->metrics;
+    eng->topic_raw = opts->topic_raw ? opts->topic_raw : cfg->kafka.topic_raw;
+    eng->topic_dlq = opts->topic_dlq ? opts->topic_dlq : cfg->kafka.topic_dlq;
+    eng->dlq_max = opts->dlq_max_bytes > 0 ? (size_t)opts->dlq_max_bytes : DEFAULT_DLQ_MAX_BYTES;
+    eng->rng = (uint64_t)spate_wall_ms() * 0x9E3779B97F4A7C15ull ^ (uint64_t)getpid();
+    snprintf(eng->run_id, sizeof eng->run_id, "%012" PRIx64,
+             (uint64_t)(ingest__rand(&eng->rng) & 0xFFFFFFFFFFFFull));
+    int rc = 0;
+
+    size_t want = 0;
+    for (size_t i = 0; i < cfg->source_count; i++)
+        if (!opts->source || strcmp(cfg->sources[i].name, opts->source) == 0)
+            want++;
+    if (want == 0) {
+        if (opts->source)
+            SPATE_ERROR(COMP, "no source named '%s' in the config", opts->source);
+        else
+            SPATE_ERROR(COMP, "the config has no sources");
+        free(eng);
+        return SPATE_ECONFIG;
+    }
+    eng->srcs = calloc(want, sizeof *eng->srcs);
+    if (!eng->srcs) {
+        free(eng);
+        return SPATE_ENOMEM;
+    }
+    if (eng->reg) {
+        eng->m_dlq_acked = metrics_counter(eng->reg, "spate_ingest_dlq_produced_total",
+                                           "Messages acknowledged by Kafka in the DLQ topic",
+                                           NULL);
+        eng->m_produce_latency = metrics_histogram(
+            eng->reg, "spate_ingest_produce_latency_seconds",
+            "Time from produce to delivery report", NULL, metrics_latency_buckets,
+            metrics_latency_nbuckets);
+        eng->m_queue_depth = metrics_gauge(eng->reg, "spate_ingest_producer_queue_depth",
+                                           "Messages waiting in the producer", NULL);
+        eng->m_inflight = metrics_gauge(eng->reg, "spate_ingest_requests_in_flight",
+                                        "HTTP requests in flight", NULL);
+    }
+    for (size_t i = 0; i < cfg->source_count && rc == 0; i++) {
+        if (opts->source && strcmp(cfg->sources[i].name, opts->source) != 0)
+            continue;
+        rc = src_init(eng, &eng->srcs[eng->nsrc], &cfg->sources[i]);
+        eng->nsrc++;
+    }
+    if (rc == 0 && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        rc = SPATE_EHTTP;
+    if (rc == 0) {
+        eng->multi = curl_multi_init();
+        if (!eng->multi)
+            rc = SPATE_ENOMEM;
+        else
+            curl_multi_setopt(eng->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 0L);
+    }
+    if (rc == 0)
+        rc = producer_start(eng);
+    if (rc == 0)
+        rc = ensure_topics(eng);
+    if (rc == 0) {
+        for (size_t i = 0; i < eng->nsrc; i++)
+            SPATE_INFO(COMP, "%s: polling %s (%s pagination, batch %d, %d in flight, rate %s) "
+                       "into %s",
+                       eng->srcs[i].cfg->name, eng->srcs[i].cfg->url, eng->srcs[i].cfg->pagination.style,
+                       eng->srcs[i].batch, eng->srcs[i].concurrency,
+                       eng->srcs[i].bucket.rate > 0 ? "limited" : "unlimited", eng->topic_raw);
+        run_loop(eng);
+        if (eng->sum.failed > 0 || eng->fatal)
+            rc = SPATE_EKAFKA;
+    }
+
+    /* Tear-down. */
+    while (eng->free_reqs) {
+        struct ingest_req *r = eng->free_reqs;
+        eng->free_reqs = r->next;
+        req_destroy(r);
+    }
+    if (eng->rk) {
+        if (eng->rkt_dlq && eng->rkt_dlq != eng->rkt_raw)
+            rd_kafka_topic_destroy(eng->rkt_dlq);
+        if (eng->rkt_raw)
+            rd_kafka_topic_destroy(eng->rkt_raw);
+        rd_kafka_destroy(eng->rk);
+    }
+    if (eng->multi) {
+        curl_multi_cleanup(eng->multi);
+        curl_global_cleanup();
+    }
+    for (int i = 0; i < 2; i++)
+        if (eng->event_pipe[i] >= 0)
+            close(eng->event_pipe[i]);
+    for (size_t i = 0; i < eng->nsrc; i++)
+        src_free(&eng->srcs[i]);
+    free(eng->srcs);
+    *summary = eng->sum;
+    summary->elapsed_ms = spate_mono_ms() - t0;
+    free(eng);
+    return rc;
+}

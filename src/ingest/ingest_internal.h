@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* ingest_internal.h -- pure parts of ingest: backoff, rate limit, pagination, URLs, headers. */
+#ifndef SPATE_INGEST_INTERNAL_H
+#define SPATE_INGEST_INTERNAL_H
+
+#include "spate/config.h"
+#include "spate/util.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- backoff ---------------------------------------------------------- */
+
+/* Small deterministic PRNG (xorshift64*) so jitter is testable. */
+uint64_t ingest__rand(uint64_t *state);
+
+/* Delay before retry number `attempt` (1 = first retry): the capped
+ * exponential base = min(max_ms, initial_ms * 2^(attempt-1)), then "equal
+ * jitter": base/2 + uniform[0, base/2]. Always within [base/2, base]. */
+int64_t ingest__backoff_ms(int attempt, int64_t initial_ms, int64_t max_ms, uint64_t *rng);
+
+/* ---- token bucket ----------------------------------------------------- */
+
+/* rate <= 0 means unlimited. Tokens refill continuously up to burst. A pause
+ * (from Retry-After) blocks every take until it passes. The adaptive part:
+ * on 429 the rate is halved from what was really achieved; each success
+ * raises it by 2% (at least 0.5/s) until the configured ceiling (or, for an
+ * unlimited source, until it is unlimited again past 1e6/s). */
+struct ingest_bucket {
+    double rate;       /* current requests/s, <= 0 unlimited */
+    double ceiling;    /* configured rate, <= 0 unlimited */
+    double burst;
+    double tokens;
+    int64_t last_us;
+    int64_t paused_until_us;
+};
+void ingest__bucket_init(struct ingest_bucket *b, double rate, int64_t now_us);
+/* 0 when a token was taken, else microseconds until one is available. */
+int64_t ingest__bucket_take(struct ingest_bucket *b, int64_t now_us);
+/* A 429: pause for retry_after_ms (0 = none given) and halve the rate from
+ * observed_rate (requests/s completed recently; used when unlimited). */
+void ingest__bucket_on_throttle(struct ingest_bucket *b, int64_t now_us, int64_t retry_after_ms,
+                                double observed_rate);
+void ingest__bucket_on_success(struct ingest_bucket *b);
+
+/* ---- HTTP response headers -------------------------------------------- */
+
+/* Retry-After value: delta-seconds or an HTTP-date. Returns the delay in ms
+ * (>= 0) or -1 when unparseable. now_wall_ms is used for dates. */
+int64_t ingest__parse_retry_after(const char *value, int64_t now_wall_ms);
+
+/* From one Link header value, copy the target of rel="next" into out.
+ * Returns 0, SPATE_ENOTFOUND or SPATE_ETOOBIG. */
+int ingest__parse_link_next(const char *value, char *out, size_t outlen);
+
+/* ---- URL and request headers ------------------------------------------ */
+
+/* Percent-encode s for a query component (RFC 3986 unreserved kept). */
+int ingest__url_encode(struct spate_buf *out, const char *s);
+
+/* Build the request URL: {page} {cursor} {batch} {seed} substituted in the
+ * template and in params values (encoded), params appended as a query, and
+ * the page (style page) or cursor (style cursor) parameter appended when the
+ * template has no placeholder for it; likewise batch_param=batch and
+ * seed=seed (seed NULL = none). cursor may be NULL (first page). For
+ * style link, a non-NULL cursor is the full next URL and is returned as is.
+ * Returns 0 or SPATE_ENOMEM. */
+int ingest__build_url(const struct spate_source_config *src, int64_t page, const char *cursor,
+                      int batch, const char *seed, struct spate_buf *out);
+
+/* "Name: value" lines for the request: configured headers, then
+ * X-Request-Id. *out is an array of count malloc'd strings (free with
+ * ingest__free_lines). Values are never logged by callers. */
+int ingest__request_header_lines(const struct spate_source_config *src, const char *request_id,
+                                 char ***out, size_t *count);
+void ingest__free_lines(char **lines, size_t count);
+
+/* The Kafka headers of a produced record. */
+struct ingest_kheader {
+    const char *name;
+    const char *value;
+};
+#define INGEST_RECORD_HEADERS 3
+/* Fills h[0..2] with spate.source, spate.fetched_at, spate.request_id.
+ * fetched_at_buf (>= 24 bytes) holds the decimal timestamp. */
+void ingest__record_headers(struct ingest_kheader *h, const char *source, int64_t fetched_at_ms,
+                            char *fetched_at_buf, size_t buflen, const char *request_id);
+
+/* ---- pagination and resume state -------------------------------------- */
+
+enum ingest_style { INGEST_STYLE_NONE, INGEST_STYLE_PAGE, INGEST_STYLE_CURSOR, INGEST_STYLE_LINK };
+int ingest__style_parse(const char *s, enum ingest_style *out);
+
+/* One request position and its progress. An entry is complete when its
+ * response was processed (not awaiting a retry) and every record produced
+ * from it was acknowledged by Kafka. */
+struct ingest_entry {
+    struct ingest_entry *next;
+    uint64_t seq;
+    int64_t page;    /* style page */
+    char *cursor;    /* style cursor/link: position of this request, NULL = first */
+    int processing;  /* request in flight, waiting for retry, or being produced */
+    int64_t pending; /* produced messages not yet acknowledged */
+    int failed;      /* a delivery failed: never complete, state stays before it */
+    void *owner;     /* the engine's source; the pager never touches it */
+};
+
+struct ingest_pager {
+    enum ingest_style style;
+    int64_t start_page;
+    int64_t max_pages;   /* 0 = unbounded */
+    int64_t next_page;   /* style page: next page number to issue */
+    int64_t *skip;       /* style page: pages already completed (sorted) */
+    size_t nskip;
+    char *next_cursor;   /* cursor/link: position of the next request */
+    int have_next;       /* cursor/link: next position known */
+    int busy;            /* cursor/link: a request is outstanding */
+    int done;            /* end of data reached */
+    uint64_t next_seq;
+    struct ingest_entry *head, *tail; /* issued, not yet complete, by seq */
+    int dirty;           /* state changed since last save */
+};
+
+void ingest__pager_init(struct ingest_pager *pg, enum ingest_style style, int64_t start_page,
+                        int64_t max_pages);
+void ingest__pager_free(struct ingest_pager *pg);
+/* Restore from a state text (from ingest__pager_state). SPATE_EPARSE on bad
+ * text or a different style. */
+int ingest__pager_load(struct ingest_pager *pg, const char *text);
+/* May a new request be issued now? */
+int ingest__pager_can_issue(const struct ingest_pager *pg);
+/* Issue the next position: a new entry (owned by the pager) or NULL on
+ * no memory. Only call when can_issue. */
+struct ingest_entry *ingest__pager_issue(struct ingest_pager *pg);
+/* A response was processed for e: nrecords in it; next is the cursor or
+ * next URL found (NULL = none: the end for cursor/link). For page style,
+ * an empty page is the end. */
+int ingest__pager_response(struct ingest_pager *pg, struct ingest_entry *e, size_t nrecords,
+                           const char *next);
+/* A cursor/link request gave up (retries exhausted): nothing follows. */
+void ingest__pager_abandon(struct ingest_pager *pg, struct ingest_entry *e);
+/* Call after e->processing or e->pending changed: pops complete entries
+ * from the head and remembers completed pages behind an incomplete one. */
+void ingest__pager_settle(struct ingest_pager *pg, struct ingest_entry *e);
+/* Serialise the resume position into out. */
+int ingest__pager_state(const struct ingest_pager *pg, struct spate_buf *out);
+/* Number of entries not yet complete. */
+size_t ingest__pager_open(const struct ingest_pager *pg);
+
+/* Write data to path atomically: path.tmp, fsync, rename, fsync dir.
+ * Returns 0 or SPATE_ESYS. */
+int ingest__write_atomic(const char *path, const char *data, size_t len);
+
+#endif

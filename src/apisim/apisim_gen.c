@@ -1,0 +1,815 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* apisim_gen.c -- deterministic users in the randomuser.me JSON shape, written by hand for speed. */
+#include "apisim_internal.h"
+
+#include "spate/error.h"
+
+#include <openssl/evp.h>
+#include <string.h>
+
+/* Usernames are an adjective, an animal and a number, like the real API's. */
+static const char *const adjectives[] = {
+    "silver", "happy", "lazy", "crazy", "brave", "tiny", "golden", "purple", "angry", "quiet",
+    "heavy", "orange", "white", "black", "red", "blue", "green", "yellow", "ticklish", "sad",
+    "beautiful", "organic", "smart", "wild"};
+static const char *const animals[] = {
+    "swan", "tiger", "wolf", "bear", "frog", "lion", "duck", "rabbit", "koala", "panda",
+    "fish", "bird", "snake", "goose", "peacock", "elephant", "gorilla", "ladybug", "butterfly",
+    "leopard", "meercat", "mouse", "ostrich", "zebra"};
+/* Weak passwords, as a generator of fake accounts would hand out. */
+static const char *const passwords[] = {
+    "password", "123456", "qwerty", "letmein", "dragon", "sunshine", "monkey", "football",
+    "iloveyou", "welcome", "shadow", "master", "baseball", "trustno1", "superman", "hunter",
+    "starwars", "cookie", "pepper", "ginger", "summer", "winter", "flower", "banana",
+    "chocolate", "matrix", "zxcvbn", "freedom", "whatever", "corvette", "mustang", "phoenix"};
+
+#define NA(a) ((uint32_t)(sizeof(a) / sizeof((a)[0])))
+
+const char *apisim_fault_name(enum apisim_fault f)
+{
+    static const char *const names[] = {
+#define APISIM_FAULT_STR(name, str) str,
+        APISIM_FAULT_MAP(APISIM_FAULT_STR)
+#undef APISIM_FAULT_STR
+    };
+    return (unsigned)f < APISIM_FAULT_COUNT ? names[f] : "unknown";
+}
+
+const char *apisim_recfault_name(enum apisim_recfault f)
+{
+    static const char *const names[] = {
+#define APISIM_RECFAULT_STR(name, str) str,
+        APISIM_RECFAULT_MAP(APISIM_RECFAULT_STR)
+#undef APISIM_RECFAULT_STR
+    };
+    return (unsigned)f < APISIM_RECFAULT_COUNT ? names[f] : "unknown";
+}
+
+int apisim_fault_parse(const char *name, enum apisim_fault *out)
+{
+    for (int i = 0; i < APISIM_FAULT_COUNT; i++)
+        if (strcmp(name, apisim_fault_name((enum apisim_fault)i)) == 0) {
+            *out = (enum apisim_fault)i;
+            return 0;
+        }
+    return SPATE_EINVAL;
+}
+
+uint64_t apisim__seed_hash(const char *seed)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (const unsigned char *p = (const unsigned char *)seed; *p; p++) {
+        h ^= *p;
+        h *= 0x100000001b3ULL;
+    }
+    return apisim__mix64(h);
+}
+
+/* ---- fault decisions ----------------------------------------------------------------- */
+
+#define TAG_REQ 0x5245510000000000ULL
+#define TAG_LAT 0x4c41540000000000ULL
+#define TAG_REC 0x5245430000000000ULL
+#define TAG_SHAPE 0x5348500000000000ULL
+
+static enum apisim_fault request_fault_h(const struct apisim_faults *f, uint64_t sh,
+                                         int64_t page, uint32_t attempt)
+{
+    double u = apisim__unit(apisim__hash4(f->seed, sh, (uint64_t)page, TAG_REQ | attempt));
+    double acc = 0;
+    if (u < (acc += f->p_5xx))
+        return APISIM_FAULT_SERVER;
+    if (u < (acc += f->p_429))
+        return APISIM_FAULT_RATELIMIT;
+    if (u < (acc += f->p_malformed))
+        return APISIM_FAULT_MALFORMED;
+    if (u < (acc += f->p_truncated))
+        return APISIM_FAULT_TRUNCATED;
+    if (u < (acc += f->p_reset))
+        return APISIM_FAULT_RESET;
+    return APISIM_FAULT_NONE;
+}
+
+enum apisim_fault apisim_request_fault(const struct apisim_faults *f, const char *seed,
+                                       int64_t page, uint32_t attempt)
+{
+    return request_fault_h(f, apisim__seed_hash(seed), page, attempt);
+}
+
+int apisim_request_latency_ms(const struct apisim_faults *f, const char *seed, int64_t page,
+                              uint32_t attempt)
+{
+    int ms = f->latency_ms;
+    if (f->jitter_ms > 0) {
+        uint64_t h = apisim__hash4(f->seed, apisim__seed_hash(seed), (uint64_t)page,
+                                   TAG_LAT | attempt);
+        ms += (int)(h % (uint64_t)(f->jitter_ms + 1));
+    }
+    return ms;
+}
+
+/* Fields a record fault damages. login.uuid comes up most because it is the record key
+ * a consumer cannot do without. */
+static const char *const missing_fields[] = {"login.uuid", "login.uuid", "login.uuid", "email",
+                                             "name", "dob", "nat", "location"};
+static const char *const wrongtype_fields[] = {"login.uuid", "dob.age", "registered.date",
+                                               "name", "location.street.number",
+                                               "location.postcode"};
+
+static enum apisim_recfault record_fault_h(const struct apisim_faults *f, uint64_t sh,
+                                           int64_t page, int index, int *variant)
+{
+    *variant = 0;
+    if (f->p_missing <= 0 && f->p_wrongtype <= 0)
+        return APISIM_RECFAULT_NONE;
+    uint64_t h = apisim__hash4(f->seed, sh, (uint64_t)page, TAG_REC | (uint32_t)index);
+    double u = apisim__unit(h);
+    /* The variant comes from bits the uniform draw barely uses. */
+    uint32_t v = (uint32_t)(apisim__mix64(h) >> 40);
+    if (u < f->p_missing) {
+        *variant = (int)(v % NA(missing_fields));
+        return APISIM_RECFAULT_MISSING;
+    }
+    if (u < f->p_missing + f->p_wrongtype) {
+        *variant = (int)(v % NA(wrongtype_fields));
+        return APISIM_RECFAULT_WRONGTYPE;
+    }
+    return APISIM_RECFAULT_NONE;
+}
+
+enum apisim_recfault apisim_record_fault(const struct apisim_faults *f, const char *seed,
+                                         int64_t page, int index, const char **field)
+{
+    int variant;
+    enum apisim_recfault rf = record_fault_h(f, apisim__seed_hash(seed), page, index, &variant);
+    if (field)
+        *field = rf == APISIM_RECFAULT_MISSING     ? missing_fields[variant]
+                 : rf == APISIM_RECFAULT_WRONGTYPE ? wrongtype_fields[variant]
+                                                   : "";
+    return rf;
+}
+
+/* ---- nationalities ------------------------------------------------------------------- */
+
+int apisim_nat_count(void) { return apisim__nat_count; }
+
+const char *apisim_nat_code(int i)
+{
+    return i >= 0 && i < apisim__nat_count ? apisim__nats[i].code : NULL;
+}
+
+int apisim_nat_find(const char *code)
+{
+    if (!code || strlen(code) != 2)
+        return -1;
+    char up[3] = {(char)(code[0] & ~0x20), (char)(code[1] & ~0x20), 0};
+    for (int i = 0; i < apisim__nat_count; i++)
+        if (memcmp(apisim__nats[i].code, up, 3) == 0)
+            return i;
+    return -1;
+}
+
+int apisim_nat_postcode_numeric(int i)
+{
+    return i >= 0 && i < apisim__nat_count ? apisim__nats[i].pc_numeric : 0;
+}
+
+/* ---- text helpers -------------------------------------------------------------------- */
+
+size_t apisim__display_len(const char *entry)
+{
+    const char *bar = strchr(entry, '|');
+    return bar ? (size_t)(bar - entry) : strlen(entry);
+}
+
+/* ASCII for one code point of Latin-1 Supplement or Latin Extended-A, or NULL. */
+static const char *fold_cp(uint32_t cp)
+{
+    if (cp >= 0xC0 && cp <= 0xFF) {
+        static const char *const l1[64] = {
+            "a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i", "i",
+            "d", "n", "o", "o", "o", "o", "o", NULL, "o", "u", "u", "u", "u", "y", "th", "ss",
+            "a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i", "i",
+            "d", "n", "o", "o", "o", "o", "o", NULL, "o", "u", "u", "u", "u", "y", "th", "y"};
+        return l1[cp - 0xC0];
+    }
+    if (cp >= 0x100 && cp <= 0x17F) {
+        static const struct {
+            uint32_t last;
+            const char *s;
+        } ext[] = {{0x105, "a"}, {0x10D, "c"}, {0x111, "d"}, {0x11B, "e"}, {0x123, "g"},
+                   {0x127, "h"}, {0x131, "i"}, {0x133, "ij"}, {0x135, "j"}, {0x138, "k"},
+                   {0x142, "l"}, {0x14B, "n"}, {0x151, "o"}, {0x153, "oe"}, {0x159, "r"},
+                   {0x161, "s"}, {0x167, "t"}, {0x173, "u"}, {0x175, "w"}, {0x178, "y"},
+                   {0x17E, "z"}, {0x17F, "s"}};
+        for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++)
+            if (cp <= ext[i].last)
+                return ext[i].s;
+    }
+    return NULL;
+}
+
+size_t apisim__ascii_fold(const char *name, char *out, size_t cap)
+{
+    const char *bar = strchr(name, '|');
+    const unsigned char *p = (const unsigned char *)(bar ? bar + 1 : name);
+    size_t n = 0;
+    if (cap == 0)
+        return 0;
+    while (*p && n + 1 < cap) {
+        uint32_t c = *p;
+        const char *rep = NULL;
+        char one[2] = {0, 0};
+        if (c < 0x80) {
+            p++;
+            if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
+                one[0] = (char)c;
+            else if (c >= 'A' && c <= 'Z')
+                one[0] = (char)(c | 0x20);
+            rep = one[0] ? one : NULL;
+        } else if ((c & 0xE0) == 0xC0 && p[1]) {
+            rep = fold_cp(((c & 0x1F) << 6) | (p[1] & 0x3F));
+            p += 2;
+        } else {
+            /* Three- and four-byte sequences (other scripts): skip. */
+            p++;
+            while ((*p & 0xC0) == 0x80)
+                p++;
+        }
+        for (; rep && *rep && n + 1 < cap; rep++)
+            out[n++] = *rep;
+    }
+    out[n] = 0;
+    return n;
+}
+
+/* ---- UUID ---------------------------------------------------------------------------- */
+
+#define MASK62 ((1ULL << 62) - 1)
+
+/* A bijection on 62-bit values: xor-shifts and odd multipliers modulo 2^62. */
+static uint64_t perm62(uint64_t x)
+{
+    x &= MASK62;
+    x ^= x >> 31;
+    x = (x * 0x7fb5d329728ea185ULL) & MASK62;
+    x ^= x >> 27;
+    x = (x * 0x81dadef4bc2dd44dULL) & MASK62;
+    x ^= x >> 33;
+    return x;
+}
+
+static const char hexd[] = "0123456789abcdef";
+
+static void uuid_h(uint64_t sh, int64_t page, int index, char out[37])
+{
+    uint64_t hi = apisim__hash4(sh, (uint64_t)page, (uint64_t)index, 0x55554944ULL);
+    hi = (hi & ~0xF000ULL) | 0x4000ULL; /* version 4 */
+    uint64_t key = ((uint64_t)page << 13) | (uint64_t)index;
+    uint64_t lo = 0x8000000000000000ULL | perm62(key ^ (sh & MASK62)); /* variant 10 */
+    int o = 0;
+    for (int i = 0; i < 32; i++) {
+        if (i == 8 || i == 12 || i == 16 || i == 20)
+            out[o++] = '-';
+        uint64_t w = i < 16 ? hi : lo;
+        out[o++] = hexd[(w >> (60 - 4 * (i & 15))) & 0xF];
+    }
+    out[36] = 0;
+}
+
+void apisim_user_uuid(const char *seed, int64_t page, int index, char out[37])
+{
+    uuid_h(apisim__seed_hash(seed), page, index, out);
+}
+
+/* ---- dates --------------------------------------------------------------------------- */
+
+/* Days since 1970-01-01 to a proleptic Gregorian date (the era-based method). */
+static void civil_from_days(int64_t z, int *y, int *m, int *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
+static inline char *put2(char *p, int v)
+{
+    p[0] = (char)('0' + v / 10);
+    p[1] = (char)('0' + v % 10);
+    return p + 2;
+}
+
+/* Writes "YYYY-MM-DDTHH:MM:SS.mmmZ" for t seconds + ms; returns the age in whole years
+ * at APISIM_REF_EPOCH. */
+static int put_date(char **pp, int64_t t, int ms)
+{
+    int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400;
+    int64_t sod = t - days * 86400;
+    int y, m, d;
+    civil_from_days(days, &y, &m, &d);
+    char *p = *pp;
+    *p++ = (char)('0' + y / 1000);
+    *p++ = (char)('0' + y / 100 % 10);
+    p = put2(p, y % 100);
+    *p++ = '-';
+    p = put2(p, m);
+    *p++ = '-';
+    p = put2(p, d);
+    *p++ = 'T';
+    p = put2(p, (int)(sod / 3600));
+    *p++ = ':';
+    p = put2(p, (int)(sod / 60 % 60));
+    *p++ = ':';
+    p = put2(p, (int)(sod % 60));
+    *p++ = '.';
+    *p++ = (char)('0' + ms / 100);
+    p = put2(p, ms % 100);
+    *p++ = 'Z';
+    *pp = p;
+    int ry, rm, rd;
+    civil_from_days(APISIM_REF_EPOCH / 86400, &ry, &rm, &rd);
+    int age = ry - y;
+    if (rm < m || (rm == m && rd < d))
+        age--;
+    return age;
+}
+
+/* ---- writer -------------------------------------------------------------------------- */
+
+/* The writer appends into space reserved up front, so the hot path has no checks. Every
+ * string written unescaped comes from our tables, which hold no '"', '\\' or control
+ * characters (a unit test checks that). */
+#define LIT(p, s) (memcpy((p), (s), sizeof(s) - 1), (p) += sizeof(s) - 1)
+
+static inline char *put_str(char *p, const char *s, size_t n)
+{
+    memcpy(p, s, n);
+    return p + n;
+}
+
+static inline char *put_cstr(char *p, const char *s) { return put_str(p, s, strlen(s)); }
+
+static char *put_u64(char *p, uint64_t v)
+{
+    char tmp[24];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n)
+        *p++ = tmp[--n];
+    return p;
+}
+
+/* Fixed 4 decimals, like the real API's coordinates. */
+static char *put_fixed4(char *p, double x)
+{
+    int64_t v = (int64_t)(x * 10000.0 + (x < 0 ? -0.5 : 0.5));
+    if (v < 0) {
+        *p++ = '-';
+        v = -v;
+    }
+    p = put_u64(p, (uint64_t)(v / 10000));
+    *p++ = '.';
+    int f = (int)(v % 10000);
+    *p++ = (char)('0' + f / 1000);
+    *p++ = (char)('0' + f / 100 % 10);
+    p = put2(p, f % 100);
+    return p;
+}
+
+static char *put_pattern(char *p, const char *fmt, struct apisim_rng *r)
+{
+    for (; *fmt; fmt++) {
+        switch (*fmt) {
+        case '#': *p++ = (char)('0' + apisim__below(r, 10)); break;
+        case 'N': *p++ = (char)('1' + apisim__below(r, 9)); break;
+        case 'A': *p++ = (char)('A' + apisim__below(r, 26)); break;
+        default: *p++ = *fmt;
+        }
+    }
+    return p;
+}
+
+static char *put_hex(char *p, const unsigned char *d, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        *p++ = hexd[d[i] >> 4];
+        *p++ = hexd[d[i] & 15];
+    }
+    return p;
+}
+
+struct digests {
+    EVP_MD_CTX *ctx;
+    EVP_MD *md5, *sha1, *sha256;
+};
+
+static int digests_init(struct digests *dg)
+{
+    dg->ctx = EVP_MD_CTX_new();
+    dg->md5 = EVP_MD_fetch(NULL, "MD5", NULL);
+    dg->sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
+    dg->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    return dg->ctx && dg->md5 && dg->sha1 && dg->sha256 ? 0 : SPATE_ENOMEM;
+}
+
+static void digests_free(struct digests *dg)
+{
+    EVP_MD_CTX_free(dg->ctx);
+    EVP_MD_free(dg->md5);
+    EVP_MD_free(dg->sha1);
+    EVP_MD_free(dg->sha256);
+}
+
+static char *put_digest(char *p, struct digests *dg, EVP_MD *md, const char *a, size_t alen,
+                        const char *b, size_t blen)
+{
+    unsigned char out[EVP_MAX_MD_SIZE];
+    unsigned n = 0;
+    if (EVP_DigestInit_ex(dg->ctx, md, NULL) != 1 || EVP_DigestUpdate(dg->ctx, a, alen) != 1 ||
+        EVP_DigestUpdate(dg->ctx, b, blen) != 1 || EVP_DigestFinal_ex(dg->ctx, out, &n) != 1)
+        n = 0; /* cannot happen with fetched digests; leaves an empty string */
+    return put_hex(p, out, n);
+}
+
+/* Upper bound of one user's bytes: every table string is short (under 64 bytes). */
+#define USER_MAX 4096
+
+struct damage {
+    const char *missing;   /* dotted field removed, or NULL */
+    const char *wrongtype; /* dotted field given the wrong type, or NULL */
+};
+
+static inline int is(const char *a, const char *b) { return a && strcmp(a, b) == 0; }
+
+/* Key with its comma: first key of an object gets none. */
+#define KEY(p, first, lit)                                                                \
+    do {                                                                                  \
+        if (!(first))                                                                     \
+            *(p)++ = ',';                                                                 \
+        (first) = 0;                                                                      \
+        LIT(p, lit);                                                                      \
+    } while (0)
+
+static char *put_user(char *p, const struct apisim_query *q, uint64_t sh, int index,
+                      const struct damage *dm, struct digests *dg)
+{
+    struct apisim_rng r = {apisim__hash4(sh, (uint64_t)q->page, (uint64_t)index, 0x55534552ULL)};
+    int ni = q->nat_count ? q->nat[apisim__below(&r, (uint32_t)q->nat_count)]
+                          : (int)apisim__below(&r, (uint32_t)apisim__nat_count);
+    const struct apisim_nat *n = &apisim__nats[ni];
+    int male = q->gender ? q->gender == 1 : (int)apisim__below(&r, 2);
+    const char *first = male ? n->male[apisim__below(&r, (uint32_t)n->n_male)]
+                             : n->female[apisim__below(&r, (uint32_t)n->n_female)];
+    const char *last = n->last[apisim__below(&r, (uint32_t)n->n_last)];
+    const char *title;
+    uint32_t tsel = apisim__below(&r, 3);
+    if (male)
+        title = n->french_titles ? "Monsieur" : "Mr";
+    else if (n->french_titles)
+        title = tsel == 0 ? "Mademoiselle" : "Madame";
+    else
+        title = tsel == 0 ? "Miss" : tsel == 1 ? "Ms" : "Mrs";
+    unsigned fields = q->fields;
+    int f1 = 1;
+
+    *p++ = '{';
+    if (fields & APISIM_F_GENDER) {
+        KEY(p, f1, "\"gender\":");
+        if (male)
+            LIT(p, "\"male\"");
+        else
+            LIT(p, "\"female\"");
+    }
+    size_t first_len = apisim__display_len(first), last_len = apisim__display_len(last);
+    if ((fields & APISIM_F_NAME) && !is(dm->missing, "name")) {
+        KEY(p, f1, "\"name\":");
+        if (is(dm->wrongtype, "name")) {
+            *p++ = '"';
+            p = put_str(p, first, first_len);
+            *p++ = ' ';
+            p = put_str(p, last, last_len);
+            *p++ = '"';
+        } else {
+            LIT(p, "{\"title\":\"");
+            p = put_cstr(p, title);
+            LIT(p, "\",\"first\":\"");
+            p = put_str(p, first, first_len);
+            LIT(p, "\",\"last\":\"");
+            p = put_str(p, last, last_len);
+            LIT(p, "\"}");
+        }
+    }
+    /* Location draws happen whether or not the field is shown, so inc/exc never shift
+     * the values of the fields that remain. */
+    uint32_t street_no = 1 + apisim__below(&r, 9999);
+    const char *street = n->streets[apisim__below(&r, (uint32_t)n->n_streets)];
+    const struct apisim_city *city = &n->cities[apisim__below(&r, (uint32_t)n->n_cities)];
+    uint32_t pc_num = 0;
+    struct apisim_rng pc_rng = {apisim__next(&r)};
+    if (n->pc_numeric)
+        pc_num = (uint32_t)n->pc_min + apisim__below(&r, (uint32_t)(n->pc_max - n->pc_min + 1));
+    double lat = n->lat_min + apisim__unit(apisim__next(&r)) * (n->lat_max - n->lat_min);
+    double lon = n->lon_min + apisim__unit(apisim__next(&r)) * (n->lon_max - n->lon_min);
+    if ((fields & APISIM_F_LOCATION) && !is(dm->missing, "location")) {
+        KEY(p, f1, "\"location\":{\"street\":{\"number\":");
+        if (is(dm->wrongtype, "location.street.number")) {
+            *p++ = '"';
+            p = put_u64(p, street_no);
+            *p++ = '"';
+        } else {
+            p = put_u64(p, street_no);
+        }
+        LIT(p, ",\"name\":\"");
+        p = put_cstr(p, street);
+        LIT(p, "\"},\"city\":\"");
+        p = put_cstr(p, city->city);
+        LIT(p, "\",\"state\":\"");
+        p = put_cstr(p, city->state);
+        LIT(p, "\",\"country\":\"");
+        p = put_cstr(p, n->country);
+        LIT(p, "\",\"postcode\":");
+        if (is(dm->wrongtype, "location.postcode")) {
+            LIT(p, "true");
+        } else if (n->pc_numeric) {
+            p = put_u64(p, pc_num);
+        } else {
+            *p++ = '"';
+            p = put_pattern(p, n->pc_fmt, &pc_rng);
+            *p++ = '"';
+        }
+        LIT(p, ",\"coordinates\":{\"latitude\":\"");
+        p = put_fixed4(p, lat);
+        LIT(p, "\",\"longitude\":\"");
+        p = put_fixed4(p, lon);
+        LIT(p, "\"},\"timezone\":{\"offset\":\"");
+        p = put_cstr(p, n->tz_offset);
+        LIT(p, "\",\"description\":\"");
+        p = put_cstr(p, n->tz_desc);
+        LIT(p, "\"}}");
+    }
+    char fa[64], la[64];
+    size_t fan = apisim__ascii_fold(first, fa, sizeof fa);
+    size_t lan = apisim__ascii_fold(last, la, sizeof la);
+    if ((fields & APISIM_F_EMAIL) && !is(dm->missing, "email")) {
+        KEY(p, f1, "\"email\":\"");
+        p = put_str(p, fa, fan);
+        *p++ = '.';
+        p = put_str(p, la, lan);
+        LIT(p, "@example.com\"");
+    }
+    const char *adj = adjectives[apisim__below(&r, NA(adjectives))];
+    const char *animal = animals[apisim__below(&r, NA(animals))];
+    uint32_t unum = 100 + apisim__below(&r, 900);
+    const char *pw = passwords[apisim__below(&r, NA(passwords))];
+    char salt[8];
+    static const char alnum[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    for (int i = 0; i < 8; i++)
+        salt[i] = alnum[apisim__below(&r, 62)];
+    if ((fields & APISIM_F_LOGIN) && !is(dm->missing, "login")) {
+        KEY(p, f1, "\"login\":{");
+        int f2 = 1;
+        if (is(dm->wrongtype, "login.uuid")) {
+            KEY(p, f2, "\"uuid\":");
+            p = put_u64(p, apisim__hash4(sh, (uint64_t)q->page, (uint64_t)index, 7) >> 12);
+        } else if (!is(dm->missing, "login.uuid")) {
+            KEY(p, f2, "\"uuid\":\"");
+            uuid_h(sh, q->page, index, p);
+            p += 36;
+            *p++ = '"';
+        }
+        KEY(p, f2, "\"username\":\"");
+        p = put_cstr(p, adj);
+        p = put_cstr(p, animal);
+        p = put_u64(p, unum);
+        LIT(p, "\",\"password\":\"");
+        size_t pwl = strlen(pw);
+        p = put_str(p, pw, pwl);
+        LIT(p, "\",\"salt\":\"");
+        p = put_str(p, salt, 8);
+        LIT(p, "\",\"md5\":\"");
+        p = put_digest(p, dg, dg->md5, pw, pwl, salt, 8);
+        LIT(p, "\",\"sha1\":\"");
+        p = put_digest(p, dg, dg->sha1, pw, pwl, salt, 8);
+        LIT(p, "\",\"sha256\":\"");
+        p = put_digest(p, dg, dg->sha256, pw, pwl, salt, 8);
+        LIT(p, "\"}");
+    }
+    /* Born 18 to 80 years before the reference instant; registered within the 20 years
+     * before it. */
+    int64_t dob = APISIM_REF_EPOCH - 568036800LL -
+                  (int64_t)(apisim__unit(apisim__next(&r)) * 1956571200.0);
+    int dob_ms = (int)apisim__below(&r, 1000);
+    int64_t reg = APISIM_REF_EPOCH - 86400 - (int64_t)(apisim__unit(apisim__next(&r)) * 631152000.0);
+    int reg_ms = (int)apisim__below(&r, 1000);
+    if ((fields & APISIM_F_DOB) && !is(dm->missing, "dob")) {
+        KEY(p, f1, "\"dob\":{\"date\":\"");
+        int age = put_date(&p, dob, dob_ms);
+        LIT(p, "\",\"age\":");
+        if (is(dm->wrongtype, "dob.age")) {
+            *p++ = '"';
+            p = put_u64(p, (uint64_t)age);
+            *p++ = '"';
+        } else {
+            p = put_u64(p, (uint64_t)age);
+        }
+        *p++ = '}';
+    }
+    if (fields & APISIM_F_REGISTERED) {
+        KEY(p, f1, "\"registered\":{\"date\":");
+        char *start = p;
+        *p++ = '"';
+        int age = put_date(&p, reg, reg_ms);
+        *p++ = '"';
+        if (is(dm->wrongtype, "registered.date")) {
+            p = start;
+            p = put_u64(p, (uint64_t)reg * 1000 + (uint64_t)reg_ms);
+        }
+        LIT(p, ",\"age\":");
+        p = put_u64(p, (uint64_t)age);
+        *p++ = '}';
+    }
+    struct apisim_rng ph = {apisim__next(&r)};
+    if (fields & APISIM_F_PHONE) {
+        KEY(p, f1, "\"phone\":\"");
+        p = put_pattern(p, n->phone_fmt, &ph);
+        *p++ = '"';
+    }
+    struct apisim_rng ce = {apisim__next(&r)};
+    if (fields & APISIM_F_CELL) {
+        KEY(p, f1, "\"cell\":\"");
+        p = put_pattern(p, n->cell_fmt, &ce);
+        *p++ = '"';
+    }
+    struct apisim_rng idr = {apisim__next(&r)};
+    if (fields & APISIM_F_ID) {
+        KEY(p, f1, "\"id\":{\"name\":\"");
+        p = put_cstr(p, n->id_name);
+        LIT(p, "\",\"value\":");
+        if (n->id_fmt) {
+            *p++ = '"';
+            p = put_pattern(p, n->id_fmt, &idr);
+            *p++ = '"';
+        } else {
+            LIT(p, "null");
+        }
+        *p++ = '}';
+    }
+    uint32_t pic = apisim__below(&r, 100);
+    if (fields & APISIM_F_PICTURE) {
+        const char *dir = male ? "men/" : "women/";
+        static const char *const sizes[3][2] = {
+            {"\"picture\":{\"large\":\"", "https://randomuser.me/api/portraits/"},
+            {"\",\"medium\":\"", "https://randomuser.me/api/portraits/med/"},
+            {"\",\"thumbnail\":\"", "https://randomuser.me/api/portraits/thumb/"}};
+        if (!f1)
+            *p++ = ',';
+        f1 = 0;
+        for (int i = 0; i < 3; i++) {
+            p = put_cstr(p, sizes[i][0]);
+            p = put_cstr(p, sizes[i][1]);
+            p = put_cstr(p, dir);
+            p = put_u64(p, pic);
+            LIT(p, ".jpg");
+        }
+        LIT(p, "\"}");
+    }
+    if ((fields & APISIM_F_NAT) && !is(dm->missing, "nat")) {
+        KEY(p, f1, "\"nat\":\"");
+        p = put_str(p, n->code, 2);
+        *p++ = '"';
+    }
+    *p++ = '}';
+    return p;
+}
+
+int apisim__json_string(struct spate_buf *out, const char *s)
+{
+    if (spate_buf_reserve(out, strlen(s) * 6 + 2) != 0)
+        return SPATE_ENOMEM;
+    char *p = out->data + out->len;
+    *p++ = '"';
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+        if (*c == '"' || *c == '\\') {
+            *p++ = '\\';
+            *p++ = (char)*c;
+        } else if (*c < 0x20) {
+            LIT(p, "\\u00");
+            *p++ = hexd[*c >> 4];
+            *p++ = hexd[*c & 15];
+        } else {
+            *p++ = (char)*c;
+        }
+    }
+    *p++ = '"';
+    out->len = (size_t)(p - out->data);
+    return 0;
+}
+
+int apisim_render(const struct apisim_query *q, struct spate_buf *out,
+                  uint64_t recfaults[APISIM_RECFAULT_COUNT])
+{
+    struct digests dg = {0};
+    int rc = SPATE_ENOMEM;
+    uint64_t sh = apisim__seed_hash(q->seed);
+    if (digests_init(&dg) != 0)
+        goto done;
+    if (spate_buf_reserve(out, (size_t)q->results * 1200 + 256) != 0)
+        goto done;
+    if (spate_buf_append(out, "{\"results\":[", 12) != 0)
+        goto done;
+    for (int i = 0; i < q->results; i++) {
+        if (spate_buf_reserve(out, USER_MAX) != 0)
+            goto done;
+        char *p = out->data + out->len;
+        if (i)
+            *p++ = ',';
+        int variant;
+        struct damage dm = {NULL, NULL};
+        enum apisim_recfault rf = record_fault_h(&q->faults, sh, q->page, i, &variant);
+        if (rf == APISIM_RECFAULT_MISSING)
+            dm.missing = missing_fields[variant];
+        else if (rf == APISIM_RECFAULT_WRONGTYPE)
+            dm.wrongtype = wrongtype_fields[variant];
+        if (recfaults)
+            recfaults[rf]++;
+        p = put_user(p, q, sh, i, &dm, &dg);
+        out->len = (size_t)(p - out->data);
+    }
+    if (spate_buf_append(out, "]", 1) != 0)
+        goto done;
+    if (!q->noinfo) {
+        if (spate_buf_append(out, ",\"info\":{\"seed\":", 16) != 0 ||
+            apisim__json_string(out, q->seed) != 0 ||
+            spate_buf_appendf(out, ",\"results\":%d,\"page\":%lld,\"version\":\"%s\"}",
+                              q->results, (long long)q->page, APISIM_VERSION) != 0)
+            goto done;
+    }
+    if (spate_buf_append(out, "}", 1) != 0)
+        goto done;
+    rc = 0;
+done:
+    digests_free(&dg);
+    return rc;
+}
+
+/* ---- body damage for request faults -------------------------------------------------- */
+
+/* How a MALFORMED or TRUNCATED body is damaged, decided from the same inputs as the
+ * fault itself so tests can replay it. */
+uint64_t apisim__shape_hash(const struct apisim_faults *f, const char *seed, int64_t page,
+                            uint32_t attempt)
+{
+    return apisim__hash4(f->seed, apisim__seed_hash(seed), (uint64_t)page, TAG_SHAPE | attempt);
+}
+
+static const char html_error[] =
+    "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    "<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n";
+
+int apisim_damage_body(const struct apisim_faults *f, enum apisim_fault kind, const char *seed,
+                       int64_t page, uint32_t attempt, struct spate_buf *body)
+{
+    uint64_t shape = apisim__shape_hash(f, seed, page, attempt);
+    if (kind == APISIM_FAULT_TRUNCATED) {
+        if (body->len > 1)
+            body->len = 1 + (size_t)(shape % (body->len - 1));
+        return 0;
+    }
+    if (kind != APISIM_FAULT_MALFORMED)
+        return 0;
+    switch (shape % 3) {
+    case 0: /* a proxy's HTML error page sent as 200 */
+        body->len = 0;
+        return spate_buf_append(body, html_error, sizeof html_error - 1);
+    case 1: { /* a trailing comma after the last record */
+        static const char marker[] = "],\"info\":{";
+        size_t mlen = sizeof marker - 1;
+        size_t pos = body->len >= 2 ? body->len - 2 : 0; /* noinfo: before the final "]}" */
+        for (size_t i = body->len >= mlen ? body->len - mlen + 1 : 0; i-- > 0;)
+            if (memcmp(body->data + i, marker, mlen) == 0) {
+                pos = i;
+                break;
+            }
+        if (spate_buf_reserve(body, 1) != 0)
+            return SPATE_ENOMEM;
+        memmove(body->data + pos + 1, body->data + pos, body->len - pos);
+        body->data[pos] = ',';
+        body->len++;
+        return 0;
+    }
+    default: /* a raw control byte in the middle: invalid anywhere in JSON text */
+        if (body->len == 0)
+            return spate_buf_append(body, "\x01", 1);
+        body->data[body->len / 2] = '\x01';
+        return 0;
+    }
+}

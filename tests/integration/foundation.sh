@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# foundation.sh -- the stack, the config errors and a Kafka/Spark/Cassandra
+# round trip, against the stack tests/integration/run brought up.
+set -uo pipefail
+cd "$SPATE_ROOT"
+passed=0
+failed=0
+TMP="$(mktemp -d /tmp/spate-it-foundation.XXXXXX)"
+BG_PIDS=()
+trap 'for p in "${BG_PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null; done; rm -rf "$TMP"' EXIT
+
+ok() { echo "ok   $1"; passed=$((passed + 1)); }
+bad() { echo "FAIL $1"; failed=$((failed + 1)); }
+
+# expect_config_error NAME YAML EXPECTED-SUBSTRING
+expect_config_error() {
+  printf '%s' "$2" >"$TMP/$1.yaml"
+  local out rc
+  out="$("$SPATE_BIN" -c "$TMP/$1.yaml" stack status 2>&1)"; rc=$?
+  if [ "$rc" -eq 2 ] && [[ "$out" == *"$3"* ]]; then
+    ok "bad config ($1): exit 2, '$3'"
+  else
+    bad "bad config ($1): want exit 2 and '$3', got exit $rc: $out"
+  fi
+}
+
+# ---- configuration errors from the binary itself ----------------------------
+expect_config_error unknown-key $'kafka:\n  partitions: 3\n  bootstrap: x\n' \
+  "$TMP/unknown-key.yaml:3: kafka.bootstrap: unknown key"
+expect_config_error wrong-type $'stack:\n  kafka_port: ninety\n' \
+  "stack.kafka_port: expected an integer, got 'ninety'"
+expect_config_error out-of-range $'stack:\n  cassandra_heap_mb: 12\n' \
+  "stack.cassandra_heap_mb: value 12 out of range [256, 65536]"
+expect_config_error missing-required $'sources:\n  - name: x\n' \
+  "sources[0].url: missing required value"
+expect_config_error bad-enum $'cassandra:\n  consistency: MOST\n' \
+  "cassandra.consistency: 'MOST' is not one of"
+expect_config_error unset-env $'kafka:\n  bootstrap_servers: ${SPATE_IT_NOT_SET}\n' \
+  "environment variable SPATE_IT_NOT_SET is not set"
+expect_config_error yaml-syntax $'kafka: [\n' "YAML syntax error"
+out="$("$SPATE_BIN" -c "$TMP/absent.yaml" stack status 2>&1)"; rc=$?
+if [ $rc -eq 2 ] && [[ "$out" == *"absent.yaml: cannot open"* ]]; then ok "missing config file: exit 2";
+else bad "missing config file: exit $rc: $out"; fi
+out="$("$SPATE_BIN" frobnicate 2>&1)"; rc=$?
+if [ $rc -eq 2 ] && [[ "$out" == *"unknown command 'frobnicate'"* ]]; then ok "unknown command: exit 2";
+else bad "unknown command: exit $rc: $out"; fi
+out="$("$SPATE_BIN" stack up --turbo 2>&1)"; rc=$?
+if [ $rc -eq 2 ] && [[ "$out" == *"'--turbo'"* ]]; then ok "unknown option: exit 2";
+else bad "unknown option: exit $rc: $out"; fi
+
+# ---- a port taken by something else fails fast, naming the port -------------
+PORT=$(( 30000 + RANDOM % 5000 ))
+python3 -c "import socket,time,sys
+s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('127.0.0.1', $PORT)); s.listen(1); print('ready', flush=True); time.sleep(120)" >"$TMP/holder.out" &
+BG_PIDS+=($!)
+for _ in $(seq 50); do grep -q ready "$TMP/holder.out" 2>/dev/null && break; sleep 0.1; done
+cat >"$TMP/taken.yaml" <<YAML
+stack:
+  data_dir: $TMP/taken-state
+  kafka_port: $PORT
+  kafka_controller_port: $((PORT + 1))
+  cassandra_port: $((PORT + 2))
+  cassandra_storage_port: $((PORT + 3))
+YAML
+t0=$(date +%s%N)
+out="$("$SPATE_BIN" -c "$TMP/taken.yaml" stack up 2>&1)"; rc=$?
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+if [ $rc -ne 0 ] && [[ "$out" == *"port $PORT"*"already in use"* ]] && [ $ms -lt 5000 ]; then
+  ok "stack up with the Kafka port taken fails in ${ms} ms naming port $PORT"
+else
+  bad "port taken: exit $rc after ${ms} ms: $out"
+fi
+kill "${BG_PIDS[0]}" 2>/dev/null; wait "${BG_PIDS[0]}" 2>/dev/null; BG_PIDS=()
+
+# ---- a stale pid file is detected and cleaned --------------------------------
+mkdir -p "$TMP/stale-state/kafka"
+sh -c 'exit 0' & dead=$!; wait $dead
+echo "$dead" >"$TMP/stale-state/kafka/pid"
+printf 'stack:\n  data_dir: %s/stale-state\n  kafka_port: %d\n  kafka_controller_port: %d\n' \
+  "$TMP" $((PORT + 10)) $((PORT + 11)) >"$TMP/stale.yaml"
+out="$("$SPATE_BIN" -c "$TMP/stale.yaml" stack status 2>&1)"
+if [[ "$out" == *"kafka"*"stale"* ]]; then ok "status reports a stale pid file"; else bad "stale status: $out"; fi
+"$SPATE_BIN" -c "$TMP/stale.yaml" stack down >/dev/null 2>&1
+if [ ! -f "$TMP/stale-state/kafka/pid" ]; then ok "down removes the stale pid file"; else bad "stale pid file left"; fi
+
+# ---- the running stack -------------------------------------------------------
+out="$("$SPATE_BIN" -c "$SPATE_CONFIG" stack status 2>&1)"; rc=$?
+if [ $rc -eq 0 ] && [ "$(grep -c ' ready ' <<<"$out")" -eq 2 ]; then ok "status: both services ready";
+else bad "status: exit $rc: $out"; fi
+t0=$(date +%s%N)
+out="$("$SPATE_BIN" -c "$SPATE_CONFIG" stack up 2>&1)"; rc=$?
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+if [ $rc -eq 0 ] && [[ "$out" == *"already running"* ]]; then ok "second stack up is harmless (${ms} ms)";
+else bad "second up: exit $rc: $out"; fi
+
+TOPIC="it-foundation-$SPATE_RUN_ID"
+if "$SPATE_BUILD/it_kafka_roundtrip" "$SPATE_KAFKA" "$TOPIC" 100000; then
+  ok "kafka: 6-partition topic by admin API, 100000 idempotent acks=all messages consumed back"
+  if "$SPATE_PY" tests/integration/foundation/spark_count.py "$SPATE_KAFKA" "$TOPIC" 100000 2>"$TMP/spark.err"; then
+    ok "spark: batch Kafka read in local mode counts 100000"
+  else
+    bad "spark batch read"; tail -20 "$TMP/spark.err"
+  fi
+else
+  bad "kafka round trip"
+fi
+
+if "$SPATE_BUILD/it_cql_startup" "$SPATE_CASSANDRA_HOST" "$SPATE_CASSANDRA_PORT"; then
+  ok "cassandra: CQL STARTUP/READY"
+else
+  bad "cassandra: CQL STARTUP/READY"
+fi
+
+echo "foundation: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,52 @@
+-- SPDX-License-Identifier: Apache-2.0
+-- stats.sql -- query `stats`: signups per minute by nationality and gender.
+--
+-- @output_mode: update
+-- @realtime: unsupported (streaming aggregation is stateful; Spark 4.2 runs
+--            only stateless queries in real-time mode)
+--
+-- 1-minute tumbling windows over event time = ingested_at (the spate.fetched_at
+-- header), counting the records that pass validation (the same rows that
+-- query `clean` writes to users.clean) and averaging their age.
+--
+-- The watermark (${spate.watermark}, spark.watermark in spate.yaml) bounds
+-- the state: a window is finalised and forgotten once the watermark passes
+-- its end, and a record arriving later than that is not counted here (it is
+-- still in users.clean). In update mode every micro-batch emits the windows
+-- it changed, with their running totals; the Kafka key is
+-- "<window_start>|<nationality>|<gender>", so the sink's upsert by
+-- (window_start, nationality, gender) keeps the latest total and a replay
+-- after a restart converges to the same row.
+
+SELECT
+  '${spate.topic_stats}' AS topic,
+  concat_ws('|', window_start, coalesce(nationality, ''), coalesce(gender, '')) AS key,
+  to_json(named_struct(
+    'window_start', window_start,
+    'window_end',   window_end,
+    'nationality',  nationality,
+    'gender',       gender,
+    'signups',      signups,
+    'avg_age',      avg_age),
+    map('ignoreNullFields', 'false')) AS value
+FROM (
+  SELECT
+    date_format(window.start, "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'") AS window_start,
+    date_format(window.end,   "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'") AS window_end,
+    nationality,
+    gender,
+    signups,
+    avg_age
+  FROM (
+    SELECT
+      window(ingested_at, '1 minute') AS window,
+      nationality,
+      gender,
+      count(*) AS signups,
+      -- rounded so the JSON stays short; NULL when no record had an age
+      round(avg(age), 2) AS avg_age
+    FROM users_parsed WATERMARK ingested_at DELAY OF INTERVAL ${spate.watermark}
+    WHERE error IS NULL
+    GROUP BY window(ingested_at, '1 minute'), nationality, gender
+  )
+)

@@ -1,0 +1,417 @@
+# SPDX-License-Identifier: Apache-2.0
+"""spate_job.py -- the thin PySpark driver that runs the SQL in pipelines/<name>/.
+
+The logic lives in SQL files; this driver only wires them to Kafka:
+
+* every ``*.view.sql`` file in the SQL folder defines temporary views (run in
+  name order, once per query, after the query's Kafka source is registered as
+  the view ``users_raw``);
+* every other ``*.sql`` file is one streaming query, named after the file
+  (``clean.sql`` -> query ``clean``). Its last statement is a SELECT returning
+  the Kafka sink's columns: ``topic``, ``key``, ``value`` and optionally
+  ``headers``. Header comments ``-- @output_mode: update`` and
+  ``-- @realtime: supported|unsupported`` tell the driver how to run it.
+* ``${spate.NAME}`` in the SQL is filled in by Spark's own variable
+  substitution from the session conf: spate.topic_raw, spate.topic_clean,
+  spate.topic_stats, spate.topic_dlq, spate.watermark.
+
+Each query reads the raw topic with its own Kafka source and checkpoint
+(<checkpoint-dir>/<query>), so a restart resumes each from its own offsets.
+
+`spate spark run` / `spate spark submit` build the command line; run
+``python spark/spate_job.py --help`` for the options.
+"""
+
+import argparse
+import os
+import re
+import signal
+import sys
+
+QUERY_SOURCE_VIEW = "users_raw"
+ISO_MS = "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'"
+DEFAULT_REALTIME_BATCH = "30 seconds"
+
+_DIRECTIVE = re.compile(r"^--\s*@([a-z_]+)\s*:\s*(\S.*?)\s*$")
+
+
+class PipelineError(Exception):
+    """A problem with the SQL folder or the options (exit code 2)."""
+
+
+# ---- SQL files -----------------------------------------------------------------
+
+
+def split_statements(text):
+    """Split SQL text on top-level semicolons.
+
+    Quotes ('...', "...", `...`) and comments (-- and /* */) are respected, so
+    a ';' inside them does not split. Empty statements are dropped.
+    """
+    out, cur, i, n = [], [], 0, len(text)
+    quote = None
+    while i < n:
+        c = text[i]
+        if quote:
+            cur.append(c)
+            if c == "\\" and quote != "`" and i + 1 < n:
+                cur.append(text[i + 1])
+                i += 2
+                continue
+            if c == quote:
+                quote = None
+            i += 1
+            continue
+        if c in "'\"`":
+            quote = c
+            cur.append(c)
+            i += 1
+            continue
+        if text.startswith("--", i):
+            j = text.find("\n", i)
+            j = n if j < 0 else j
+            cur.append(text[i:j])
+            i = j
+            continue
+        if text.startswith("/*", i):
+            j = text.find("*/", i + 2)
+            j = n if j < 0 else j + 2
+            cur.append(text[i:j])
+            i = j
+            continue
+        if c == ";":
+            out.append("".join(cur))
+            cur = []
+            i += 1
+            continue
+        cur.append(c)
+        i += 1
+    out.append("".join(cur))
+    return [s for s in out if _strip_comments(s).strip()]
+
+
+def _strip_comments(sql):
+    sql = re.sub(r"/\*.*?\*/", " ", sql, flags=re.S)
+    return re.sub(r"--[^\n]*", " ", sql)
+
+
+def directives(text):
+    """The ``-- @key: value`` lines of a file's leading comment block."""
+    found = {}
+    for line in text.splitlines():
+        s = line.strip()
+        if not s:
+            continue
+        if not s.startswith("--"):
+            break
+        m = _DIRECTIVE.match(s)
+        if m:
+            found[m.group(1)] = m.group(2)
+    return found
+
+
+class Query:
+    """One query file: name, statements and directives."""
+
+    def __init__(self, name, path, text):
+        self.name = name
+        self.path = path
+        self.statements = split_statements(text)
+        self.directives = directives(text)
+        if not self.statements:
+            raise PipelineError(f"{path}: no SQL statement")
+        self.output_mode = self.directives.get("output_mode", "append")
+        if self.output_mode not in ("append", "update", "complete"):
+            raise PipelineError(f"{path}: @output_mode must be append, update or complete")
+        rt = self.directives.get("realtime", "unsupported").split()[0]
+        self.realtime_supported = rt == "supported"
+
+
+class Pipeline:
+    """The SQL folder: view files (run first, in name order) and queries."""
+
+    def __init__(self, sql_dir):
+        if not os.path.isdir(sql_dir):
+            raise PipelineError(f"SQL folder {sql_dir} does not exist")
+        self.sql_dir = sql_dir
+        self.views = []  # list of (path, [statements])
+        self.queries = {}
+        for fname in sorted(os.listdir(sql_dir)):
+            if not fname.endswith(".sql"):
+                continue
+            path = os.path.join(sql_dir, fname)
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+            if fname.endswith(".view.sql"):
+                self.views.append((path, split_statements(text)))
+            else:
+                name = fname[: -len(".sql")]
+                self.queries[name] = Query(name, path, text)
+        if not self.queries:
+            raise PipelineError(f"{sql_dir}: no query file (*.sql other than *.view.sql)")
+
+    def query(self, name):
+        if name not in self.queries:
+            raise PipelineError(
+                f"no query '{name}' in {self.sql_dir} (have: {', '.join(sorted(self.queries))})")
+        return self.queries[name]
+
+    def frame(self, spark, name, source_df):
+        """The DataFrame of query `name` over `source_df` (streaming or not).
+
+        source_df has the Kafka source's columns; it is registered as the view
+        users_raw, then the view files and the query's statements run. Used by
+        the job and by the unit tests alike.
+        """
+        q = self.query(name)
+        source_df.createOrReplaceTempView(QUERY_SOURCE_VIEW)
+        for path, stmts in self.views:
+            for s in stmts:
+                _run(spark, path, s)
+        df = None
+        for s in q.statements:
+            df = _run(spark, q.path, s)
+        missing = {"topic", "value"} - set(df.columns)
+        if missing:
+            raise PipelineError(f"{q.path}: the final SELECT must return topic, key, value "
+                                f"[, headers]; missing {', '.join(sorted(missing))}")
+        return df
+
+
+def _run(spark, path, stmt):
+    try:
+        return spark.sql(stmt)
+    except Exception as e:  # AnalysisException, ParseException: name the file
+        raise PipelineError(f"{path}: {e}") from e
+
+
+# ---- session and streams -------------------------------------------------------
+
+
+def session_conf(args):
+    """Session settings the SQL relies on, plus the user's passthrough conf."""
+    conf = {
+        # date_format renders UTC, so "...Z" is true
+        "spark.sql.session.timeZone": "UTC",
+        "spate.topic_raw": args.topic_raw,
+        "spate.topic_clean": args.topic_clean,
+        "spate.topic_stats": args.topic_stats,
+        "spate.topic_dlq": args.topic_dlq,
+        "spate.watermark": args.watermark,
+    }
+    return conf
+
+
+def build_session(args):
+    from pyspark.sql import SparkSession
+
+    b = SparkSession.builder.appName(args.app_name)
+    if args.master:
+        b = b.master(args.master)
+    defaults = {
+        "spark.ui.enabled": "false",
+        "spark.sql.shuffle.partitions": "4",
+        "spark.sql.streaming.stopGracefullyOnShutdown": "true",
+    }
+    user = dict(kv for kv in args.conf)
+    for k, v in defaults.items():
+        if k not in user:
+            b = b.config(k, v)
+    if args.jars:
+        b = b.config("spark.jars", args.jars)
+    for k, v in user.items():
+        b = b.config(k, v)
+    spark = b.getOrCreate()
+    spark.sparkContext.setLogLevel(args.spark_log_level)
+    for k, v in session_conf(args).items():
+        spark.conf.set(k, v)
+    return spark
+
+
+def resolve_trigger(query, wanted):
+    """(kind, value) for the writer: ('realTime', dur) or ('processingTime', dur).
+
+    wanted: auto | realtime | realtime:DUR | microbatch | processingTime:DUR.
+    auto = real-time mode when the query file says Spark supports it, else
+    micro-batch with the default trigger (next batch as soon as one ends).
+    """
+    w = (wanted or "auto").strip()
+    if w == "auto":
+        w = "realtime" if query.realtime_supported else "microbatch"
+    if w == "microbatch":
+        return ("processingTime", "0 seconds")
+    if w.startswith("processingTime:"):
+        return ("processingTime", _duration(w.split(":", 1)[1]))
+    if w == "realtime" or w.startswith("realtime:"):
+        if not query.realtime_supported:
+            raise PipelineError(
+                f"query '{query.name}' cannot run in real-time mode on this Spark "
+                f"({query.path}: @realtime: {query.directives.get('realtime', 'unsupported')}); "
+                f"use trigger microbatch or auto")
+        dur = w.split(":", 1)[1] if ":" in w else DEFAULT_REALTIME_BATCH
+        return ("realTime", _duration(dur))
+    raise PipelineError(f"bad trigger '{wanted}' for query '{query.name}'")
+
+
+def _duration(text):
+    """'250ms' / '5s' / '2m' / '1h' / '30 seconds' -> Spark interval text."""
+    t = text.strip()
+    m = re.fullmatch(r"(\d+)\s*(ms|s|m|h)?", t)
+    if not m:
+        return t  # already "30 seconds" style
+    unit = {"ms": "milliseconds", "s": "seconds", "m": "minutes", "h": "hours",
+            None: "milliseconds"}[m.group(2)]
+    return f"{m.group(1)} {unit}"
+
+
+def kafka_source(spark, args):
+    r = (spark.readStream.format("kafka")
+         .option("kafka.bootstrap.servers", args.bootstrap)
+         .option("subscribe", args.topic_raw)
+         .option("includeHeaders", "true")
+         # Only used when the checkpoint is new; a restart always resumes from
+         # the checkpoint's offsets.
+         .option("startingOffsets", args.starting_offsets)
+         .option("failOnDataLoss", "true" if args.fail_on_data_loss else "false"))
+    for k, v in args.kafka_option:
+        if not k.startswith("sink."):
+            r = r.option(k[len("source."):] if k.startswith("source.") else k, v)
+    return r.load()
+
+
+def start_query(spark, args, pipeline, name):
+    q = pipeline.query(name)
+    kind, value = resolve_trigger(q, dict(args.query_trigger).get(name, args.trigger))
+    df = pipeline.frame(spark, name, kafka_source(spark, args))
+    cols = [c for c in ("topic", "key", "value", "headers") if c in df.columns]
+    w = (df.select(*cols).writeStream.format("kafka")
+         .queryName(name)
+         .option("kafka.bootstrap.servers", args.bootstrap)
+         .option("checkpointLocation", os.path.join(args.checkpoint_dir, name))
+         .outputMode(q.output_mode))
+    if args.compression and args.compression != "none":
+        w = w.option("kafka.compression.type", args.compression)
+    for k, v in args.kafka_option:
+        if not k.startswith("source."):
+            w = w.option(k[len("sink."):] if k.startswith("sink.") else k, v)
+    w = w.trigger(**{kind: value})
+    sq = w.start()
+    mode = "real-time" if kind == "realTime" else "micro-batch"
+    log(f"query {name} started ({mode}, trigger {kind}={value}, output {q.output_mode}, "
+        f"checkpoint {os.path.join(args.checkpoint_dir, name)})")
+    return sq
+
+
+def log(msg):
+    print(f"spate spark: {msg}", file=sys.stderr, flush=True)
+
+
+# ---- command line --------------------------------------------------------------
+
+
+def _kv(text):
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got '{text}'")
+    k, v = text.split("=", 1)
+    return (k.strip(), v)
+
+
+def _bool(text):
+    t = text.strip().lower()
+    if t in ("true", "1", "yes", "on"):
+        return True
+    if t in ("false", "0", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got '{text}'")
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="spate_job.py",
+                                description="Run the spate SQL pipeline on Spark.")
+    p.add_argument("--master", help="Spark master (omit under spark-submit)")
+    p.add_argument("--app-name", default="spate")
+    p.add_argument("--jars", help="comma-separated jars for spark.jars (omit under spark-submit)")
+    p.add_argument("--conf", type=_kv, action="append", default=[], metavar="K=V",
+                   help="Spark conf, repeatable")
+    p.add_argument("--bootstrap", default="127.0.0.1:9092")
+    p.add_argument("--topic-raw", default="users.raw")
+    p.add_argument("--topic-clean", default="users.clean")
+    p.add_argument("--topic-stats", default="users.stats")
+    p.add_argument("--topic-dlq", default="users.dlq")
+    p.add_argument("--compression", default="lz4")
+    p.add_argument("--kafka-option", type=_kv, action="append", default=[], metavar="K=V",
+                   help="Kafka source and sink option, repeatable; prefix source. or sink. "
+                        "to give it to one side only")
+    p.add_argument("--sql-dir", default="pipelines/users")
+    p.add_argument("--checkpoint-dir", default=".spate/spark/checkpoints")
+    p.add_argument("--starting-offsets", default="earliest", choices=["earliest", "latest"])
+    p.add_argument("--fail-on-data-loss", type=_bool, default=True)
+    p.add_argument("--watermark", default="30 seconds")
+    p.add_argument("--trigger", default="auto",
+                   help="auto | realtime[:DUR] | microbatch | processingTime:DUR")
+    p.add_argument("--query-trigger", type=_kv, action="append", default=[], metavar="Q=TRIGGER",
+                   help="trigger of one query, repeatable")
+    p.add_argument("--query", action="append", default=[],
+                   help="run only this query, repeatable (default: every query file)")
+    p.add_argument("--spark-log-level", default="WARN")
+    p.add_argument("--check", action="store_true",
+                   help="load the SQL, resolve triggers, print the plan of each query and exit")
+    return p.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        pipeline = Pipeline(args.sql_dir)
+        names = args.query or sorted(pipeline.queries)
+        for n in names:  # fail fast, before the JVM starts
+            resolve_trigger(pipeline.query(n), dict(args.query_trigger).get(n, args.trigger))
+    except PipelineError as e:
+        log(f"error: {e}")
+        return 2
+
+    spark = build_session(args)
+    stopping = {"flag": False}
+
+    def on_signal(signum, frame):
+        stopping["flag"] = True
+        log(f"signal {signum}: stopping the queries")
+        for sq in spark.streams.active:
+            try:
+                sq.stop()
+            except Exception:  # already stopping
+                pass
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        if args.check:
+            for n in names:
+                df = pipeline.frame(spark, n, kafka_source(spark, args))
+                kind, value = resolve_trigger(pipeline.query(n),
+                                              dict(args.query_trigger).get(n, args.trigger))
+                print(f"query {n}: trigger {kind}={value}, columns {', '.join(df.columns)}")
+            return 0
+        for n in names:
+            start_query(spark, args, pipeline, n)
+        while spark.streams.active and not stopping["flag"]:
+            try:
+                spark.streams.awaitAnyTermination()
+            except Exception as e:  # a query failed: stop the rest, exit non-zero
+                if stopping["flag"]:
+                    break
+                log(f"error: query failed: {e}")
+                for sq in spark.streams.active:
+                    sq.stop()
+                return 1
+            spark.streams.resetTerminated()
+        return 0
+    except PipelineError as e:
+        log(f"error: {e}")
+        return 2
+    finally:
+        spark.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -11,6 +11,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -327,6 +328,19 @@ static int fail(char *err, size_t errlen, int code, const char *what)
     return code;
 }
 
+/* libmicrohttpd's own messages (a RESET fault makes it complain on purpose) go to our
+ * log at debug level. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = 0;
+    SPATE_DEBUG("api-sim", "libmicrohttpd: %s", msg);
+}
+
 /* Our own listen socket, so a busy port is reported as such. */
 static int open_listener(const char *addr, int port, int *is6, char *err, size_t errlen)
 {
@@ -400,6 +414,7 @@ int apisim_server_start(const struct apisim_server_opts *opts, struct apisim_ser
         flags |= MHD_USE_IPv6;
     unsigned pool = tpc ? 0 : (unsigned)s->opts.threads;
     s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, handle, s, MHD_OPTION_LISTEN_SOCKET, fd,
+                                 MHD_OPTION_EXTERNAL_LOGGER, mhd_log, (void *)NULL,
                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
                                  pool > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, pool,

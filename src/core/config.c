@@ -963,7 +963,8 @@ char *spate_config_interpolate(const char *in, char *err, size_t errlen)
             goto nomem;
         p = close + 1;
     }
-    if (b.data == NULL && spate_buf_append(&b, "", 0) != 0)
+    /* Also NUL-terminates an empty result (reserve alone does not). */
+    if (spate_buf_append(&b, "", 0) != 0)
         goto nomem;
     return b.data;
 nomem:

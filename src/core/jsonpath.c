@@ -58,14 +58,22 @@ int jsonpath_compile(const char *expr, struct jsonpath **out)
     if (!jp)
         return SPATE_ENOMEM;
     const char *p = expr;
-    if (*p == '$')
-        p++;
-    if (*p == '.' && p != expr)
-        p++;
     int rc = 0;
-    int need_name = 0; /* after a '.', a name must follow */
+    int start = 1;       /* nothing parsed yet: a name needs no '.' */
+    int expect_name = 0; /* after a '.', a name must follow */
+    if (*p == '$') {
+        p++;
+        if (*p == '.') {
+            p++;
+            expect_name = 1;
+        }
+    }
     while (*p && rc == 0) {
         if (*p == '[') {
+            if (expect_name) {
+                rc = SPATE_EINVAL;
+                break;
+            }
             p++;
             if (*p < '0' || *p > '9') {
                 rc = SPATE_EINVAL;
@@ -86,32 +94,30 @@ int jsonpath_compile(const char *expr, struct jsonpath **out)
                 break;
             p++;
             rc = add_step(jp, NULL, 0, idx);
-            if (*p == '.') {
-                p++;
-                need_name = 1;
-                if (!*p)
-                    rc = SPATE_EINVAL;
-            } else if (*p && *p != '[') {
-                rc = SPATE_EINVAL;
-            }
+            start = 0;
             continue;
         }
-        size_t n = strcspn(p, ".[");
-        if (n == 0) {
+        if (*p == '.') {
+            if (start || expect_name) {
+                rc = SPATE_EINVAL;
+                break;
+            }
+            p++;
+            expect_name = 1;
+            continue;
+        }
+        if (!start && !expect_name) { /* "a[1]b" */
             rc = SPATE_EINVAL;
             break;
         }
+        size_t n = strcspn(p, ".[");
         rc = add_step(jp, p, n, 0);
         p += n;
-        need_name = 0;
-        if (*p == '.') {
-            p++;
-            need_name = 1;
-            if (!*p)
-                rc = SPATE_EINVAL;
-        }
+        start = 0;
+        expect_name = 0;
     }
-    (void)need_name;
+    if (rc == 0 && expect_name)
+        rc = SPATE_EINVAL;
     if (rc) {
         jsonpath_free(jp);
         return rc;

@@ -116,6 +116,7 @@ struct ingest_pager {
     int have_next;       /* cursor/link: next position known */
     int busy;            /* cursor/link: a request is outstanding */
     int done;            /* end of data reached */
+    int64_t end_page;    /* style page: lowest page found empty (resume there) */
     uint64_t next_seq;
     struct ingest_entry *head, *tail; /* issued, not yet complete, by seq */
     int dirty;           /* state changed since last save */

@@ -151,7 +151,11 @@ int ingest__pager_response(struct ingest_pager *pg, struct ingest_entry *e, size
     case INGEST_STYLE_NONE:
         break;
     case INGEST_STYLE_PAGE:
-        if (nrecords == 0 && !pg->done) {
+        if (nrecords == 0) {
+            /* The end of the data for now: a later run starts here again, so
+             * records appended to the source are not skipped. */
+            if (!pg->done || e->page < pg->end_page)
+                pg->end_page = e->page;
             pg->done = 1;
             pg->dirty = 1;
         }
@@ -240,13 +244,17 @@ int ingest__pager_state(const struct ingest_pager *pg, struct spate_buf *out)
         /* Resume at the first page not known to be complete; pages above it
          * that did complete are listed so they are not fetched twice. */
         int64_t low = pg->head ? pg->head->page : pg->next_page;
+        int64_t end = pg->done ? pg->end_page : INT64_MAX;
+        if (end < low)
+            low = end;
         if (spate_buf_appendf(out, "next_page %" PRId64 "\nskip", low))
             return SPATE_ENOMEM;
         for (const struct ingest_entry *e = pg->head; e; e = e->next)
-            if (complete(e) && spate_buf_appendf(out, " %" PRId64, e->page))
+            if (complete(e) && e->page < end && spate_buf_appendf(out, " %" PRId64, e->page))
                 return SPATE_ENOMEM;
         for (size_t i = 0; i < pg->nskip; i++)
-            if (pg->skip[i] >= low && spate_buf_appendf(out, " %" PRId64, pg->skip[i]))
+            if (pg->skip[i] >= low && pg->skip[i] < end &&
+                spate_buf_appendf(out, " %" PRId64, pg->skip[i]))
                 return SPATE_ENOMEM;
         if (spate_buf_append(out, "\n", 1))
             return SPATE_ENOMEM;

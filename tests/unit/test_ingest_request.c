@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* test_ingest_request.c -- request URLs from templates, request and record header building. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "ingest/ingest_internal.h"
+#include "spate/config.h"
+#include "spate/error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static struct spate_config *load(const char *yaml)
+{
+    struct spate_config *cfg = NULL;
+    char err[512];
+    int rc = spate_config_load_string(yaml, "test.yaml", &cfg, err, sizeof err);
+    if (rc)
+        fail_msg("config: %s", err);
+    return cfg;
+}
+
+static void url_is(const struct spate_source_config *src, int64_t page, const char *cursor,
+                   int batch, const char *seed, const char *want)
+{
+    struct spate_buf b = {0};
+    assert_int_equal(ingest__build_url(src, page, cursor, batch, seed, &b), 0);
+    assert_string_equal(b.data, want);
+    assert_int_equal(strlen(b.data), b.len);
+    spate_buf_free(&b);
+}
+
+static void test_url_page(void **state)
+{
+    (void)state;
+    struct spate_config *cfg = load("sources:\n"
+                                    "  - name: a\n"
+                                    "    url: http://h:1/api/\n"
+                                    "    params:\n"
+                                    "      nat: \"us,fr\"\n"
+                                    "      inc: login name\n"
+                                    "    pagination:\n"
+                                    "      style: page\n");
+    const struct spate_source_config *src = &cfg->sources[0];
+    url_is(src, 7, NULL, 500, NULL,
+           "http://h:1/api/?nat=us%2Cfr&inc=login%20name&results=500&page=7");
+    url_is(src, 1, NULL, 3, "s 1", "http://h:1/api/?nat=us%2Cfr&inc=login%20name&results=3&"
+                                   "seed=s%201&page=1");
+    spate_config_free(cfg);
+}
+
+static void test_url_placeholders(void **state)
+{
+    (void)state;
+    struct spate_config *cfg = load("sources:\n"
+                                    "  - name: a\n"
+                                    "    url: http://h/v1/{seed}/items?n={batch}&p={page}\n"
+                                    "    batch_param: \"\"\n"
+                                    "    pagination:\n"
+                                    "      style: page\n"
+                                    "  - name: c\n"
+                                    "    url: http://h/feed?x=1\n"
+                                    "    params:\n"
+                                    "      after: \"{cursor}\"\n"
+                                    "      size: \"{batch}\"\n"
+                                    "    pagination:\n"
+                                    "      style: cursor\n"
+                                    "      cursor_path: meta.next\n"
+                                    "  - name: d\n"
+                                    "    url: http://h/feed\n"
+                                    "    pagination:\n"
+                                    "      style: cursor\n"
+                                    "      cursor_path: next\n"
+                                    "      cursor_param: after\n"
+                                    "  - name: l\n"
+                                    "    url: http://h/first\n"
+                                    "    pagination:\n"
+                                    "      style: link\n");
+    /* Placeholders in the template replace the implicit parameters. */
+    url_is(&cfg->sources[0], 4, NULL, 50, "ab/c", "http://h/v1/ab%2Fc/items?n=50&p=4");
+    /* A placeholder in params: the whole value is encoded once. */
+    url_is(&cfg->sources[1], 1, NULL, 10, NULL, "http://h/feed?x=1&after=&size=10");
+    url_is(&cfg->sources[1], 1, "a&b=c", 10, NULL, "http://h/feed?x=1&after=a%26b%3Dc&size=10");
+    /* Without a placeholder the cursor parameter is appended, not on the first page. */
+    url_is(&cfg->sources[2], 1, NULL, 5, NULL, "http://h/feed?results=5");
+    url_is(&cfg->sources[2], 1, "Zm9v==", 5, NULL, "http://h/feed?results=5&after=Zm9v%3D%3D");
+    /* Link style: the next URL from the Link header is used as is. */
+    url_is(&cfg->sources[3], 1, NULL, 5, NULL, "http://h/first?results=5");
+    url_is(&cfg->sources[3], 1, "http://h/next?x=%20", 5, NULL, "http://h/next?x=%20");
+    spate_config_free(cfg);
+}
+
+static void test_request_headers(void **state)
+{
+    (void)state;
+    setenv("SPATE_TEST_TOKEN", "s3cr3t", 1);
+    struct spate_config *cfg = load("sources:\n"
+                                    "  - name: a\n"
+                                    "    url: http://h/\n"
+                                    "    headers:\n"
+                                    "      Authorization: Bearer ${SPATE_TEST_TOKEN}\n"
+                                    "      Accept: application/json\n"
+                                    "      X-Empty: \"\"\n");
+    char **lines = NULL;
+    size_t n = 0;
+    assert_int_equal(ingest__request_header_lines(&cfg->sources[0], "run-7", &lines, &n), 0);
+    assert_int_equal(n, 4);
+    assert_string_equal(lines[0], "Authorization: Bearer s3cr3t");
+    assert_string_equal(lines[1], "Accept: application/json");
+    assert_string_equal(lines[2], "X-Empty;");
+    assert_string_equal(lines[3], "X-Request-Id: run-7");
+    ingest__free_lines(lines, n);
+    spate_config_free(cfg);
+
+    /* A value that would split the request is refused. */
+    cfg = load("sources:\n"
+               "  - name: a\n"
+               "    url: http://h/\n"
+               "    headers:\n"
+               "      X-Bad: \"a\\r\\nInjected: 1\"\n");
+    assert_int_equal(ingest__request_header_lines(&cfg->sources[0], "r", &lines, &n),
+                     SPATE_EINVAL);
+    assert_null(lines);
+    spate_config_free(cfg);
+}
+
+static void test_record_headers(void **state)
+{
+    (void)state;
+    struct ingest_kheader h[INGEST_RECORD_HEADERS];
+    char buf[24];
+    ingest__record_headers(h, "api-sim", 1764000000123LL, buf, sizeof buf, "abc-1");
+    assert_string_equal(h[0].name, "spate.source");
+    assert_string_equal(h[0].value, "api-sim");
+    assert_string_equal(h[1].name, "spate.fetched_at");
+    assert_string_equal(h[1].value, "1764000000123");
+    assert_string_equal(h[2].name, "spate.request_id");
+    assert_string_equal(h[2].value, "abc-1");
+}
+
+static void test_url_encode(void **state)
+{
+    (void)state;
+    struct spate_buf b = {0};
+    assert_int_equal(ingest__url_encode(&b, "aZ09-_.~ /?&=%\xc3\xa9"), 0);
+    assert_int_equal(spate_buf_append(&b, "", 1), 0);
+    assert_string_equal(b.data, "aZ09-_.~%20%2F%3F%26%3D%25%C3%A9");
+    spate_buf_free(&b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_url_page),        cmocka_unit_test(test_url_placeholders),
+        cmocka_unit_test(test_request_headers), cmocka_unit_test(test_record_headers),
+        cmocka_unit_test(test_url_encode),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,1613 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* session.c -- hosts, pools, discovery, token-aware routing, prepared cache, async and sync calls. */
+#include "cql_internal.h"
+
+#include "spate/log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LOGC "cql"
+
+struct cql_host {
+    char addr[64];
+    int port;
+    char name[80]; /* addr:port */
+    int up;
+    int64_t next_attempt_ms;
+    int backoff_ms;
+    struct cql_conn *conns;
+    int nconns;
+    int64_t *tokens;
+    size_t ntokens;
+    char dc[64];
+    char last_err[300];
+};
+
+struct cql_prepared {
+    char *query;
+    size_t qlen;
+    uint8_t id[64];
+    size_t idlen;
+    struct cql_metadata params;
+    uint16_t *pk;
+    size_t npk;
+    struct cql_metadata result_meta;
+    /* result metadata replaced by a re-prepare: results may still borrow it */
+    struct cql_metadata *retired;
+    size_t nretired;
+    struct cql_prepared *next;
+};
+
+typedef void (*internal_fn)(struct cql_session *s, struct cql_conn *c, struct cql_req *req,
+                            int status, struct cql_response *resp, const struct cql_error *err);
+
+struct cql_req {
+    struct spate_buf frame;
+    uint8_t opcode;
+    struct spate_buf params; /* EXECUTE: the serialized query parameters (to rebuild) */
+    struct cql_prepared *prepared;
+    cql_done_fn cb;
+    void *arg;
+    internal_fn internal;
+    struct cql_req *parent;
+    int64_t deadline;
+    int timeout_ms;
+    int idempotent;
+    int attempts;
+    int reprepared;
+    int has_token;
+    int64_t token;
+    int counted; /* counts in s->in_flight */
+};
+
+struct cql_req cql__orphan;
+
+struct ring_entry {
+    int64_t token;
+    struct cql_host *host;
+};
+
+struct cql_session {
+    struct cql_session_config cfg;
+    char **contact_points;
+    char *cfg_keyspace;
+    char *username;
+    char *password;
+    struct cql_host **hosts;
+    size_t nhosts;
+    struct ring_entry *ring;
+    size_t nring;
+    void *tls_ctx;
+    struct cql_prepared *prepared;
+    struct cql_error last;
+    char keyspace[256];
+    size_t in_flight;
+    int fired;
+    cql_event_fn ev;
+    void *ev_arg;
+    struct cql_conn *control;
+    size_t rr;
+    int need_refresh;
+    struct pollfd *pfds;
+    struct cql_conn **pconns;
+    size_t pcap;
+};
+
+/* ---- errors ------------------------------------------------------------------------- */
+
+static void set_err(struct cql_session *s, int status, int server_code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void set_err(struct cql_session *s, int status, int server_code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    s->last.status = status;
+    s->last.server_code = server_code;
+    vsnprintf(s->last.message, sizeof s->last.message, fmt, ap);
+    va_end(ap);
+}
+
+const char *cql_session_errstr(const struct cql_session *s)
+{
+    return s->last.message;
+}
+
+const struct cql_error *cql_session_error(const struct cql_session *s)
+{
+    return &s->last;
+}
+
+const char *cql_session_keyspace(const struct cql_session *s)
+{
+    return s->keyspace;
+}
+
+void cql_session_set_event_cb(struct cql_session *s, cql_event_fn fn, void *arg)
+{
+    s->ev = fn;
+    s->ev_arg = arg;
+}
+
+size_t cql_session_in_flight(const struct cql_session *s)
+{
+    return s->in_flight;
+}
+
+/* ---- config ----------------------------------------------------------------------------- */
+
+void cql_session_config_init(struct cql_session_config *c)
+{
+    static const char *const def_cp[] = {"127.0.0.1"};
+    memset(c, 0, sizeof *c);
+    c->contact_points = def_cp;
+    c->contact_point_count = 1;
+    c->port = 9042;
+    c->tls_verify = 1;
+    c->connect_timeout_ms = 5000;
+    c->request_timeout_ms = 12000;
+    c->connections_per_host = 1;
+    c->max_in_flight = 1024;
+    c->compression = 1;
+    c->consistency = CQL_CL_LOCAL_QUORUM;
+    c->page_size = 5000;
+    c->discover_peers = 1;
+    c->token_aware = 1;
+    c->reconnect_initial_ms = 200;
+    c->reconnect_max_ms = 10000;
+    c->max_frame_bytes = CQL_MAX_FRAME_DEFAULT;
+}
+
+void cql_session_config_from_spate(struct cql_session_config *c,
+                                   const struct spate_cassandra_config *cc)
+{
+    cql_session_config_init(c);
+    if (cc->contact_points.count) {
+        c->contact_points = (const char *const *)cc->contact_points.items;
+        c->contact_point_count = cc->contact_points.count;
+    }
+    c->port = cc->port;
+    c->username = cc->username;
+    c->password = cc->password;
+    c->tls = cc->tls.enabled;
+    c->tls_ca_file = cc->tls.ca_file;
+    c->tls_cert_file = cc->tls.cert_file;
+    c->tls_key_file = cc->tls.key_file;
+    c->tls_verify = cc->tls.verify;
+    c->connect_timeout_ms = cc->connect_timeout_ms;
+    c->request_timeout_ms = cc->request_timeout_ms;
+    c->connections_per_host = cc->connections_per_host;
+    c->max_in_flight = cc->max_in_flight;
+    c->compression = cc->compression;
+    enum cql_consistency cl;
+    if (cql_consistency_parse(cc->consistency, &cl) == 0)
+        c->consistency = cl;
+}
+
+/* ---- hosts ----------------------------------------------------------------------------- */
+
+static struct cql_host *host_find(struct cql_session *s, const char *addr, int port)
+{
+    for (size_t i = 0; i < s->nhosts; i++)
+        if (s->hosts[i]->port == port && strcmp(s->hosts[i]->addr, addr) == 0)
+            return s->hosts[i];
+    return NULL;
+}
+
+static struct cql_host *host_add(struct cql_session *s, const char *addr, int port)
+{
+    struct cql_host *h = host_find(s, addr, port);
+    if (h)
+        return h;
+    struct cql_host **nh = realloc(s->hosts, (s->nhosts + 1) * sizeof *nh);
+    if (!nh)
+        return NULL;
+    s->hosts = nh;
+    h = calloc(1, sizeof *h);
+    if (!h)
+        return NULL;
+    h->nconns = s->cfg.connections_per_host;
+    h->conns = calloc((size_t)h->nconns, sizeof *h->conns);
+    if (!h->conns) {
+        free(h);
+        return NULL;
+    }
+    for (int i = 0; i < h->nconns; i++)
+        h->conns[i].fd = -1;
+    spate_strlcpy(h->addr, addr, sizeof h->addr);
+    h->port = port;
+    snprintf(h->name, sizeof h->name, "%s:%d", addr, port);
+    h->backoff_ms = s->cfg.reconnect_initial_ms;
+    s->hosts[s->nhosts++] = h;
+    return h;
+}
+
+size_t cql_session_host_count(const struct cql_session *s)
+{
+    return s->nhosts;
+}
+
+int cql_session_host(const struct cql_session *s, size_t i, char *buf, size_t size, int *up)
+{
+    if (i >= s->nhosts)
+        return SPATE_ERANGE;
+    spate_strlcpy(buf, s->hosts[i]->name, size);
+    if (up)
+        *up = s->hosts[i]->up;
+    return 0;
+}
+
+static void host_update_up(struct cql_host *h)
+{
+    int any = 0;
+    for (int i = 0; i < h->nconns; i++)
+        any |= h->conns[i].ready;
+    h->up = any;
+}
+
+/* ---- request lifecycle ------------------------------------------------------------------ */
+
+static void req_free(struct cql_req *r)
+{
+    if (!r)
+        return;
+    spate_buf_free(&r->frame);
+    spate_buf_free(&r->params);
+    free(r);
+}
+
+/* Delivers the outcome and frees the request. */
+static void deliver(struct cql_session *s, struct cql_conn *c, struct cql_req *req, int status,
+                    struct cql_response *resp, const struct cql_error *err)
+{
+    if (req->counted && s->in_flight > 0)
+        s->in_flight--;
+    if (req->internal) {
+        req->internal(s, c, req, status, resp, err);
+    } else if (req->cb) {
+        struct cql_result *res = status == 0 && resp ? resp->result : NULL;
+        if (res)
+            resp->result = NULL;
+        s->fired++;
+        req->cb(req->arg, status, res, status ? err : NULL);
+        if (res && !res->taken)
+            cql_result_free(res);
+    }
+    req_free(req);
+}
+
+static void fail_req(struct cql_session *s, struct cql_conn *c, struct cql_req *req, int status,
+                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void fail_req(struct cql_session *s, struct cql_conn *c, struct cql_req *req, int status,
+                     const char *fmt, ...)
+{
+    struct cql_error e = {.status = status, .server_code = -1};
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e.message, sizeof e.message, fmt, ap);
+    va_end(ap);
+    deliver(s, c, req, status, NULL, &e);
+}
+
+static int send_on(struct cql_session *s, struct cql_conn *c, struct cql_req *req)
+{
+    int stream = cql__conn_take_stream(c);
+    if (stream < 0)
+        return SPATE_EAGAIN;
+    cql__frame_set_stream((uint8_t *)req->frame.data, (int16_t)stream);
+    if (spate_buf_append(&c->out, req->frame.data, req->frame.len)) {
+        cql__conn_release_stream(c, stream);
+        return SPATE_ENOMEM;
+    }
+    c->slots[stream] = req;
+    c->in_flight++;
+    int to = req->timeout_ms > 0 ? req->timeout_ms : s->cfg.request_timeout_ms;
+    req->deadline = spate_mono_ms() + to;
+    req->timeout_ms = to;
+    c->last_used_ms = spate_mono_ms();
+    return 0;
+}
+
+static int conn_has_room(const struct cql_conn *c)
+{
+    return c->ready && !c->failed && c->nfree > 0;
+}
+
+static struct cql_conn *host_pick_conn(struct cql_host *h)
+{
+    struct cql_conn *best = NULL;
+    for (int i = 0; i < h->nconns; i++) {
+        struct cql_conn *c = &h->conns[i];
+        if (conn_has_room(c) && (!best || c->in_flight < best->in_flight))
+            best = c;
+    }
+    return best;
+}
+
+static size_t ring_owner_index(const struct cql_session *s, int64_t token)
+{
+    size_t lo = 0, hi = s->nring;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (s->ring[mid].token < token)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo == s->nring ? 0 : lo;
+}
+
+static struct cql_conn *pick_conn(struct cql_session *s, const struct cql_req *req,
+                                  const struct cql_host *avoid)
+{
+    if (req->has_token && s->cfg.token_aware && s->nring) {
+        /* walk the ring from the owner: replicas in order */
+        size_t i0 = ring_owner_index(s, req->token);
+        for (size_t k = 0; k < s->nring && k < 64; k++) {
+            struct cql_host *h = s->ring[(i0 + k) % s->nring].host;
+            if (h == avoid || !h->up)
+                continue;
+            struct cql_conn *c = host_pick_conn(h);
+            if (c)
+                return c;
+        }
+    }
+    for (size_t k = 0; k < s->nhosts; k++) {
+        struct cql_host *h = s->hosts[(s->rr + k) % s->nhosts];
+        if (h == avoid || !h->up)
+            continue;
+        struct cql_conn *c = host_pick_conn(h);
+        if (c) {
+            s->rr = (s->rr + k + 1) % s->nhosts;
+            return c;
+        }
+    }
+    return NULL;
+}
+
+static int any_host_up(const struct cql_session *s)
+{
+    for (size_t i = 0; i < s->nhosts; i++)
+        if (s->hosts[i]->up)
+            return 1;
+    return 0;
+}
+
+static void maybe_reconnect(struct cql_session *s, int force);
+
+/* Routes and sends; on failure the request is NOT freed (caller decides). */
+static int dispatch(struct cql_session *s, struct cql_req *req, int block, const struct cql_host *avoid)
+{
+    for (;;) {
+        struct cql_conn *c = pick_conn(s, req, avoid);
+        if (!c && avoid)
+            c = pick_conn(s, req, NULL);
+        if (c)
+            return send_on(s, c, req);
+        if (!any_host_up(s)) {
+            maybe_reconnect(s, 1);
+            if (any_host_up(s))
+                continue;
+            set_err(s, SPATE_EUNAVAILABLE, -1, "no Cassandra host is reachable (%s%s%s)",
+                    s->nhosts ? s->hosts[0]->name : "none",
+                    s->nhosts && s->hosts[0]->last_err[0] ? ": " : "",
+                    s->nhosts ? s->hosts[0]->last_err : "");
+            return SPATE_EUNAVAILABLE;
+        }
+        if (!block) {
+            set_err(s, SPATE_EAGAIN, -1, "every connection has %d requests in flight",
+                    s->cfg.max_in_flight);
+            return SPATE_EAGAIN;
+        }
+        int rc = cql_session_poll(s, 50);
+        if (rc < 0)
+            return rc;
+    }
+}
+
+/* ---- connection failure and reconnection --------------------------------------------------- */
+
+static void conn_fail(struct cql_session *s, struct cql_conn *c, const char *why)
+{
+    struct cql_host *h = c->host;
+    char reason[256];
+    snprintf(reason, sizeof reason, "%s", why && why[0] ? why : "connection failed");
+    SPATE_WARN(LOGC, "connection to %s lost: %s", h ? h->name : "?", reason);
+    if (h)
+        snprintf(h->last_err, sizeof h->last_err, "%s", reason);
+    /* detach the pending requests before closing */
+    int n = c->max_streams;
+    struct cql_req **slots = c->slots;
+    c->slots = NULL;
+    c->ready = 0;
+    if (s->control == c)
+        s->control = NULL;
+    struct cql_req **pending = NULL;
+    size_t np = 0;
+    if (slots) {
+        pending = malloc((size_t)n * sizeof *pending);
+        for (int i = 0; i < n && pending; i++)
+            if (slots[i] && slots[i] != &cql__orphan)
+                pending[np++] = slots[i];
+        c->slots = slots;
+    }
+    cql__conn_close(c);
+    if (h) {
+        host_update_up(h);
+        h->next_attempt_ms = spate_mono_ms() + h->backoff_ms;
+    }
+    for (size_t i = 0; i < np; i++) {
+        struct cql_req *r = pending[i];
+        if (r->idempotent && !r->internal && r->attempts < 2 && r->attempts < (int)s->nhosts) {
+            r->attempts++;
+            if (dispatch(s, r, 0, h) == 0)
+                continue;
+        }
+        fail_req(s, NULL, r, SPATE_ECLOSED, "connection to %s lost: %s", h ? h->name : "?", reason);
+    }
+    free(pending);
+}
+
+static int open_conn(struct cql_session *s, struct cql_host *h, struct cql_conn *c, char *err,
+                     size_t errlen)
+{
+    struct cql_conn_opts o = {
+        .connect_timeout_ms = s->cfg.connect_timeout_ms,
+        .compression = s->cfg.compression,
+        .keyspace = s->keyspace[0] ? s->keyspace : NULL,
+        .username = s->username,
+        .password = s->password,
+        .tls_ctx = s->tls_ctx,
+        .tls_verify = s->cfg.tls_verify,
+        .max_frame = s->cfg.max_frame_bytes,
+        .max_streams = s->cfg.max_in_flight,
+        .register_events = s->control == NULL,
+    };
+    int rc = cql__conn_open(c, h->addr, h->port, &o, err, errlen);
+    if (rc)
+        return rc;
+    c->host = h;
+    if (o.register_events)
+        s->control = c;
+    return 0;
+}
+
+static void maybe_reconnect(struct cql_session *s, int force)
+{
+    int64_t now = spate_mono_ms();
+    for (size_t i = 0; i < s->nhosts; i++) {
+        struct cql_host *h = s->hosts[i];
+        if (!force && now < h->next_attempt_ms)
+            continue;
+        int missing = 0;
+        for (int k = 0; k < h->nconns; k++)
+            missing |= !h->conns[k].ready;
+        if (!missing)
+            continue;
+        for (int k = 0; k < h->nconns; k++) {
+            struct cql_conn *c = &h->conns[k];
+            if (c->ready)
+                continue;
+            char err[256];
+            int rc = open_conn(s, h, c, err, sizeof err);
+            if (rc) {
+                snprintf(h->last_err, sizeof h->last_err, "%s", err);
+                h->next_attempt_ms = spate_mono_ms() + h->backoff_ms;
+                h->backoff_ms = h->backoff_ms * 2 > s->cfg.reconnect_max_ms ? s->cfg.reconnect_max_ms
+                                                                            : h->backoff_ms * 2;
+                SPATE_DEBUG(LOGC, "reconnect to %s failed: %s (next in %d ms)", h->name, err,
+                            h->backoff_ms);
+                break;
+            }
+            if (!h->up)
+                SPATE_INFO(LOGC, "connected to %s", h->name);
+            h->backoff_ms = s->cfg.reconnect_initial_ms;
+            h->up = 1;
+        }
+        host_update_up(h);
+    }
+}
+
+/* ---- frames in ----------------------------------------------------------------------------------- */
+
+static struct cql_prepared *prepared_by_id(struct cql_session *s, const uint8_t *id, size_t len)
+{
+    for (struct cql_prepared *p = s->prepared; p; p = p->next)
+        if (p->idlen == len && memcmp(p->id, id, len) == 0)
+            return p;
+    return NULL;
+}
+
+static void retire_meta(struct cql_prepared *p)
+{
+    struct cql_metadata *r = realloc(p->retired, (p->nretired + 1) * sizeof *r);
+    if (!r)
+        return; /* keep the old one in place rather than free it under a result */
+    p->retired = r;
+    p->retired[p->nretired++] = p->result_meta;
+    memset(&p->result_meta, 0, sizeof p->result_meta);
+}
+
+/* Moves a PREPARED result into p (first prepare or re-prepare). */
+static void prepared_update(struct cql_prepared *p, struct cql_result *res)
+{
+    memcpy(p->id, res->prepared_id, res->prepared_id_len);
+    p->idlen = res->prepared_id_len;
+    cql__metadata_free(&p->params);
+    p->params = res->params;
+    memset(&res->params, 0, sizeof res->params);
+    free(p->pk);
+    p->pk = res->pk_indexes;
+    p->npk = res->pk_count;
+    res->pk_indexes = NULL;
+    res->pk_count = 0;
+    if (p->result_meta.columns || p->result_meta.column_count)
+        retire_meta(p);
+    cql__metadata_free(&p->result_meta);
+    p->result_meta = res->result_meta;
+    memset(&res->result_meta, 0, sizeof res->result_meta);
+}
+
+static int build_execute(struct cql_session *s, struct cql_conn *c, struct cql_req *req)
+{
+    size_t st;
+    spate_buf_reset(&req->frame);
+    int lz4 = c ? c->lz4 : s->cfg.compression;
+    int rc = cql__frame_begin(&req->frame, CQL_VERSION_REQUEST, 0, CQL_OP_EXECUTE, &st);
+    if (!rc)
+        rc = cql__wr_short_bytes(&req->frame, req->prepared->id, req->prepared->idlen);
+    if (!rc)
+        rc = spate_buf_append(&req->frame, req->params.data, req->params.len);
+    if (!rc)
+        rc = cql__frame_end(&req->frame, st, lz4);
+    return rc;
+}
+
+static void on_reprepared(struct cql_session *s, struct cql_conn *c, struct cql_req *req,
+                          int status, struct cql_response *resp, const struct cql_error *err)
+{
+    struct cql_req *parent = req->parent;
+    req->parent = NULL;
+    if (status || !resp || !resp->result || resp->result->kind != CQL_RESULT_PREPARED) {
+        if (parent)
+            fail_req(s, c, parent, status ? status : SPATE_EPROTO, "re-prepare failed: %s",
+                     err ? err->message : "unexpected answer");
+        return;
+    }
+    struct cql_prepared *p = req->prepared;
+    uint8_t oldid[64];
+    size_t oldlen = p->idlen;
+    memcpy(oldid, p->id, oldlen);
+    prepared_update(p, resp->result);
+    if (!parent)
+        return;
+    if (parent->opcode == CQL_OP_EXECUTE) {
+        if (build_execute(s, c, parent)) {
+            fail_req(s, c, parent, SPATE_ENOMEM, "out of memory");
+            return;
+        }
+    } else if (oldlen != p->idlen || memcmp(oldid, p->id, oldlen) != 0) {
+        fail_req(s, c, parent, SPATE_ESERVER,
+                 "prepared statement id changed after re-prepare; retry the batch");
+        return;
+    }
+    parent->counted = 1;
+    s->in_flight++;
+    int rc = c && c->ready ? send_on(s, c, parent) : dispatch(s, parent, 0, NULL);
+    if (rc) {
+        fail_req(s, c, parent, rc, "cannot resend after re-prepare: %s", spate_strerror(rc));
+    }
+}
+
+/* UNPREPARED: prepare again on the same connection, then resend once. */
+static int reprepare(struct cql_session *s, struct cql_conn *c, struct cql_req *req,
+                     struct cql_response *resp)
+{
+    struct cql_prepared *p = req->prepared;
+    if (!p || (resp->unprepared_id_len && (p->idlen != resp->unprepared_id_len ||
+                                           memcmp(p->id, resp->unprepared_id, p->idlen))))
+        p = prepared_by_id(s, resp->unprepared_id, resp->unprepared_id_len);
+    if (!p || req->reprepared)
+        return -1;
+    struct cql_req *pr = calloc(1, sizeof *pr);
+    if (!pr)
+        return -1;
+    pr->opcode = CQL_OP_PREPARE;
+    pr->internal = on_reprepared;
+    pr->prepared = p;
+    pr->parent = req;
+    pr->timeout_ms = req->timeout_ms;
+    if (cql__enc_prepare(&pr->frame, 0, c->lz4, p->query, p->qlen) || send_on(s, c, pr)) {
+        req_free(pr);
+        return -1;
+    }
+    req->reprepared = 1;
+    if (req->counted && s->in_flight > 0)
+        s->in_flight--; /* counted again when resent */
+    req->counted = 0;
+    SPATE_DEBUG(LOGC, "re-preparing on %s: %.60s", c->host ? c->host->name : "?", p->query);
+    return 0;
+}
+
+static void propagate_keyspace(struct cql_session *s, struct cql_conn *origin);
+
+static void handle_event(struct cql_session *s, struct cql_response *r)
+{
+    SPATE_DEBUG(LOGC, "event %s %s", r->event_type, r->event_detail);
+    if (!strcmp(r->event_type, "STATUS_CHANGE") || !strcmp(r->event_type, "TOPOLOGY_CHANGE")) {
+        char a[INET6_ADDRSTRLEN] = "";
+        inet_ntop(r->event_addr_len == 4 ? AF_INET : AF_INET6, r->event_addr, a, sizeof a);
+        struct cql_host *h = host_find(s, a, s->cfg.port);
+        if (!strcmp(r->event_change, "UP") && h) {
+            h->next_attempt_ms = 0;
+            h->backoff_ms = s->cfg.reconnect_initial_ms;
+        } else if (!strcmp(r->event_change, "DOWN") && h) {
+            /* our own connections tell us when they break; just back off */
+            h->next_attempt_ms = spate_mono_ms() + h->backoff_ms;
+        } else {
+            s->need_refresh = 1;
+        }
+    }
+    if (s->ev)
+        s->ev(s->ev_arg, r->event_type, r->event_detail);
+}
+
+static void on_frame(struct cql_conn *c, struct cql_frame *f, void *arg)
+{
+    struct cql_session *s = arg;
+    char err[256];
+    if (f->stream < 0) {
+        struct cql_response r;
+        if (f->opcode == CQL_OP_EVENT && cql__response_parse(f, NULL, &r, err, sizeof err) == 0) {
+            handle_event(s, &r);
+            cql__response_free(&r);
+        }
+        return;
+    }
+    if (f->stream >= c->max_streams || !c->slots || !c->slots[f->stream]) {
+        snprintf(c->errstr, sizeof c->errstr, "response for stream id %d that no request waits for",
+                 f->stream);
+        c->failed = 1;
+        return;
+    }
+    struct cql_req *req = c->slots[f->stream];
+    cql__conn_release_stream(c, f->stream);
+    if (c->in_flight)
+        c->in_flight--;
+    if (req == &cql__orphan)
+        return; /* the late answer of a request that already timed out */
+    struct cql_response resp;
+    const struct cql_metadata *fallback = req->prepared ? &req->prepared->result_meta : NULL;
+    int rc = cql__response_parse(f, fallback, &resp, err, sizeof err);
+    if (rc) {
+        snprintf(c->errstr, sizeof c->errstr, "%s", err);
+        fail_req(s, c, req, rc, "bad response from %s: %s", c->host ? c->host->name : "?", err);
+        c->failed = 1;
+        return;
+    }
+    if (resp.opcode == CQL_OP_ERROR) {
+        if (resp.error.server_code == CQL_ERR_UNPREPARED && reprepare(s, c, req, &resp) == 0) {
+            cql__response_free(&resp);
+            return;
+        }
+        deliver(s, c, req, resp.error.status, &resp, &resp.error);
+    } else if (resp.opcode == CQL_OP_RESULT) {
+        if (resp.result->kind == CQL_RESULT_SET_KEYSPACE && resp.result->info) {
+            spate_strlcpy(s->keyspace, resp.result->info, sizeof s->keyspace);
+            spate_strlcpy(c->keyspace, resp.result->info, sizeof c->keyspace);
+            propagate_keyspace(s, c);
+        }
+        deliver(s, c, req, 0, &resp, NULL);
+    } else {
+        struct cql_error e = {.status = SPATE_EPROTO, .server_code = -1};
+        snprintf(e.message, sizeof e.message, "unexpected %s answer",
+                 cql__opcode_name(resp.opcode));
+        deliver(s, c, req, SPATE_EPROTO, &resp, &e);
+    }
+    cql__response_free(&resp);
+}
+
+static void on_use_done(struct cql_session *s, struct cql_conn *c, struct cql_req *req, int status,
+                        struct cql_response *resp, const struct cql_error *err)
+{
+    (void)s;
+    (void)req;
+    (void)resp;
+    if (status)
+        SPATE_WARN(LOGC, "USE on %s failed: %s", c && c->host ? c->host->name : "?",
+                   err ? err->message : "?");
+}
+
+static void propagate_keyspace(struct cql_session *s, struct cql_conn *origin)
+{
+    char q[300];
+    int n = snprintf(q, sizeof q, "USE \"%s\"", s->keyspace);
+    for (size_t i = 0; i < s->nhosts; i++) {
+        for (int k = 0; k < s->hosts[i]->nconns; k++) {
+            struct cql_conn *c = &s->hosts[i]->conns[k];
+            if (c == origin || !c->ready || !strcmp(c->keyspace, s->keyspace))
+                continue;
+            struct cql_req *r = calloc(1, sizeof *r);
+            struct cql_params p = {.consistency = 1, .serial_consistency = -1};
+            if (!r)
+                continue;
+            r->internal = on_use_done;
+            if (cql__enc_query(&r->frame, 0, c->lz4, q, (size_t)n, &p) || send_on(s, c, r)) {
+                req_free(r);
+                continue;
+            }
+            spate_strlcpy(c->keyspace, s->keyspace, sizeof c->keyspace);
+        }
+    }
+}
+
+/* ---- poll ------------------------------------------------------------------------------------------ */
+
+static void expire(struct cql_session *s, int64_t now)
+{
+    for (size_t i = 0; i < s->nhosts; i++) {
+        struct cql_host *h = s->hosts[i];
+        for (int k = 0; k < h->nconns; k++) {
+            struct cql_conn *c = &h->conns[k];
+            if (!c->ready || !c->in_flight)
+                continue;
+            for (int st = 0; st < c->max_streams; st++) {
+                struct cql_req *r = c->slots[st];
+                if (!r || r == &cql__orphan || r->deadline > now)
+                    continue;
+                c->slots[st] = &cql__orphan;
+                fail_req(s, c, r, SPATE_ETIMEDOUT, "request to %s timed out after %d ms",
+                         h->name, r->timeout_ms);
+                if (!c->ready)
+                    break;
+            }
+        }
+    }
+}
+
+static int64_t next_deadline(struct cql_session *s)
+{
+    int64_t best = INT64_MAX;
+    for (size_t i = 0; i < s->nhosts; i++) {
+        struct cql_host *h = s->hosts[i];
+        for (int k = 0; k < h->nconns; k++) {
+            struct cql_conn *c = &h->conns[k];
+            if (!c->ready || !c->in_flight)
+                continue;
+            for (int st = 0; st < c->max_streams; st++) {
+                struct cql_req *r = c->slots[st];
+                if (r && r != &cql__orphan && r->deadline < best)
+                    best = r->deadline;
+            }
+        }
+    }
+    return best;
+}
+
+int cql_session_poll(struct cql_session *s, int timeout_ms)
+{
+    s->fired = 0;
+    int64_t now = spate_mono_ms();
+    maybe_reconnect(s, 0);
+    if (s->need_refresh) {
+        s->need_refresh = 0; /* topology changed: pools for new hosts come from reconnect */
+    }
+    size_t total = 0;
+    for (size_t i = 0; i < s->nhosts; i++)
+        total += (size_t)s->hosts[i]->nconns;
+    if (total > s->pcap) {
+        struct pollfd *pf = realloc(s->pfds, total * sizeof *pf);
+        if (!pf)
+            return SPATE_ENOMEM;
+        s->pfds = pf;
+        struct cql_conn **pc = realloc(s->pconns, total * sizeof *pc);
+        if (!pc)
+            return SPATE_ENOMEM;
+        s->pconns = pc;
+        s->pcap = total;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < s->nhosts; i++) {
+        struct cql_host *h = s->hosts[i];
+        for (int k = 0; k < h->nconns; k++) {
+            struct cql_conn *c = &h->conns[k];
+            if (!c->ready)
+                continue;
+            if (c->out.len > c->out_off) {
+                int rc = cql__conn_flush(c);
+                if (rc) {
+                    conn_fail(s, c, c->errstr);
+                    continue;
+                }
+            }
+            s->pfds[n].fd = c->fd;
+            s->pfds[n].events = POLLIN | (c->out.len > c->out_off ? POLLOUT : 0);
+            s->pfds[n].revents = 0;
+            s->pconns[n++] = c;
+        }
+    }
+    int wait = timeout_ms;
+    int64_t dl = next_deadline(s);
+    if (dl != INT64_MAX) {
+        int64_t left = dl - now;
+        if (left < 0)
+            left = 0;
+        if (wait < 0 || left < wait)
+            wait = (int)left;
+    }
+    if (s->fired)
+        wait = 0;
+    if (n == 0) {
+        /* nothing connected: wait for the next reconnect attempt */
+        if (wait < 0 || wait > 100)
+            wait = 100;
+        if (wait > 0)
+            spate_sleep_ms(wait);
+    } else {
+        int pr = poll(s->pfds, (nfds_t)n, wait);
+        if (pr < 0 && errno != EINTR)
+            return SPATE_ESYS;
+        for (size_t i = 0; pr > 0 && i < n; i++) {
+            struct cql_conn *c = s->pconns[i];
+            short re = s->pfds[i].revents;
+            if (!re || !c->ready)
+                continue;
+            if (re & (POLLIN | POLLERR | POLLHUP)) {
+                int rc = cql__conn_read(c, on_frame, s);
+                if (rc || c->failed) {
+                    conn_fail(s, c, c->errstr);
+                    continue;
+                }
+            }
+            if ((re & POLLOUT) && c->ready && cql__conn_flush(c)) {
+                conn_fail(s, c, c->errstr);
+                continue;
+            }
+        }
+        /* requests submitted by callbacks go out now */
+        for (size_t i = 0; i < n; i++) {
+            struct cql_conn *c = s->pconns[i];
+            if (c->ready && c->out.len > c->out_off && cql__conn_flush(c))
+                conn_fail(s, c, c->errstr);
+        }
+    }
+    expire(s, spate_mono_ms());
+    return s->fired;
+}
+
+int cql_session_drain(struct cql_session *s, int timeout_ms)
+{
+    int64_t end = timeout_ms < 0 ? INT64_MAX : spate_mono_ms() + timeout_ms;
+    while (s->in_flight > 0) {
+        int64_t left = end - spate_mono_ms();
+        if (left <= 0)
+            return SPATE_ETIMEDOUT;
+        int rc = cql_session_poll(s, left > 100 ? 100 : (int)left);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* ---- building requests ------------------------------------------------------------------------------ */
+
+static int wire_cl(const struct cql_session *s, enum cql_consistency cl)
+{
+    if (cl == CQL_CL_DEFAULT)
+        cl = s->cfg.consistency;
+    return (int)cl - 1;
+}
+
+static void fill_params(const struct cql_session *s, const struct cql_query_opts *o,
+                        struct cql_params *p)
+{
+    memset(p, 0, sizeof *p);
+    p->consistency = wire_cl(s, o ? o->consistency : CQL_CL_DEFAULT);
+    p->serial_consistency = o && o->serial_consistency ? (int)o->serial_consistency - 1 : -1;
+    int ps = o && o->page_size ? o->page_size : s->cfg.page_size;
+    p->page_size = ps > 0 ? ps : 0;
+    if (o && o->paging_state) {
+        p->paging_state = o->paging_state;
+        p->paging_state_len = o->paging_state_len;
+    }
+    if (o && o->has_timestamp) {
+        p->has_timestamp = 1;
+        p->timestamp = o->timestamp;
+    }
+}
+
+/* Serializes values; names the bind marker in the error. */
+static int encode_values(struct cql_session *s, const struct cql_metadata *params,
+                         const struct cql_value *values, size_t count, struct spate_buf *out)
+{
+    if (count > 0xFFFF) {
+        set_err(s, SPATE_ETOOBIG, -1, "too many values (%zu)", count);
+        return SPATE_ETOOBIG;
+    }
+    if (params && params->columns && count != params->column_count) {
+        set_err(s, SPATE_EINVAL, -1, "statement has %zu bind markers but %zu values were given",
+                params->column_count, count);
+        return SPATE_EINVAL;
+    }
+    for (size_t i = 0; i < count; i++) {
+        char err[300];
+        const struct cql_type *t = params && params->columns ? params->columns[i].type : NULL;
+        int rc = cql__value_encode(out, t, &values[i], err, sizeof err);
+        if (rc) {
+            if (params && params->columns)
+                set_err(s, rc, -1, "column '%s': %s", params->columns[i].name, err);
+            else
+                set_err(s, rc, -1, "value %zu: %s", i + 1, err);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* Token of the routing key found in serialized values (value i at its offset). */
+static int token_from_values(const struct cql_prepared *p, const uint8_t *vals, size_t len,
+                             size_t count, int64_t *token)
+{
+    if (!p->npk)
+        return SPATE_ENOTFOUND;
+    const uint8_t *ptr[64];
+    int32_t lens[64];
+    struct cql_reader r;
+    cql__reader_init(&r, vals, len);
+    size_t upto = 0;
+    for (size_t k = 0; k < p->npk; k++)
+        if (p->pk[k] + 1u > upto)
+            upto = p->pk[k] + 1u;
+    if (upto > 64 || upto > count)
+        return SPATE_ENOTFOUND;
+    for (size_t i = 0; i < upto; i++)
+        if (cql__rd_bytes(&r, &ptr[i], &lens[i]))
+            return SPATE_EPARSE;
+    if (p->npk == 1) {
+        if (lens[p->pk[0]] < 0)
+            return SPATE_ENOTFOUND;
+        *token = cql_murmur3_token(ptr[p->pk[0]], (size_t)lens[p->pk[0]]);
+        return 0;
+    }
+    struct spate_buf key = {0};
+    for (size_t k = 0; k < p->npk; k++) {
+        int32_t l = lens[p->pk[k]];
+        if (l < 0 || l > 0xFFFF) {
+            spate_buf_free(&key);
+            return SPATE_ENOTFOUND;
+        }
+        cql__wr_u16(&key, (uint16_t)l);
+        spate_buf_append(&key, ptr[p->pk[k]], (size_t)l);
+        cql__wr_u8(&key, 0);
+    }
+    *token = cql_murmur3_token(key.data, key.len);
+    spate_buf_free(&key);
+    return 0;
+}
+
+int cql_prepared_token(const struct cql_prepared *p, const struct cql_value *values, size_t count,
+                       int64_t *token)
+{
+    struct spate_buf b = {0};
+    for (size_t i = 0; i < count; i++) {
+        char err[200];
+        const struct cql_type *t =
+            p->params.columns && i < p->params.column_count ? p->params.columns[i].type : NULL;
+        if (cql__value_encode(&b, t, &values[i], err, sizeof err)) {
+            spate_buf_free(&b);
+            return SPATE_ETYPE;
+        }
+    }
+    int rc = token_from_values(p, (const uint8_t *)b.data, b.len, count, token);
+    spate_buf_free(&b);
+    return rc;
+}
+
+int cql_session_token_owner(const struct cql_session *s, int64_t token, char *buf, size_t size)
+{
+    if (!s->nring)
+        return SPATE_ENOTFOUND;
+    spate_strlcpy(buf, s->ring[ring_owner_index(s, token)].host->name, size);
+    return 0;
+}
+
+static struct cql_req *req_new(const struct cql_query_opts *o, cql_done_fn cb, void *arg)
+{
+    struct cql_req *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->cb = cb;
+    r->arg = arg;
+    r->timeout_ms = o ? o->timeout_ms : 0;
+    r->idempotent = o ? o->idempotent : 0;
+    return r;
+}
+
+static int submit(struct cql_session *s, struct cql_req *r, const struct cql_query_opts *o)
+{
+    int rc = dispatch(s, r, o && o->block, NULL);
+    if (rc) {
+        req_free(r);
+        return rc;
+    }
+    r->counted = 1;
+    s->in_flight++;
+    return 0;
+}
+
+int cql_query_async(struct cql_session *s, const char *cql, const struct cql_value *values,
+                    size_t count, const struct cql_query_opts *opts, cql_done_fn cb, void *arg)
+{
+    struct cql_req *r = req_new(opts, cb, arg);
+    if (!r) {
+        set_err(s, SPATE_ENOMEM, -1, "out of memory");
+        return SPATE_ENOMEM;
+    }
+    struct spate_buf vals = {0};
+    int rc = encode_values(s, NULL, values, count, &vals);
+    if (rc) {
+        spate_buf_free(&vals);
+        req_free(r);
+        return rc;
+    }
+    struct cql_params p;
+    fill_params(s, opts, &p);
+    p.values = vals.data;
+    p.values_len = vals.len;
+    p.value_count = (uint16_t)count;
+    r->opcode = CQL_OP_QUERY;
+    rc = cql__enc_query(&r->frame, 0, s->cfg.compression, cql, strlen(cql), &p);
+    spate_buf_free(&vals);
+    if (rc) {
+        set_err(s, rc, -1, "cannot encode query: %s", spate_strerror(rc));
+        req_free(r);
+        return rc;
+    }
+    return submit(s, r, opts);
+}
+
+int cql_execute_async(struct cql_session *s, const struct cql_prepared *p,
+                      const struct cql_value *values, size_t count,
+                      const struct cql_query_opts *opts, cql_done_fn cb, void *arg)
+{
+    struct cql_req *r = req_new(opts, cb, arg);
+    if (!r) {
+        set_err(s, SPATE_ENOMEM, -1, "out of memory");
+        return SPATE_ENOMEM;
+    }
+    r->prepared = (struct cql_prepared *)p;
+    struct spate_buf vals = {0};
+    int rc = encode_values(s, &p->params, values, count, &vals);
+    if (rc) {
+        spate_buf_free(&vals);
+        req_free(r);
+        return rc;
+    }
+    if (token_from_values(p, (const uint8_t *)vals.data, vals.len, count, &r->token) == 0)
+        r->has_token = 1;
+    struct cql_params prm;
+    fill_params(s, opts, &prm);
+    prm.values = vals.data;
+    prm.values_len = vals.len;
+    prm.value_count = (uint16_t)count;
+    prm.has_values = count > 0;
+    prm.skip_metadata = p->result_meta.columns != NULL && p->result_meta.column_count > 0;
+    r->opcode = CQL_OP_EXECUTE;
+    rc = cql__enc_params(&r->params, &prm);
+    spate_buf_free(&vals);
+    if (!rc)
+        rc = build_execute(s, NULL, r);
+    if (rc) {
+        set_err(s, rc, -1, "cannot encode execute: %s", spate_strerror(rc));
+        req_free(r);
+        return rc;
+    }
+    return submit(s, r, opts);
+}
+
+int cql_batch_async(struct cql_session *s, enum cql_batch_type type,
+                    const struct cql_batch_stmt *stmts, size_t n,
+                    const struct cql_query_opts *opts, cql_done_fn cb, void *arg)
+{
+    struct cql_req *r = req_new(opts, cb, arg);
+    struct cql_batch_entry *e = calloc(n ? n : 1, sizeof *e);
+    struct spate_buf *vb = calloc(n ? n : 1, sizeof *vb);
+    int rc = 0;
+    if (!r || !e || !vb) {
+        rc = SPATE_ENOMEM;
+        set_err(s, rc, -1, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n && !rc; i++) {
+        const struct cql_batch_stmt *st = &stmts[i];
+        rc = encode_values(s, st->prepared ? &st->prepared->params : NULL, st->values, st->count,
+                           &vb[i]);
+        if (rc) {
+            char m[sizeof s->last.message];
+            snprintf(m, sizeof m, "%s", s->last.message);
+            set_err(s, rc, -1, "batch statement %zu: %s", i + 1, m);
+            break;
+        }
+        if (st->prepared) {
+            e[i].id = st->prepared->id;
+            e[i].id_len = st->prepared->idlen;
+            if (!r->has_token &&
+                token_from_values(st->prepared, (const uint8_t *)vb[i].data, vb[i].len, st->count,
+                                  &r->token) == 0)
+                r->has_token = 1;
+            if (!r->prepared)
+                r->prepared = (struct cql_prepared *)st->prepared;
+        } else {
+            e[i].query = st->query;
+            e[i].query_len = st->query ? strlen(st->query) : 0;
+        }
+        e[i].values = vb[i].data;
+        e[i].values_len = vb[i].len;
+        e[i].value_count = (uint16_t)st->count;
+    }
+    if (rc)
+        goto out;
+    struct cql_params p;
+    fill_params(s, opts, &p);
+    r->opcode = CQL_OP_BATCH;
+    rc = cql__enc_batch(&r->frame, 0, s->cfg.compression, (int)type, e, n, p.consistency,
+                        p.serial_consistency, p.has_timestamp, p.timestamp);
+    if (rc) {
+        set_err(s, rc, -1, "cannot encode batch: %s", spate_strerror(rc));
+        goto out;
+    }
+    /* r->prepared stays set for UNPREPARED lookups; a batch result has no rows */
+    struct cql_req *tmp = r;
+    r = NULL;
+    rc = submit(s, tmp, opts);
+out:
+    for (size_t i = 0; vb && i < n; i++)
+        spate_buf_free(&vb[i]);
+    free(vb);
+    free(e);
+    req_free(r);
+    return rc;
+}
+
+/* ---- prepare ---------------------------------------------------------------------------------------- */
+
+size_t cql_prepared_param_count(const struct cql_prepared *p)
+{
+    return p->params.column_count;
+}
+
+const char *cql_prepared_param_name(const struct cql_prepared *p, size_t i)
+{
+    return p->params.columns && i < p->params.column_count ? p->params.columns[i].name : NULL;
+}
+
+const struct cql_type *cql_prepared_param_type(const struct cql_prepared *p, size_t i)
+{
+    return p->params.columns && i < p->params.column_count ? p->params.columns[i].type : NULL;
+}
+
+const uint16_t *cql_prepared_pk_indexes(const struct cql_prepared *p, size_t *n)
+{
+    *n = p->npk;
+    return p->pk;
+}
+
+static void prepared_free(struct cql_prepared *p)
+{
+    free(p->query);
+    cql__metadata_free(&p->params);
+    cql__metadata_free(&p->result_meta);
+    for (size_t i = 0; i < p->nretired; i++)
+        cql__metadata_free(&p->retired[i]);
+    free(p->retired);
+    free(p->pk);
+    free(p);
+}
+
+/* ---- sync wrappers ---------------------------------------------------------------------------------- */
+
+struct sync_wait {
+    int done;
+    int status;
+    struct cql_result *res;
+    struct cql_error err;
+};
+
+static void sync_cb(void *arg, int status, struct cql_result *res, const struct cql_error *err)
+{
+    struct sync_wait *w = arg;
+    w->done = 1;
+    w->status = status;
+    if (res)
+        w->res = cql_result_take(res);
+    if (err)
+        w->err = *err;
+}
+
+static int sync_finish(struct cql_session *s, struct sync_wait *w, struct cql_result **out)
+{
+    while (!w->done) {
+        int rc = cql_session_poll(s, 100);
+        if (rc < 0 && !w->done) {
+            set_err(s, rc, -1, "poll failed: %s", spate_strerror(rc));
+            return rc;
+        }
+    }
+    if (w->status) {
+        s->last = w->err;
+        if (!s->last.message[0])
+            set_err(s, w->status, -1, "%s", spate_strerror(w->status));
+        cql_result_free(w->res);
+        return w->status;
+    }
+    if (out)
+        *out = w->res;
+    else
+        cql_result_free(w->res);
+    return 0;
+}
+
+static struct cql_query_opts sync_opts(const struct cql_query_opts *o)
+{
+    struct cql_query_opts so = {0};
+    if (o)
+        so = *o;
+    so.block = 1;
+    return so;
+}
+
+int cql_query(struct cql_session *s, const char *cql, const struct cql_value *values,
+              size_t count, const struct cql_query_opts *opts, struct cql_result **out)
+{
+    struct sync_wait w = {0};
+    struct cql_query_opts so = sync_opts(opts);
+    if (out)
+        *out = NULL;
+    int rc = cql_query_async(s, cql, values, count, &so, sync_cb, &w);
+    return rc ? rc : sync_finish(s, &w, out);
+}
+
+int cql_execute(struct cql_session *s, const struct cql_prepared *p,
+                const struct cql_value *values, size_t count, const struct cql_query_opts *opts,
+                struct cql_result **out)
+{
+    struct sync_wait w = {0};
+    struct cql_query_opts so = sync_opts(opts);
+    if (out)
+        *out = NULL;
+    int rc = cql_execute_async(s, p, values, count, &so, sync_cb, &w);
+    return rc ? rc : sync_finish(s, &w, out);
+}
+
+int cql_batch(struct cql_session *s, enum cql_batch_type type, const struct cql_batch_stmt *stmts,
+              size_t n, const struct cql_query_opts *opts, struct cql_result **out)
+{
+    struct sync_wait w = {0};
+    struct cql_query_opts so = sync_opts(opts);
+    if (out)
+        *out = NULL;
+    int rc = cql_batch_async(s, type, stmts, n, &so, sync_cb, &w);
+    return rc ? rc : sync_finish(s, &w, out);
+}
+
+int cql_prepare(struct cql_session *s, const char *cql, const struct cql_prepared **out)
+{
+    size_t qlen = strlen(cql);
+    for (struct cql_prepared *p = s->prepared; p; p = p->next) {
+        if (p->qlen == qlen && memcmp(p->query, cql, qlen) == 0) {
+            *out = p;
+            return 0;
+        }
+    }
+    struct cql_req *r = req_new(NULL, sync_cb, NULL);
+    struct sync_wait w = {0};
+    if (!r) {
+        set_err(s, SPATE_ENOMEM, -1, "out of memory");
+        return SPATE_ENOMEM;
+    }
+    r->arg = &w;
+    r->opcode = CQL_OP_PREPARE;
+    int rc = cql__enc_prepare(&r->frame, 0, s->cfg.compression, cql, qlen);
+    if (rc) {
+        req_free(r);
+        set_err(s, rc, -1, "cannot encode prepare: %s", spate_strerror(rc));
+        return rc;
+    }
+    struct cql_query_opts so = {.block = 1};
+    if ((rc = submit(s, r, &so)))
+        return rc;
+    struct cql_result *res = NULL;
+    if ((rc = sync_finish(s, &w, &res)))
+        return rc;
+    if (!res || res->kind != CQL_RESULT_PREPARED) {
+        cql_result_free(res);
+        set_err(s, SPATE_EPROTO, -1, "server answered PREPARE without a prepared result");
+        return SPATE_EPROTO;
+    }
+    struct cql_prepared *p = calloc(1, sizeof *p);
+    if (!p || !(p->query = malloc(qlen + 1))) {
+        free(p);
+        cql_result_free(res);
+        set_err(s, SPATE_ENOMEM, -1, "out of memory");
+        return SPATE_ENOMEM;
+    }
+    memcpy(p->query, cql, qlen + 1);
+    p->qlen = qlen;
+    prepared_update(p, res);
+    cql_result_free(res);
+    p->next = s->prepared;
+    s->prepared = p;
+    *out = p;
+    return 0;
+}
+
+/* ---- discovery -------------------------------------------------------------------------------------- */
+
+/* Reads a set<text>/list<text> cell of tokens into h->tokens. */
+static void read_tokens(struct cql_host *h, const struct cql_result *r, size_t row, int col)
+{
+    const uint8_t *p;
+    int32_t len;
+    if (col < 0 || cql_result_cell(r, row, (size_t)col, &p, &len) || len < 4)
+        return;
+    struct cql_reader rd;
+    cql__reader_init(&rd, p, (size_t)len);
+    int32_t n;
+    if (cql__rd_i32(&rd, &n) || n <= 0)
+        return;
+    int64_t *t = malloc((size_t)n * sizeof *t);
+    if (!t)
+        return;
+    size_t k = 0;
+    for (int32_t i = 0; i < n; i++) {
+        const uint8_t *e;
+        int32_t el;
+        char buf[32];
+        if (cql__rd_bytes(&rd, &e, &el) || el <= 0 || el >= (int32_t)sizeof buf)
+            continue;
+        memcpy(buf, e, (size_t)el);
+        buf[el] = '\0';
+        t[k++] = strtoll(buf, NULL, 10);
+    }
+    free(h->tokens);
+    h->tokens = t;
+    h->ntokens = k;
+}
+
+static int cmp_ring(const void *a, const void *b)
+{
+    const struct ring_entry *x = a, *y = b;
+    return x->token < y->token ? -1 : x->token > y->token;
+}
+
+static void build_ring(struct cql_session *s)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->nhosts; i++)
+        n += s->hosts[i]->ntokens;
+    struct ring_entry *r = malloc((n ? n : 1) * sizeof *r);
+    if (!r)
+        return;
+    size_t k = 0;
+    for (size_t i = 0; i < s->nhosts; i++)
+        for (size_t j = 0; j < s->hosts[i]->ntokens; j++)
+            r[k++] = (struct ring_entry){s->hosts[i]->tokens[j], s->hosts[i]};
+    qsort(r, k, sizeof *r, cmp_ring);
+    free(s->ring);
+    s->ring = r;
+    s->nring = k;
+}
+
+static void inet_cell(const struct cql_result *r, size_t row, int col, char *out, size_t size)
+{
+    const uint8_t *p;
+    int32_t len;
+    out[0] = '\0';
+    if (col < 0 || cql_result_cell(r, row, (size_t)col, &p, &len) || (len != 4 && len != 16))
+        return;
+    inet_ntop(len == 4 ? AF_INET : AF_INET6, p, out, (socklen_t)size);
+}
+
+static void discover(struct cql_session *s, struct cql_host *first)
+{
+    struct cql_result *r = NULL;
+    struct cql_query_opts o = {.consistency = CQL_CL_ONE, .page_size = -1};
+    if (cql_query(s, "SELECT data_center, tokens FROM system.local WHERE key='local'", NULL, 0, &o,
+                  &r) == 0) {
+        if (cql_result_row_count(r) > 0) {
+            read_tokens(first, r, 0, cql_result_column_index(r, "tokens"));
+            const char *dc;
+            size_t dl;
+            if (cql_result_get_bytes(r, 0, 0, &dc, &dl) == 0)
+                snprintf(first->dc, sizeof first->dc, "%.*s", (int)dl, dc);
+        }
+        cql_result_free(r);
+        r = NULL;
+    }
+    if (s->cfg.discover_peers &&
+        cql_query(s, "SELECT peer, rpc_address, data_center, tokens FROM system.peers", NULL, 0, &o,
+                  &r) == 0) {
+        for (size_t i = 0; i < cql_result_row_count(r); i++) {
+            char addr[64];
+            inet_cell(r, i, cql_result_column_index(r, "rpc_address"), addr, sizeof addr);
+            if (!addr[0] || !strcmp(addr, "0.0.0.0") || !strcmp(addr, "::"))
+                inet_cell(r, i, cql_result_column_index(r, "peer"), addr, sizeof addr);
+            if (!addr[0])
+                continue;
+            struct cql_host *h = host_add(s, addr, s->cfg.port);
+            if (!h)
+                continue;
+            read_tokens(h, r, i, cql_result_column_index(r, "tokens"));
+        }
+        cql_result_free(r);
+    }
+    build_ring(s);
+}
+
+/* ---- session lifecycle ------------------------------------------------------------------------------ */
+
+static char *dup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+int cql_session_new(const struct cql_session_config *cfg, struct cql_session **out, char *err,
+                    size_t errlen)
+{
+    *out = NULL;
+    struct cql_session *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return SPATE_ENOMEM;
+    }
+    s->cfg = *cfg;
+    if (s->cfg.connections_per_host < 1)
+        s->cfg.connections_per_host = 1;
+    if (s->cfg.max_in_flight < 1 || s->cfg.max_in_flight > CQL_MAX_STREAMS)
+        s->cfg.max_in_flight = 1024;
+    if (s->cfg.request_timeout_ms <= 0)
+        s->cfg.request_timeout_ms = 12000;
+    if (s->cfg.connect_timeout_ms <= 0)
+        s->cfg.connect_timeout_ms = 5000;
+    if (s->cfg.reconnect_initial_ms <= 0)
+        s->cfg.reconnect_initial_ms = 200;
+    if (s->cfg.reconnect_max_ms < s->cfg.reconnect_initial_ms)
+        s->cfg.reconnect_max_ms = s->cfg.reconnect_initial_ms;
+    if (!s->cfg.max_frame_bytes)
+        s->cfg.max_frame_bytes = CQL_MAX_FRAME_DEFAULT;
+    if (s->cfg.port <= 0)
+        s->cfg.port = 9042;
+    if (s->cfg.consistency == CQL_CL_DEFAULT)
+        s->cfg.consistency = CQL_CL_LOCAL_QUORUM;
+    s->username = dup_or_null(cfg->username);
+    s->password = dup_or_null(cfg->password);
+    s->cfg.contact_points = NULL;
+    s->last.server_code = -1;
+    if (cfg->keyspace)
+        spate_strlcpy(s->keyspace, cfg->keyspace, sizeof s->keyspace);
+    int rc = 0;
+    if (cfg->tls) {
+        s->tls_ctx = cql__tls_ctx_new(cfg->tls_ca_file, cfg->tls_cert_file, cfg->tls_key_file,
+                                      cfg->tls_verify, err, errlen);
+        if (!s->tls_ctx) {
+            cql_session_free(s);
+            return SPATE_ETLS;
+        }
+    }
+    for (size_t i = 0; i < cfg->contact_point_count; i++) {
+        char addr[128];
+        int port = s->cfg.port;
+        spate_strlcpy(addr, cfg->contact_points[i], sizeof addr);
+        char *colon = strrchr(addr, ':');
+        if (colon && strchr(addr, ':') == colon) { /* host:port, not IPv6 */
+            *colon = '\0';
+            port = atoi(colon + 1);
+        }
+        if (!host_add(s, addr, port)) {
+            cql_session_free(s);
+            snprintf(err, errlen, "out of memory");
+            return SPATE_ENOMEM;
+        }
+    }
+    if (s->nhosts == 0) {
+        cql_session_free(s);
+        snprintf(err, errlen, "no contact points");
+        return SPATE_EINVAL;
+    }
+    /* first reachable contact point */
+    struct cql_host *first = NULL;
+    char e1[256] = "";
+    for (size_t i = 0; i < s->nhosts && !first; i++) {
+        struct cql_host *h = s->hosts[i];
+        rc = open_conn(s, h, &h->conns[0], e1, sizeof e1);
+        if (rc == 0) {
+            first = h;
+            h->up = 1;
+        } else {
+            snprintf(h->last_err, sizeof h->last_err, "%s", e1);
+            h->next_attempt_ms = spate_mono_ms() + h->backoff_ms;
+            if (rc == SPATE_EAUTH || rc == SPATE_ETLS)
+                break; /* other hosts will say the same */
+        }
+    }
+    if (!first) {
+        snprintf(err, errlen, "%s", e1);
+        cql_session_free(s);
+        return rc ? rc : SPATE_ECONNREFUSED;
+    }
+    discover(s, first);
+    maybe_reconnect(s, 1); /* fill the pools of every host */
+    *out = s;
+    return 0;
+}
+
+void cql_session_free(struct cql_session *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->nhosts; i++) {
+        struct cql_host *h = s->hosts[i];
+        for (int k = 0; k < h->nconns; k++) {
+            struct cql_conn *c = &h->conns[k];
+            if (!c->slots)
+                continue;
+            for (int st = 0; st < c->max_streams; st++) {
+                struct cql_req *r = c->slots[st];
+                if (r && r != &cql__orphan) {
+                    c->slots[st] = NULL;
+                    if (r->parent)
+                        fail_req(s, NULL, r->parent, SPATE_ECANCELED, "session closed");
+                    r->parent = NULL;
+                    fail_req(s, NULL, r, SPATE_ECANCELED, "session closed");
+                }
+            }
+            cql__conn_close(c);
+        }
+        free(h->conns);
+        free(h->tokens);
+        free(h);
+    }
+    free(s->hosts);
+    free(s->ring);
+    while (s->prepared) {
+        struct cql_prepared *p = s->prepared;
+        s->prepared = p->next;
+        prepared_free(p);
+    }
+    if (s->tls_ctx)
+        cql__tls_ctx_free(s->tls_ctx);
+    free(s->username);
+    free(s->password);
+    free(s->pfds);
+    free(s->pconns);
+    free(s);
+}
+
+/* ---- probe ------------------------------------------------------------------------------------------ */
+
+int cql_probe(const char *host, int port, int timeout_ms, char *err, size_t errlen)
+{
+    struct cql_conn c;
+    struct cql_conn_opts o = {.connect_timeout_ms = timeout_ms > 0 ? timeout_ms : 2000,
+                              .max_streams = 1};
+    char e[256];
+    int rc = cql__conn_open(&c, host, port, &o, e, sizeof e);
+    if (rc == SPATE_EAUTH && strstr(e, "requires authentication")) {
+        /* AUTHENTICATE means the native transport is up */
+        return 0;
+    }
+    if (rc) {
+        if (err && errlen)
+            snprintf(err, errlen, "%s", e);
+        return rc;
+    }
+    cql__conn_close(&c);
+    return 0;
+}

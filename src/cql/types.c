@@ -1,0 +1,1742 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* types.c -- CQL types: [option] parsing, value validation, encoding of bound values, formatting. */
+#include "cql_internal.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <float.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* ---- consistency names ---------------------------------------------------------- */
+
+static const char *const cl_names[] = {"DEFAULT",     "ANY",          "ONE",
+                                       "TWO",         "THREE",        "QUORUM",
+                                       "ALL",         "LOCAL_QUORUM", "EACH_QUORUM",
+                                       "SERIAL",      "LOCAL_SERIAL", "LOCAL_ONE"};
+
+const char *cql_consistency_name(enum cql_consistency cl)
+{
+    if ((unsigned)cl < sizeof cl_names / sizeof cl_names[0])
+        return cl_names[cl];
+    return "?";
+}
+
+int cql_consistency_parse(const char *name, enum cql_consistency *out)
+{
+    for (size_t i = 1; name && i < sizeof cl_names / sizeof cl_names[0]; i++) {
+        if (strcasecmp(name, cl_names[i]) == 0) {
+            *out = (enum cql_consistency)i;
+            return 0;
+        }
+    }
+    return SPATE_EINVAL;
+}
+
+/* ---- value constructors -------------------------------------------------------------- */
+
+struct cql_value cql_text(const char *s)
+{
+    return cql_textn(s, s ? strlen(s) : 0);
+}
+
+struct cql_value cql_textn(const char *s, size_t len)
+{
+    struct cql_value v = {.kind = CQL_V_TEXT};
+    v.u.s.ptr = s;
+    v.u.s.len = len;
+    return v;
+}
+
+struct cql_value cql_blob(const void *p, size_t len)
+{
+    struct cql_value v = {.kind = CQL_V_BLOB};
+    v.u.s.ptr = p;
+    v.u.s.len = len;
+    return v;
+}
+
+struct cql_value cql_uuid(const uint8_t uuid[16])
+{
+    struct cql_value v = {.kind = CQL_V_UUID};
+    memcpy(v.u.uuid, uuid, 16);
+    return v;
+}
+
+struct cql_value cql_list(const struct cql_value *items, size_t count)
+{
+    struct cql_value v = {.kind = CQL_V_LIST};
+    v.u.coll.items = items;
+    v.u.coll.count = count;
+    return v;
+}
+
+struct cql_value cql_map(const struct cql_value *kv, size_t pairs)
+{
+    struct cql_value v = {.kind = CQL_V_MAP};
+    v.u.coll.items = kv;
+    v.u.coll.count = pairs;
+    return v;
+}
+
+struct cql_value cql_tuple(const struct cql_value *items, size_t count)
+{
+    struct cql_value v = {.kind = CQL_V_TUPLE};
+    v.u.coll.items = items;
+    v.u.coll.count = count;
+    return v;
+}
+
+/* ---- type parsing ------------------------------------------------------------------- */
+
+void cql__type_free(struct cql_type *t)
+{
+    if (!t)
+        return;
+    for (size_t i = 0; i < t->count; i++) {
+        if (t->sub)
+            cql__type_free(t->sub[i]);
+        if (t->field_names)
+            free(t->field_names[i]);
+    }
+    free(t->sub);
+    free(t->field_names);
+    free(t->custom);
+    free(t->keyspace);
+    free(t->name);
+    free(t);
+}
+
+static int is_known_scalar(uint16_t id)
+{
+    return (id >= CQL_TYPE_ASCII && id <= CQL_TYPE_DURATION && id != 0x0A);
+}
+
+int cql__type_parse(struct cql_reader *r, struct cql_type **out, int depth)
+{
+    uint16_t id;
+    *out = NULL;
+    if (depth > CQL_MAX_TYPE_DEPTH || cql__rd_u16(r, &id))
+        return SPATE_EPARSE;
+    struct cql_type *t = calloc(1, sizeof *t);
+    if (!t)
+        return SPATE_ENOMEM;
+    t->id = (enum cql_type_id)id;
+    int rc = 0;
+    size_t n = 0;
+    if (id == CQL_TYPE_CUSTOM) {
+        rc = cql__rd_string_dup(r, &t->custom);
+        if (!rc && strcmp(t->custom, "org.apache.cassandra.db.marshal.DurationType") == 0)
+            t->id = CQL_TYPE_DURATION;
+    } else if (is_known_scalar(id)) {
+        /* no parameters */
+    } else if (id == CQL_TYPE_LIST || id == CQL_TYPE_SET || id == CQL_TYPE_MAP) {
+        n = id == CQL_TYPE_MAP ? 2 : 1;
+    } else if (id == CQL_TYPE_TUPLE || id == CQL_TYPE_UDT) {
+        uint16_t cnt;
+        if (id == CQL_TYPE_UDT &&
+            ((rc = cql__rd_string_dup(r, &t->keyspace)) || (rc = cql__rd_string_dup(r, &t->name))))
+            goto fail;
+        if (cql__rd_u16(r, &cnt)) {
+            rc = SPATE_EPARSE;
+            goto fail;
+        }
+        n = cnt;
+        /* each sub type takes at least 2 bytes: bounds the allocation */
+        if (n > cql__reader_left(r) / 2) {
+            rc = SPATE_EPARSE;
+            goto fail;
+        }
+    } else {
+        rc = SPATE_EPARSE; /* unknown type id */
+    }
+    if (rc)
+        goto fail;
+    if (n) {
+        t->sub = calloc(n, sizeof *t->sub);
+        if (id == CQL_TYPE_UDT)
+            t->field_names = calloc(n, sizeof *t->field_names);
+        if (!t->sub || (id == CQL_TYPE_UDT && !t->field_names)) {
+            rc = SPATE_ENOMEM;
+            goto fail;
+        }
+        t->count = n;
+        for (size_t i = 0; i < n; i++) {
+            if (id == CQL_TYPE_UDT && (rc = cql__rd_string_dup(r, &t->field_names[i])))
+                goto fail;
+            if ((rc = cql__type_parse(r, &t->sub[i], depth + 1)))
+                goto fail;
+        }
+    }
+    *out = t;
+    return 0;
+fail:
+    cql__type_free(t);
+    return rc ? rc : SPATE_EPARSE;
+}
+
+static const char *scalar_name(enum cql_type_id id)
+{
+    switch (id) {
+    case CQL_TYPE_ASCII: return "ascii";
+    case CQL_TYPE_BIGINT: return "bigint";
+    case CQL_TYPE_BLOB: return "blob";
+    case CQL_TYPE_BOOLEAN: return "boolean";
+    case CQL_TYPE_COUNTER: return "counter";
+    case CQL_TYPE_DECIMAL: return "decimal";
+    case CQL_TYPE_DOUBLE: return "double";
+    case CQL_TYPE_FLOAT: return "float";
+    case CQL_TYPE_INT: return "int";
+    case CQL_TYPE_TIMESTAMP: return "timestamp";
+    case CQL_TYPE_UUID: return "uuid";
+    case CQL_TYPE_VARCHAR: return "text";
+    case CQL_TYPE_VARINT: return "varint";
+    case CQL_TYPE_TIMEUUID: return "timeuuid";
+    case CQL_TYPE_INET: return "inet";
+    case CQL_TYPE_DATE: return "date";
+    case CQL_TYPE_TIME: return "time";
+    case CQL_TYPE_SMALLINT: return "smallint";
+    case CQL_TYPE_TINYINT: return "tinyint";
+    case CQL_TYPE_DURATION: return "duration";
+    default: return NULL;
+    }
+}
+
+static void type_str(const struct cql_type *t, struct spate_buf *b)
+{
+    const char *s = scalar_name(t->id);
+    if (s) {
+        spate_buf_appendf(b, "%s", s);
+        return;
+    }
+    switch (t->id) {
+    case CQL_TYPE_CUSTOM: spate_buf_appendf(b, "'%s'", t->custom ? t->custom : "?"); return;
+    case CQL_TYPE_LIST:
+    case CQL_TYPE_SET:
+    case CQL_TYPE_MAP:
+    case CQL_TYPE_TUPLE:
+        spate_buf_appendf(b, "%s<", t->id == CQL_TYPE_LIST  ? "list"
+                                    : t->id == CQL_TYPE_SET ? "set"
+                                    : t->id == CQL_TYPE_MAP ? "map"
+                                                            : "tuple");
+        for (size_t i = 0; i < t->count; i++) {
+            if (i)
+                spate_buf_appendf(b, ", ");
+            type_str(t->sub[i], b);
+        }
+        spate_buf_appendf(b, ">");
+        return;
+    case CQL_TYPE_UDT: spate_buf_appendf(b, "%s", t->name ? t->name : "udt"); return;
+    default: spate_buf_appendf(b, "?"); return;
+    }
+}
+
+char *cql_type_str(const struct cql_type *t, char *buf, size_t size)
+{
+    struct spate_buf b = {0};
+    if (t)
+        type_str(t, &b);
+    spate_strlcpy(buf, b.data ? b.data : "?", size);
+    spate_buf_free(&b);
+    return buf;
+}
+
+/* ---- vint (duration) ----------------------------------------------------------------- */
+
+/* Cassandra's unsigned vint: the count of leading one bits of the first byte
+ * says how many bytes follow; the value is big-endian in the rest. */
+int cql__vint_write(uint8_t *out, uint64_t v)
+{
+    int extra = 0;
+    while (extra < 8) {
+        /* with `extra` following bytes we hold 7 - extra + 8 * extra bits */
+        int bits = 7 - extra + 8 * extra;
+        if (extra == 8 || (bits < 64 && v < ((uint64_t)1 << bits)))
+            break;
+        extra++;
+    }
+    if (extra == 8) {
+        out[0] = 0xFF;
+        for (int i = 0; i < 8; i++)
+            out[1 + i] = (uint8_t)(v >> (56 - 8 * i));
+        return 9;
+    }
+    uint8_t first = (uint8_t)(0xFF00 >> extra); /* extra leading ones */
+    out[0] = (uint8_t)(first | (uint8_t)(v >> (8 * extra)));
+    for (int i = 0; i < extra; i++)
+        out[1 + i] = (uint8_t)(v >> (8 * (extra - 1 - i)));
+    return extra + 1;
+}
+
+int cql__vint_read(struct cql_reader *r, uint64_t *v)
+{
+    uint8_t first;
+    if (cql__rd_u8(r, &first))
+        return SPATE_EPARSE;
+    int extra = 0;
+    while (extra < 8 && (first & (0x80 >> extra)))
+        extra++;
+    uint64_t val = extra == 8 ? 0 : (uint64_t)(first & (0xFF >> (extra + 1)));
+    for (int i = 0; i < extra; i++) {
+        uint8_t b;
+        if (cql__rd_u8(r, &b))
+            return SPATE_EPARSE;
+        val = (val << 8) | b;
+    }
+    *v = val;
+    return 0;
+}
+
+static uint64_t zigzag(int64_t v)
+{
+    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+
+static int64_t unzigzag(uint64_t v)
+{
+    return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
+
+/* ---- validation of received values ------------------------------------------------------ */
+
+static int fixed_size(enum cql_type_id id)
+{
+    switch (id) {
+    case CQL_TYPE_BIGINT:
+    case CQL_TYPE_COUNTER:
+    case CQL_TYPE_TIMESTAMP:
+    case CQL_TYPE_TIME:
+    case CQL_TYPE_DOUBLE: return 8;
+    case CQL_TYPE_INT:
+    case CQL_TYPE_FLOAT:
+    case CQL_TYPE_DATE: return 4;
+    case CQL_TYPE_SMALLINT: return 2;
+    case CQL_TYPE_TINYINT:
+    case CQL_TYPE_BOOLEAN: return 1;
+    case CQL_TYPE_UUID:
+    case CQL_TYPE_TIMEUUID: return 16;
+    default: return -1;
+    }
+}
+
+int cql__value_validate(const struct cql_type *t, const uint8_t *p, int32_t len, int depth)
+{
+    if (len < 0 || !t)
+        return 0;
+    if (depth > CQL_MAX_TYPE_DEPTH)
+        return SPATE_EPARSE;
+    int fs = fixed_size(t->id);
+    if (fs > 0)
+        return (len == 0 || len == fs) ? 0 : SPATE_EPARSE;
+    struct cql_reader r;
+    cql__reader_init(&r, p, (size_t)len);
+    switch (t->id) {
+    case CQL_TYPE_INET: return (len == 0 || len == 4 || len == 16) ? 0 : SPATE_EPARSE;
+    case CQL_TYPE_DECIMAL: return (len == 0 || len >= 4) ? 0 : SPATE_EPARSE;
+    case CQL_TYPE_DURATION: {
+        if (len == 0)
+            return 0;
+        uint64_t v;
+        for (int i = 0; i < 3; i++)
+            if (cql__vint_read(&r, &v))
+                return SPATE_EPARSE;
+        return cql__reader_left(&r) == 0 ? 0 : SPATE_EPARSE;
+    }
+    case CQL_TYPE_LIST:
+    case CQL_TYPE_SET:
+    case CQL_TYPE_MAP: {
+        if (len == 0)
+            return 0;
+        int32_t n;
+        if (cql__rd_i32(&r, &n) || n < 0)
+            return SPATE_EPARSE;
+        int per = t->id == CQL_TYPE_MAP ? 2 : 1;
+        if ((size_t)n > cql__reader_left(&r) / (4u * (unsigned)per))
+            return SPATE_EPARSE;
+        for (int32_t i = 0; i < n; i++) {
+            for (int j = 0; j < per; j++) {
+                const uint8_t *ep;
+                int32_t el;
+                if (cql__rd_bytes(&r, &ep, &el) ||
+                    cql__value_validate(t->sub[j], ep, el, depth + 1))
+                    return SPATE_EPARSE;
+            }
+        }
+        return cql__reader_left(&r) == 0 ? 0 : SPATE_EPARSE;
+    }
+    case CQL_TYPE_TUPLE:
+    case CQL_TYPE_UDT:
+        for (size_t i = 0; i < t->count && cql__reader_left(&r) > 0; i++) {
+            const uint8_t *ep;
+            int32_t el;
+            if (cql__rd_bytes(&r, &ep, &el) || cql__value_validate(t->sub[i], ep, el, depth + 1))
+                return SPATE_EPARSE;
+        }
+        return cql__reader_left(&r) == 0 ? 0 : SPATE_EPARSE;
+    default: return 0; /* text, ascii, blob, varint, custom: any bytes */
+    }
+}
+
+/* ---- parsing text into values ---------------------------------------------------------------- */
+
+/* Copies a counted string into a NUL-terminated stack buffer. */
+static int cstr(char *dst, size_t size, const struct cql_value *v)
+{
+    if (v->u.s.len >= size)
+        return SPATE_ETOOBIG;
+    memcpy(dst, v->u.s.ptr, v->u.s.len);
+    dst[v->u.s.len] = '\0';
+    return 0;
+}
+
+static int parse_i64(const char *s, int64_t *out)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    if (!*s)
+        return SPATE_EINVAL;
+    errno = 0;
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    while (isspace((unsigned char)*end))
+        end++;
+    if (*end || errno == ERANGE)
+        return errno == ERANGE ? SPATE_ERANGE : SPATE_EINVAL;
+    *out = v;
+    return 0;
+}
+
+static int parse_double(const char *s, double *out)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    if (!*s)
+        return SPATE_EINVAL;
+    char *end;
+    errno = 0;
+    double d = strtod(s, &end);
+    while (isspace((unsigned char)*end))
+        end++;
+    if (*end)
+        return SPATE_EINVAL;
+    *out = d;
+    return 0;
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = tolower(c);
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+static int parse_uuid(const char *s, size_t len, uint8_t out[16])
+{
+    size_t j = 0;
+    if (len != 36)
+        return SPATE_EINVAL;
+    for (size_t i = 0; i < 36;) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (s[i] != '-')
+                return SPATE_EINVAL;
+            i++;
+            continue;
+        }
+        int h = hexval((unsigned char)s[i]), l = hexval((unsigned char)s[i + 1]);
+        if (h < 0 || l < 0)
+            return SPATE_EINVAL;
+        out[j++] = (uint8_t)(h << 4 | l);
+        i += 2;
+    }
+    return 0;
+}
+
+/* days since 1970-01-01 of a proleptic Gregorian date (Hinnant's algorithm) */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t yy = (int64_t)yoe + era * 400;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = yy + (*m <= 2);
+}
+
+/* "[-]YYYY-MM-DD" -> days; *rest points after it. */
+static int parse_date_part(const char *s, int64_t *days, const char **rest)
+{
+    int neg = 0;
+    if (*s == '-' || *s == '+')
+        neg = *s++ == '-';
+    char *end;
+    errno = 0;
+    long long y = strtoll(s, &end, 10);
+    if (end == s || *end != '-' || errno)
+        return SPATE_EINVAL;
+    unsigned mo, d;
+    int n;
+    if (sscanf(end, "-%2u-%2u%n", &mo, &d, &n) != 2 || mo < 1 || mo > 12 || d < 1 || d > 31)
+        return SPATE_EINVAL;
+    if (y > 100000000LL)
+        return SPATE_ERANGE;
+    *days = days_from_civil(neg ? -y : y, mo, d);
+    *rest = end + n;
+    return 0;
+}
+
+/* "HH:MM[:SS[.fffffffff]]" -> ns since midnight. */
+static int parse_time_part(const char *s, int64_t *ns, const char **rest)
+{
+    unsigned h, m, sec = 0;
+    int n = 0;
+    if (sscanf(s, "%2u:%2u%n", &h, &m, &n) != 2 || h > 23 || m > 59)
+        return SPATE_EINVAL;
+    s += n;
+    int64_t frac = 0;
+    if (*s == ':') {
+        if (sscanf(s, ":%2u%n", &sec, &n) != 1 || sec > 59)
+            return SPATE_EINVAL;
+        s += n;
+        if (*s == '.') {
+            s++;
+            int digits = 0;
+            while (isdigit((unsigned char)*s)) {
+                if (digits < 9) {
+                    frac = frac * 10 + (*s - '0');
+                    digits++;
+                }
+                s++;
+            }
+            if (digits == 0)
+                return SPATE_EINVAL;
+            while (digits++ < 9)
+                frac *= 10;
+        }
+    }
+    *ns = ((int64_t)h * 3600 + m * 60 + sec) * 1000000000LL + frac;
+    *rest = s;
+    return 0;
+}
+
+static int parse_timestamp(const char *s, int64_t *ms)
+{
+    int64_t v;
+    if (parse_i64(s, &v) == 0) {
+        *ms = v;
+        return 0;
+    }
+    int64_t days, ns = 0;
+    const char *p;
+    if (parse_date_part(s, &days, &p))
+        return SPATE_EINVAL;
+    if (*p == 'T' || *p == ' ') {
+        if (parse_time_part(p + 1, &ns, &p))
+            return SPATE_EINVAL;
+    }
+    int64_t off_min = 0;
+    while (*p == ' ')
+        p++;
+    if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        int sign = *p == '-' ? -1 : 1;
+        unsigned oh, om = 0;
+        int n;
+        if (sscanf(p + 1, "%2u%n", &oh, &n) != 1)
+            return SPATE_EINVAL;
+        p += 1 + n;
+        if (*p == ':')
+            p++;
+        if (isdigit((unsigned char)*p)) {
+            if (sscanf(p, "%2u%n", &om, &n) != 1)
+                return SPATE_EINVAL;
+            p += n;
+        }
+        off_min = sign * (int64_t)(oh * 60 + om);
+    }
+    if (*p)
+        return SPATE_EINVAL;
+    *ms = days * 86400000LL + ns / 1000000 - off_min * 60000;
+    return 0;
+}
+
+/* Decimal digit string (with optional sign) -> minimal two's complement
+ * big-endian bytes. */
+static int varint_from_decimal(const char *s, size_t len, struct spate_buf *out)
+{
+    size_t i = 0;
+    int neg = 0;
+    if (i < len && (s[i] == '-' || s[i] == '+'))
+        neg = s[i++] == '-';
+    if (i == len)
+        return SPATE_EINVAL;
+    size_t cap = (len - i) / 2 + 2; /* bytes: log256(10^n) < n/2 + 1 */
+    uint8_t *mag = calloc(cap, 1);  /* big-endian magnitude */
+    if (!mag)
+        return SPATE_ENOMEM;
+    for (; i < len; i++) {
+        if (!isdigit((unsigned char)s[i])) {
+            free(mag);
+            return SPATE_EINVAL;
+        }
+        unsigned carry = (unsigned)(s[i] - '0');
+        for (size_t k = cap; k-- > 0;) {
+            unsigned v = mag[k] * 10u + carry;
+            mag[k] = (uint8_t)v;
+            carry = v >> 8;
+        }
+    }
+    if (neg) { /* two's complement: invert and add one */
+        unsigned carry = 1;
+        for (size_t k = cap; k-- > 0;) {
+            unsigned v = (uint8_t)~mag[k] + carry;
+            mag[k] = (uint8_t)v;
+            carry = v >> 8;
+        }
+    }
+    /* strip redundant sign bytes */
+    size_t start = 0;
+    while (start + 1 < cap && ((mag[start] == 0x00 && !(mag[start + 1] & 0x80)) ||
+                               (mag[start] == 0xFF && (mag[start + 1] & 0x80))))
+        start++;
+    int rc = spate_buf_append(out, mag + start, cap - start);
+    free(mag);
+    return rc;
+}
+
+static int varint_from_i64(int64_t v, struct spate_buf *out)
+{
+    uint8_t b[8];
+    cql__put_i64(b, v);
+    size_t start = 0;
+    while (start < 7 && ((b[start] == 0x00 && !(b[start + 1] & 0x80)) ||
+                         (b[start] == 0xFF && (b[start + 1] & 0x80))))
+        start++;
+    return spate_buf_append(out, b + start, 8 - start);
+}
+
+/* "-12.345e-3" -> unscaled varint + scale */
+static int decimal_from_text(const char *s, size_t len, struct spate_buf *out)
+{
+    char digits[512];
+    size_t nd = 0;
+    int32_t scale = 0;
+    size_t i = 0;
+    int seen_dot = 0, any = 0;
+    if (i < len && (s[i] == '-' || s[i] == '+')) {
+        if (s[i] == '-')
+            digits[nd++] = '-';
+        i++;
+    }
+    for (; i < len; i++) {
+        char c = s[i];
+        if (isdigit((unsigned char)c)) {
+            if (nd >= sizeof digits - 1)
+                return SPATE_ETOOBIG;
+            digits[nd++] = c;
+            any = 1;
+            if (seen_dot)
+                scale++;
+        } else if (c == '.' && !seen_dot) {
+            seen_dot = 1;
+        } else if (c == 'e' || c == 'E') {
+            char ebuf[16];
+            size_t el = len - i - 1;
+            if (el == 0 || el >= sizeof ebuf)
+                return SPATE_EINVAL;
+            memcpy(ebuf, s + i + 1, el);
+            ebuf[el] = '\0';
+            int64_t e;
+            if (parse_i64(ebuf, &e) || e > 100000 || e < -100000)
+                return SPATE_EINVAL;
+            scale -= (int32_t)e;
+            break;
+        } else {
+            return SPATE_EINVAL;
+        }
+    }
+    if (!any)
+        return SPATE_EINVAL;
+    int rc = cql__wr_i32(out, scale);
+    return rc ? rc : varint_from_decimal(digits, nd, out);
+}
+
+static int blob_from_text(const char *s, size_t len, struct spate_buf *out)
+{
+    if (len >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        if (len % 2)
+            return SPATE_EINVAL;
+        for (size_t i = 2; i < len; i += 2) {
+            int h = hexval((unsigned char)s[i]), l = hexval((unsigned char)s[i + 1]);
+            if (h < 0 || l < 0)
+                return SPATE_EINVAL;
+            uint8_t b = (uint8_t)(h << 4 | l);
+            int rc = spate_buf_append(out, &b, 1);
+            if (rc)
+                return rc;
+        }
+        return 0;
+    }
+    return spate_buf_append(out, s, len);
+}
+
+/* "1y2mo3w4d5h6m7s8ms9us10ns", optional leading '-' */
+static int duration_from_text(const char *s, int32_t *months, int32_t *days, int64_t *nanos)
+{
+    int neg = 0;
+    int64_t mo = 0, d = 0, ns = 0;
+    if (*s == '-')
+        neg = 1, s++;
+    if (!*s)
+        return SPATE_EINVAL;
+    while (*s) {
+        if (!isdigit((unsigned char)*s))
+            return SPATE_EINVAL;
+        char *end;
+        errno = 0;
+        long long n = strtoll(s, &end, 10);
+        if (errno)
+            return SPATE_ERANGE;
+        s = end;
+        if (!strncasecmp(s, "mo", 2))
+            mo += n * 1, s += 2;
+        else if (!strncasecmp(s, "ms", 2))
+            ns += n * 1000000LL, s += 2;
+        else if (!strncasecmp(s, "us", 2))
+            ns += n * 1000LL, s += 2;
+        else if (!strncasecmp(s, "ns", 2))
+            ns += n, s += 2;
+        else if (*s == 'y' || *s == 'Y')
+            mo += n * 12, s++;
+        else if (*s == 'w' || *s == 'W')
+            d += n * 7, s++;
+        else if (*s == 'd' || *s == 'D')
+            d += n, s++;
+        else if (*s == 'h' || *s == 'H')
+            ns += n * 3600000000000LL, s++;
+        else if (*s == 'm' || *s == 'M')
+            ns += n * 60000000000LL, s++;
+        else if (*s == 's' || *s == 'S')
+            ns += n * 1000000000LL, s++;
+        else
+            return SPATE_EINVAL;
+    }
+    if (mo > INT32_MAX || d > INT32_MAX)
+        return SPATE_ERANGE;
+    *months = (int32_t)(neg ? -mo : mo);
+    *days = (int32_t)(neg ? -d : d);
+    *nanos = neg ? -ns : ns;
+    return 0;
+}
+
+/* ---- encoding bound values -------------------------------------------------------------------- */
+
+static const char *kind_name(enum cql_value_kind k)
+{
+    static const char *const n[] = {"null", "unset", "boolean", "integer", "double", "text",
+                                     "blob", "uuid",  "inet",    "duration", "list", "map",
+                                     "tuple", "raw"};
+    return (unsigned)k < sizeof n / sizeof n[0] ? n[k] : "?";
+}
+
+static int mismatch(char *err, size_t errlen, const struct cql_type *t,
+                    const struct cql_value *v, const char *why)
+{
+    char tn[96];
+    cql_type_str(t, tn, sizeof tn);
+    if (why)
+        snprintf(err, errlen, "%s value does not fit %s: %s", kind_name(v->kind), tn, why);
+    else
+        snprintf(err, errlen, "%s value does not fit %s", kind_name(v->kind), tn);
+    return SPATE_ETYPE;
+}
+
+/* Converts v to a 64-bit integer when it is one (INT, integral DOUBLE, TEXT). */
+static int as_i64(const struct cql_value *v, int64_t *out, char *err, size_t errlen,
+                  const struct cql_type *t)
+{
+    char buf[64];
+    switch (v->kind) {
+    case CQL_V_INT: *out = v->u.i; return 0;
+    case CQL_V_BOOL: *out = v->u.b ? 1 : 0; return 0;
+    case CQL_V_DOUBLE:
+        if (!(v->u.d == floor(v->u.d)) || fabs(v->u.d) >= 9.2233720368547758e18)
+            return mismatch(err, errlen, t, v, "not an integer");
+        *out = (int64_t)v->u.d;
+        return 0;
+    case CQL_V_TEXT: {
+        if (cstr(buf, sizeof buf, v))
+            return mismatch(err, errlen, t, v, "text too long for a number");
+        int rc = parse_i64(buf, out);
+        if (rc == SPATE_ERANGE)
+            return mismatch(err, errlen, t, v, "out of range");
+        if (rc) {
+            double d;
+            if (parse_double(buf, &d) == 0 && d == floor(d) && fabs(d) < 9.2233720368547758e18) {
+                *out = (int64_t)d;
+                return 0;
+            }
+            snprintf(err, errlen, "'%s' is not an integer", buf);
+            return SPATE_ETYPE;
+        }
+        return 0;
+    }
+    default: return mismatch(err, errlen, t, v, NULL);
+    }
+}
+
+static int as_double(const struct cql_value *v, double *out, char *err, size_t errlen,
+                     const struct cql_type *t)
+{
+    char buf[128];
+    switch (v->kind) {
+    case CQL_V_INT: *out = (double)v->u.i; return 0;
+    case CQL_V_DOUBLE: *out = v->u.d; return 0;
+    case CQL_V_TEXT:
+        if (cstr(buf, sizeof buf, v) || parse_double(buf, out)) {
+            snprintf(err, errlen, "'%.*s' is not a number", (int)(v->u.s.len > 60 ? 60 : v->u.s.len),
+                     (const char *)v->u.s.ptr);
+            return SPATE_ETYPE;
+        }
+        return 0;
+    default: return mismatch(err, errlen, t, v, NULL);
+    }
+}
+
+static int range_check(int64_t x, int64_t lo, int64_t hi, char *err, size_t errlen,
+                       const struct cql_type *t)
+{
+    if (x < lo || x > hi) {
+        char tn[32];
+        cql_type_str(t, tn, sizeof tn);
+        snprintf(err, errlen, "value %" PRId64 " out of range for %s", x, tn);
+        return SPATE_ETYPE;
+    }
+    return 0;
+}
+
+static int enc_value(struct spate_buf *b, const struct cql_type *t, const struct cql_value *v,
+                     int depth, int in_coll, char *err, size_t errlen);
+
+static int enc_elements(struct spate_buf *b, const struct cql_type *t, const struct cql_value *v,
+                        int depth, char *err, size_t errlen)
+{
+    int rc;
+    size_t n = v->u.coll.count;
+    if (n > INT32_MAX)
+        return SPATE_ETOOBIG;
+    if (t->id == CQL_TYPE_LIST || t->id == CQL_TYPE_SET) {
+        if (v->kind != CQL_V_LIST)
+            return mismatch(err, errlen, t, v, NULL);
+        if ((rc = cql__wr_i32(b, (int32_t)n)))
+            return rc;
+        for (size_t i = 0; i < n; i++)
+            if ((rc = enc_value(b, t->sub[0], &v->u.coll.items[i], depth + 1, 1, err, errlen)))
+                return rc;
+        return 0;
+    }
+    if (t->id == CQL_TYPE_MAP) {
+        if (v->kind != CQL_V_MAP)
+            return mismatch(err, errlen, t, v, NULL);
+        if ((rc = cql__wr_i32(b, (int32_t)n)))
+            return rc;
+        for (size_t i = 0; i < 2 * n; i++)
+            if ((rc = enc_value(b, t->sub[i % 2], &v->u.coll.items[i], depth + 1, 1, err, errlen)))
+                return rc;
+        return 0;
+    }
+    /* tuple / udt */
+    if (v->kind != CQL_V_TUPLE && v->kind != CQL_V_LIST)
+        return mismatch(err, errlen, t, v, NULL);
+    if (n > t->count) {
+        snprintf(err, errlen, "%zu values for a %s of %zu fields", n,
+                 t->id == CQL_TYPE_UDT ? "user type" : "tuple", t->count);
+        return SPATE_ETYPE;
+    }
+    for (size_t i = 0; i < n; i++)
+        if ((rc = enc_value(b, t->sub[i], &v->u.coll.items[i], depth + 1, 2, err, errlen)))
+            return rc;
+    return 0;
+}
+
+/* Infers the wire type of a value bound without metadata. */
+static const struct cql_type *infer_type(const struct cql_value *v)
+{
+    static const struct cql_type t_bool = {.id = CQL_TYPE_BOOLEAN},
+                                 t_bigint = {.id = CQL_TYPE_BIGINT},
+                                 t_double = {.id = CQL_TYPE_DOUBLE},
+                                 t_text = {.id = CQL_TYPE_VARCHAR},
+                                 t_blob = {.id = CQL_TYPE_BLOB},
+                                 t_uuid = {.id = CQL_TYPE_UUID},
+                                 t_inet = {.id = CQL_TYPE_INET},
+                                 t_dur = {.id = CQL_TYPE_DURATION};
+    switch (v->kind) {
+    case CQL_V_BOOL: return &t_bool;
+    case CQL_V_INT: return &t_bigint;
+    case CQL_V_DOUBLE: return &t_double;
+    case CQL_V_TEXT: return &t_text;
+    case CQL_V_BLOB: return &t_blob;
+    case CQL_V_UUID: return &t_uuid;
+    case CQL_V_INET: return &t_inet;
+    case CQL_V_DURATION: return &t_dur;
+    default: return NULL;
+    }
+}
+
+/* Appends the content bytes of a non-null value. */
+static int enc_content(struct spate_buf *b, const struct cql_type *t, const struct cql_value *v,
+                       int depth, char *err, size_t errlen)
+{
+    int rc;
+    int64_t x;
+    double d;
+    char buf[160];
+    if (depth > CQL_MAX_TYPE_DEPTH) {
+        snprintf(err, errlen, "values nested too deeply");
+        return SPATE_ETYPE;
+    }
+    if (v->kind == CQL_V_RAW)
+        return spate_buf_append(b, v->u.s.ptr, v->u.s.len);
+    if (!t) {
+        if (v->kind == CQL_V_LIST || v->kind == CQL_V_MAP || v->kind == CQL_V_TUPLE) {
+            /* untyped collection: elements typed by their own kinds */
+            if ((rc = cql__wr_i32(b, (int32_t)v->u.coll.count)))
+                return rc;
+            size_t n = v->kind == CQL_V_MAP ? 2 * v->u.coll.count : v->u.coll.count;
+            for (size_t i = 0; i < n; i++)
+                if ((rc = enc_value(b, NULL, &v->u.coll.items[i], depth + 1, 1, err, errlen)))
+                    return rc;
+            return 0;
+        }
+        t = infer_type(v);
+        if (!t) {
+            snprintf(err, errlen, "cannot infer a type for a %s value", kind_name(v->kind));
+            return SPATE_ETYPE;
+        }
+    }
+    switch (t->id) {
+    case CQL_TYPE_ASCII:
+    case CQL_TYPE_VARCHAR:
+        if (v->kind != CQL_V_TEXT)
+            return mismatch(err, errlen, t, v, NULL);
+        if (t->id == CQL_TYPE_ASCII) {
+            const uint8_t *p = v->u.s.ptr;
+            for (size_t i = 0; i < v->u.s.len; i++)
+                if (p[i] > 127)
+                    return mismatch(err, errlen, t, v, "non-ASCII byte");
+        }
+        return spate_buf_append(b, v->u.s.ptr, v->u.s.len);
+    case CQL_TYPE_BLOB:
+        if (v->kind == CQL_V_BLOB)
+            return spate_buf_append(b, v->u.s.ptr, v->u.s.len);
+        if (v->kind == CQL_V_TEXT)
+            return blob_from_text(v->u.s.ptr, v->u.s.len, b) ? mismatch(err, errlen, t, v, "bad hex")
+                                                             : 0;
+        return mismatch(err, errlen, t, v, NULL);
+    case CQL_TYPE_BOOLEAN: {
+        int bv;
+        if (v->kind == CQL_V_BOOL)
+            bv = v->u.b != 0;
+        else if (v->kind == CQL_V_INT && (v->u.i == 0 || v->u.i == 1))
+            bv = (int)v->u.i;
+        else if (v->kind == CQL_V_TEXT && !cstr(buf, sizeof buf, v) &&
+                 (!strcasecmp(buf, "true") || !strcasecmp(buf, "false")))
+            bv = !strcasecmp(buf, "true");
+        else
+            return mismatch(err, errlen, t, v, NULL);
+        return cql__wr_u8(b, (uint8_t)bv);
+    }
+    case CQL_TYPE_TINYINT:
+        if ((rc = as_i64(v, &x, err, errlen, t)) || (rc = range_check(x, INT8_MIN, INT8_MAX, err, errlen, t)))
+            return rc;
+        return cql__wr_u8(b, (uint8_t)(int8_t)x);
+    case CQL_TYPE_SMALLINT:
+        if ((rc = as_i64(v, &x, err, errlen, t)) ||
+            (rc = range_check(x, INT16_MIN, INT16_MAX, err, errlen, t)))
+            return rc;
+        return cql__wr_u16(b, (uint16_t)(int16_t)x);
+    case CQL_TYPE_INT:
+        if ((rc = as_i64(v, &x, err, errlen, t)) ||
+            (rc = range_check(x, INT32_MIN, INT32_MAX, err, errlen, t)))
+            return rc;
+        return cql__wr_i32(b, (int32_t)x);
+    case CQL_TYPE_BIGINT:
+    case CQL_TYPE_COUNTER:
+        if ((rc = as_i64(v, &x, err, errlen, t)))
+            return rc;
+        return cql__wr_i64(b, x);
+    case CQL_TYPE_VARINT:
+        if (v->kind == CQL_V_TEXT) {
+            size_t l = v->u.s.len;
+            const char *s = v->u.s.ptr;
+            while (l && isspace((unsigned char)s[l - 1]))
+                l--;
+            if ((rc = varint_from_decimal(s, l, b)))
+                return rc == SPATE_ENOMEM ? rc : mismatch(err, errlen, t, v, "not an integer");
+            return 0;
+        }
+        if ((rc = as_i64(v, &x, err, errlen, t)))
+            return rc;
+        return varint_from_i64(x, b);
+    case CQL_TYPE_DECIMAL:
+        if (v->kind == CQL_V_TEXT) {
+            if ((rc = decimal_from_text(v->u.s.ptr, v->u.s.len, b)))
+                return rc == SPATE_ENOMEM ? rc : mismatch(err, errlen, t, v, "not a decimal number");
+            return 0;
+        }
+        if (v->kind == CQL_V_INT) {
+            if ((rc = cql__wr_i32(b, 0)))
+                return rc;
+            return varint_from_i64(v->u.i, b);
+        }
+        if (v->kind == CQL_V_DOUBLE) {
+            if (!isfinite(v->u.d))
+                return mismatch(err, errlen, t, v, "not finite");
+            int n = snprintf(buf, sizeof buf, "%.17g", v->u.d);
+            return decimal_from_text(buf, (size_t)n, b);
+        }
+        return mismatch(err, errlen, t, v, NULL);
+    case CQL_TYPE_FLOAT: {
+        if ((rc = as_double(v, &d, err, errlen, t)))
+            return rc;
+        if (isfinite(d) && fabs(d) > FLT_MAX)
+            return mismatch(err, errlen, t, v, "out of range");
+        float f = (float)d;
+        uint32_t u;
+        memcpy(&u, &f, 4);
+        return cql__wr_i32(b, (int32_t)u);
+    }
+    case CQL_TYPE_DOUBLE: {
+        if ((rc = as_double(v, &d, err, errlen, t)))
+            return rc;
+        uint64_t u;
+        memcpy(&u, &d, 8);
+        return cql__wr_i64(b, (int64_t)u);
+    }
+    case CQL_TYPE_TIMESTAMP:
+        if (v->kind == CQL_V_TEXT) {
+            if (cstr(buf, sizeof buf, v) || parse_timestamp(buf, &x))
+                return mismatch(err, errlen, t, v, "expected ms since epoch or YYYY-MM-DD[THH:MM:SS[.fff]][Z|+HH:MM]");
+        } else if ((rc = as_i64(v, &x, err, errlen, t))) {
+            return rc;
+        }
+        return cql__wr_i64(b, x);
+    case CQL_TYPE_DATE:
+        if (v->kind == CQL_V_TEXT) {
+            const char *rest;
+            if (cstr(buf, sizeof buf, v))
+                return mismatch(err, errlen, t, v, NULL);
+            if (parse_date_part(buf, &x, &rest) || *rest) {
+                if (parse_i64(buf, &x))
+                    return mismatch(err, errlen, t, v, "expected YYYY-MM-DD");
+            }
+        } else if ((rc = as_i64(v, &x, err, errlen, t))) {
+            return rc;
+        }
+        if ((rc = range_check(x, INT32_MIN, INT32_MAX, err, errlen, t)))
+            return rc;
+        return cql__wr_i32(b, (int32_t)(uint32_t)(x + 2147483648LL));
+    case CQL_TYPE_TIME:
+        if (v->kind == CQL_V_TEXT) {
+            const char *rest;
+            if (cstr(buf, sizeof buf, v) || parse_time_part(buf, &x, &rest) || *rest) {
+                if (parse_i64(buf, &x))
+                    return mismatch(err, errlen, t, v, "expected HH:MM:SS[.fffffffff]");
+            }
+        } else if ((rc = as_i64(v, &x, err, errlen, t))) {
+            return rc;
+        }
+        if ((rc = range_check(x, 0, 86399999999999LL, err, errlen, t)))
+            return rc;
+        return cql__wr_i64(b, x);
+    case CQL_TYPE_UUID:
+    case CQL_TYPE_TIMEUUID: {
+        uint8_t u[16];
+        if (v->kind == CQL_V_UUID)
+            memcpy(u, v->u.uuid, 16);
+        else if (v->kind == CQL_V_TEXT) {
+            if (parse_uuid(v->u.s.ptr, v->u.s.len, u))
+                return mismatch(err, errlen, t, v, "not a UUID");
+        } else
+            return mismatch(err, errlen, t, v, NULL);
+        if (t->id == CQL_TYPE_TIMEUUID && (u[6] >> 4) != 1)
+            return mismatch(err, errlen, t, v, "not a version 1 (time-based) UUID");
+        return spate_buf_append(b, u, 16);
+    }
+    case CQL_TYPE_INET:
+        if (v->kind == CQL_V_INET) {
+            if (v->u.inet.len != 4 && v->u.inet.len != 16)
+                return mismatch(err, errlen, t, v, "address length must be 4 or 16");
+            return spate_buf_append(b, v->u.inet.addr, (size_t)v->u.inet.len);
+        }
+        if (v->kind == CQL_V_TEXT && !cstr(buf, sizeof buf, v)) {
+            uint8_t a[16];
+            if (inet_pton(AF_INET, buf, a) == 1)
+                return spate_buf_append(b, a, 4);
+            if (inet_pton(AF_INET6, buf, a) == 1)
+                return spate_buf_append(b, a, 16);
+            return mismatch(err, errlen, t, v, "not an IP address");
+        }
+        return mismatch(err, errlen, t, v, NULL);
+    case CQL_TYPE_DURATION: {
+        int32_t mo, dd;
+        int64_t ns;
+        if (v->kind == CQL_V_DURATION) {
+            mo = v->u.duration.months;
+            dd = v->u.duration.days;
+            ns = v->u.duration.nanos;
+        } else if (v->kind == CQL_V_TEXT) {
+            if (cstr(buf, sizeof buf, v) || duration_from_text(buf, &mo, &dd, &ns))
+                return mismatch(err, errlen, t, v, "expected e.g. 1y2mo3d4h5m6s");
+        } else
+            return mismatch(err, errlen, t, v, NULL);
+        if (!((mo >= 0 && dd >= 0 && ns >= 0) || (mo <= 0 && dd <= 0 && ns <= 0)))
+            return mismatch(err, errlen, t, v, "months, days and nanoseconds must share a sign");
+        uint8_t out[27];
+        int n = cql__vint_write(out, zigzag(mo));
+        n += cql__vint_write(out + n, zigzag(dd));
+        n += cql__vint_write(out + n, zigzag(ns));
+        return spate_buf_append(b, out, (size_t)n);
+    }
+    case CQL_TYPE_LIST:
+    case CQL_TYPE_SET:
+    case CQL_TYPE_MAP:
+    case CQL_TYPE_TUPLE:
+    case CQL_TYPE_UDT: return enc_elements(b, t, v, depth, err, errlen);
+    case CQL_TYPE_CUSTOM:
+        if (v->kind == CQL_V_BLOB)
+            return spate_buf_append(b, v->u.s.ptr, v->u.s.len);
+        return mismatch(err, errlen, t, v, "custom types take raw bytes");
+    default: return mismatch(err, errlen, t, v, "unsupported type");
+    }
+}
+
+/* in_coll: 0 top level, 1 collection element (no null/unset), 2 tuple/udt field (null ok) */
+static int enc_value(struct spate_buf *b, const struct cql_type *t, const struct cql_value *v,
+                     int depth, int in_coll, char *err, size_t errlen)
+{
+    if (v->kind == CQL_V_NULL) {
+        if (in_coll == 1) {
+            snprintf(err, errlen, "null inside a collection");
+            return SPATE_ETYPE;
+        }
+        return cql__wr_i32(b, -1);
+    }
+    if (v->kind == CQL_V_UNSET) {
+        if (in_coll) {
+            snprintf(err, errlen, "unset inside a collection");
+            return SPATE_ETYPE;
+        }
+        return cql__wr_i32(b, -2);
+    }
+    size_t at = b->len;
+    int rc = cql__wr_i32(b, 0);
+    if (rc)
+        return rc;
+    if ((rc = enc_content(b, t, v, depth, err, errlen))) {
+        b->len = at;
+        return rc;
+    }
+    size_t n = b->len - at - 4;
+    if (n > INT32_MAX) {
+        b->len = at;
+        return SPATE_ETOOBIG;
+    }
+    cql__put_i32((uint8_t *)b->data + at, (int32_t)n);
+    return 0;
+}
+
+int cql__value_encode(struct spate_buf *b, const struct cql_type *t, const struct cql_value *v,
+                      char *err, size_t errlen)
+{
+    return enc_value(b, t, v, 0, 0, err, errlen);
+}
+
+/* ---- formatting ------------------------------------------------------------------------------- */
+
+static int json_string(struct spate_buf *out, const uint8_t *p, size_t n)
+{
+    int rc = spate_buf_append(out, "\"", 1);
+    for (size_t i = 0; i < n && !rc; i++) {
+        uint8_t c = p[i];
+        if (c == '"' || c == '\\')
+            rc = spate_buf_appendf(out, "\\%c", c);
+        else if (c == '\n')
+            rc = spate_buf_append(out, "\\n", 2);
+        else if (c == '\r')
+            rc = spate_buf_append(out, "\\r", 2);
+        else if (c == '\t')
+            rc = spate_buf_append(out, "\\t", 2);
+        else if (c < 0x20)
+            rc = spate_buf_appendf(out, "\\u%04x", c);
+        else
+            rc = spate_buf_append(out, &c, 1);
+    }
+    return rc ? rc : spate_buf_append(out, "\"", 1);
+}
+
+/* Two's complement big-endian bytes -> decimal text. */
+static int varint_to_decimal(const uint8_t *p, size_t n, struct spate_buf *out)
+{
+    if (n == 0)
+        return spate_buf_append(out, "0", 1);
+    int neg = p[0] & 0x80;
+    uint8_t *mag = malloc(n);
+    char *digits = malloc(n * 3 + 2);
+    if (!mag || !digits) {
+        free(mag);
+        free(digits);
+        return SPATE_ENOMEM;
+    }
+    memcpy(mag, p, n);
+    if (neg) { /* magnitude = two's complement negation */
+        unsigned carry = 1;
+        for (size_t k = n; k-- > 0;) {
+            unsigned v = (uint8_t)~mag[k] + carry;
+            mag[k] = (uint8_t)v;
+            carry = v >> 8;
+        }
+    }
+    size_t nd = 0;
+    int nonzero = 1;
+    while (nonzero) {
+        unsigned rem = 0;
+        nonzero = 0;
+        for (size_t k = 0; k < n; k++) {
+            unsigned cur = (rem << 8) | mag[k];
+            mag[k] = (uint8_t)(cur / 10);
+            rem = cur % 10;
+            if (mag[k])
+                nonzero = 1;
+        }
+        digits[nd++] = (char)('0' + rem);
+    }
+    int rc = 0;
+    if (neg)
+        rc = spate_buf_append(out, "-", 1);
+    for (size_t k = nd; k-- > 0 && !rc;)
+        rc = spate_buf_append(out, &digits[k], 1);
+    free(mag);
+    free(digits);
+    return rc;
+}
+
+static int fmt_decimal(const uint8_t *p, size_t n, struct spate_buf *out)
+{
+    int32_t scale = cql__get_i32(p);
+    struct spate_buf u = {0};
+    int rc = varint_to_decimal(p + 4, n - 4, &u);
+    if (rc) {
+        spate_buf_free(&u);
+        return rc;
+    }
+    const char *s = u.data;
+    size_t len = u.len;
+    int neg = s[0] == '-';
+    if (neg)
+        s++, len--;
+    if (neg)
+        rc = spate_buf_append(out, "-", 1);
+    if (scale <= 0) {
+        rc = rc ? rc : spate_buf_append(out, s, len);
+        if (scale < 0 && !rc)
+            rc = spate_buf_appendf(out, "E+%d", -scale);
+    } else if ((size_t)scale < len) {
+        rc = rc ? rc : spate_buf_append(out, s, len - (size_t)scale);
+        rc = rc ? rc : spate_buf_append(out, ".", 1);
+        rc = rc ? rc : spate_buf_append(out, s + len - (size_t)scale, (size_t)scale);
+    } else if (scale <= 64) {
+        rc = rc ? rc : spate_buf_append(out, "0.", 2);
+        for (size_t k = len; k < (size_t)scale && !rc; k++)
+            rc = spate_buf_append(out, "0", 1);
+        rc = rc ? rc : spate_buf_append(out, s, len);
+    } else {
+        rc = rc ? rc : spate_buf_appendf(out, "%.*sE-%d", (int)len, s, scale);
+    }
+    spate_buf_free(&u);
+    return rc;
+}
+
+static int fmt_double(double d, int is_float, int json, struct spate_buf *out)
+{
+    if (!isfinite(d)) {
+        if (json)
+            return spate_buf_append(out, "null", 4);
+        return spate_buf_appendf(out, "%s", isnan(d) ? "NaN" : d > 0 ? "Infinity" : "-Infinity");
+    }
+    char buf[64];
+    int prec = is_float ? 6 : 15;
+    for (;; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, d);
+        if (is_float ? (float)strtod(buf, NULL) == (float)d : strtod(buf, NULL) == d)
+            break;
+        if (prec >= 17)
+            break;
+    }
+    return spate_buf_appendf(out, "%s", buf);
+}
+
+static int fmt_uuid(const uint8_t *p, struct spate_buf *out, int quote)
+{
+    return spate_buf_appendf(out,
+                             "%s%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x%s",
+                             quote ? "\"" : "", p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7],
+                             p[8], p[9], p[10], p[11], p[12], p[13], p[14], p[15],
+                             quote ? "\"" : "");
+}
+
+static int fmt_value(const struct cql_type *t, const uint8_t *p, int32_t len, int json,
+                     int nested, struct spate_buf *out, int depth);
+
+static int fmt_elements(const struct cql_type *t, const uint8_t *p, int32_t len, int json,
+                        struct spate_buf *out, int depth)
+{
+    struct cql_reader r;
+    cql__reader_init(&r, p, (size_t)len);
+    int rc = 0;
+    if (t->id == CQL_TYPE_TUPLE || t->id == CQL_TYPE_UDT) {
+        int udt = t->id == CQL_TYPE_UDT;
+        rc = spate_buf_append(out, json ? (udt ? "{" : "[") : (udt ? "{" : "("), 1);
+        for (size_t i = 0; i < t->count && !rc; i++) {
+            const uint8_t *ep = NULL;
+            int32_t el = -1;
+            if (cql__reader_left(&r) > 0 && cql__rd_bytes(&r, &ep, &el))
+                return SPATE_EPARSE;
+            if (i)
+                rc = spate_buf_append(out, ", ", json ? 1 : 2);
+            if (!rc && udt)
+                rc = json ? spate_buf_appendf(out, "\"%s\":", t->field_names[i])
+                          : spate_buf_appendf(out, "%s: ", t->field_names[i]);
+            if (!rc)
+                rc = fmt_value(t->sub[i], ep, el, json, 1, out, depth + 1);
+        }
+        return rc ? rc : spate_buf_append(out, json ? (udt ? "}" : "]") : (udt ? "}" : ")"), 1);
+    }
+    int32_t n;
+    if (cql__rd_i32(&r, &n) || n < 0)
+        return SPATE_EPARSE;
+    int map = t->id == CQL_TYPE_MAP;
+    const char *open = json ? (map ? "{" : "[") : (t->id == CQL_TYPE_LIST ? "[" : "{");
+    const char *close = json ? (map ? "}" : "]") : (t->id == CQL_TYPE_LIST ? "]" : "}");
+    rc = spate_buf_append(out, open, 1);
+    for (int32_t i = 0; i < n && !rc; i++) {
+        const uint8_t *ep;
+        int32_t el;
+        if (cql__rd_bytes(&r, &ep, &el))
+            return SPATE_EPARSE;
+        if (i)
+            rc = spate_buf_append(out, ", ", json ? 1 : 2);
+        if (map && !rc) {
+            const struct cql_type *kt = t->sub[0];
+            if (json) {
+                /* JSON keys are strings: text keys as is, others as their text form */
+                if (kt->id == CQL_TYPE_VARCHAR || kt->id == CQL_TYPE_ASCII) {
+                    rc = fmt_value(kt, ep, el, 1, 1, out, depth + 1);
+                } else {
+                    struct spate_buf kb = {0};
+                    rc = fmt_value(kt, ep, el, 0, 0, &kb, depth + 1);
+                    if (!rc)
+                        rc = json_string(out, (const uint8_t *)kb.data, kb.len);
+                    spate_buf_free(&kb);
+                }
+            } else {
+                rc = fmt_value(kt, ep, el, 0, 1, out, depth + 1);
+            }
+            if (!rc)
+                rc = spate_buf_append(out, json ? ":" : ": ", json ? 1 : 2);
+            if (!rc && cql__rd_bytes(&r, &ep, &el))
+                return SPATE_EPARSE;
+            if (!rc)
+                rc = fmt_value(t->sub[1], ep, el, json, 1, out, depth + 1);
+        } else if (!rc) {
+            rc = fmt_value(t->sub[0], ep, el, json, 1, out, depth + 1);
+        }
+    }
+    return rc ? rc : spate_buf_append(out, close, 1);
+}
+
+static int fmt_value(const struct cql_type *t, const uint8_t *p, int32_t len, int json,
+                     int nested, struct spate_buf *out, int depth)
+{
+    if (len < 0)
+        return spate_buf_append(out, "null", 4);
+    if (depth > CQL_MAX_TYPE_DEPTH || cql__value_validate(t, p, len, 0))
+        return SPATE_EPARSE;
+    enum cql_type_id id = t->id;
+    int is_text = id == CQL_TYPE_VARCHAR || id == CQL_TYPE_ASCII;
+    if (len == 0 && !is_text && id != CQL_TYPE_BLOB && id != CQL_TYPE_CUSTOM)
+        return json ? spate_buf_append(out, "null", 4) : 0; /* legacy empty value */
+    switch (id) {
+    case CQL_TYPE_ASCII:
+    case CQL_TYPE_VARCHAR:
+        if (json)
+            return json_string(out, p, (size_t)len);
+        if (nested) {
+            int rc = spate_buf_append(out, "'", 1);
+            for (int32_t i = 0; i < len && !rc; i++)
+                rc = p[i] == '\'' ? spate_buf_append(out, "''", 2) : spate_buf_append(out, p + i, 1);
+            return rc ? rc : spate_buf_append(out, "'", 1);
+        }
+        return spate_buf_append(out, p, (size_t)len);
+    case CQL_TYPE_BOOLEAN: return spate_buf_appendf(out, "%s", p[0] ? "true" : "false");
+    case CQL_TYPE_TINYINT: return spate_buf_appendf(out, "%d", (int)(int8_t)p[0]);
+    case CQL_TYPE_SMALLINT: return spate_buf_appendf(out, "%d", (int)(int16_t)cql__get_u16(p));
+    case CQL_TYPE_INT: return spate_buf_appendf(out, "%" PRId32, cql__get_i32(p));
+    case CQL_TYPE_BIGINT:
+    case CQL_TYPE_COUNTER: return spate_buf_appendf(out, "%" PRId64, cql__get_i64(p));
+    case CQL_TYPE_VARINT: return varint_to_decimal(p, (size_t)len, out);
+    case CQL_TYPE_DECIMAL: return fmt_decimal(p, (size_t)len, out);
+    case CQL_TYPE_FLOAT: {
+        uint32_t u = (uint32_t)cql__get_i32(p);
+        float f;
+        memcpy(&f, &u, 4);
+        return fmt_double(f, 1, json, out);
+    }
+    case CQL_TYPE_DOUBLE: {
+        uint64_t u = (uint64_t)cql__get_i64(p);
+        double d;
+        memcpy(&d, &u, 8);
+        return fmt_double(d, 0, json, out);
+    }
+    case CQL_TYPE_TIMESTAMP: {
+        int64_t ms = cql__get_i64(p);
+        int64_t days = ms / 86400000, rem = ms % 86400000;
+        if (rem < 0)
+            rem += 86400000, days--;
+        int64_t y;
+        unsigned mo, d;
+        civil_from_days(days, &y, &mo, &d);
+        int64_t s = rem / 1000;
+        return spate_buf_appendf(out, json ? "\"%04" PRId64 "-%02u-%02uT%02d:%02d:%02d.%03dZ\""
+                                           : "%04" PRId64 "-%02u-%02u %02d:%02d:%02d.%03d000+0000",
+                                 y, mo, d, (int)(s / 3600), (int)(s / 60 % 60), (int)(s % 60),
+                                 (int)(rem % 1000));
+    }
+    case CQL_TYPE_DATE: {
+        int64_t days = (int64_t)(uint32_t)cql__get_i32(p) - 2147483648LL;
+        int64_t y;
+        unsigned mo, d;
+        civil_from_days(days, &y, &mo, &d);
+        return spate_buf_appendf(out, json ? "\"%04" PRId64 "-%02u-%02u\"" : "%04" PRId64 "-%02u-%02u",
+                                 y, mo, d);
+    }
+    case CQL_TYPE_TIME: {
+        int64_t ns = cql__get_i64(p);
+        int neg = ns < 0;
+        uint64_t u = neg ? (uint64_t)0 - (uint64_t)ns : (uint64_t)ns;
+        uint64_t s = u / 1000000000ULL;
+        return spate_buf_appendf(out, json ? "\"%s%02" PRIu64 ":%02" PRIu64 ":%02" PRIu64 ".%09" PRIu64 "\""
+                                           : "%s%02" PRIu64 ":%02" PRIu64 ":%02" PRIu64 ".%09" PRIu64,
+                                 neg ? "-" : "", (uint64_t)(s / 3600), (uint64_t)(s / 60 % 60), (uint64_t)(s % 60), (uint64_t)(u % 1000000000ULL));
+    }
+    case CQL_TYPE_UUID:
+    case CQL_TYPE_TIMEUUID: return fmt_uuid(p, out, json);
+    case CQL_TYPE_INET: {
+        char a[INET6_ADDRSTRLEN];
+        inet_ntop(len == 4 ? AF_INET : AF_INET6, p, a, sizeof a);
+        return spate_buf_appendf(out, json ? "\"%s\"" : "%s", a);
+    }
+    case CQL_TYPE_BLOB:
+    case CQL_TYPE_CUSTOM: {
+        int rc = spate_buf_append(out, json ? "\"0x" : "0x", json ? 3 : 2);
+        for (int32_t i = 0; i < len && !rc; i++)
+            rc = spate_buf_appendf(out, "%02x", p[i]);
+        return rc ? rc : (json ? spate_buf_append(out, "\"", 1) : 0);
+    }
+    case CQL_TYPE_DURATION: {
+        struct cql_reader r;
+        uint64_t a, b2, c;
+        cql__reader_init(&r, p, (size_t)len);
+        if (cql__vint_read(&r, &a) || cql__vint_read(&r, &b2) || cql__vint_read(&r, &c))
+            return SPATE_EPARSE;
+        int64_t mo = unzigzag(a), d = unzigzag(b2), ns = unzigzag(c);
+        struct spate_buf tb = {0};
+        int neg = mo < 0 || d < 0 || ns < 0;
+        uint64_t umo = (uint64_t)(mo < 0 ? -mo : mo), ud = (uint64_t)(d < 0 ? -d : d);
+        uint64_t uns = ns < 0 ? (uint64_t)0 - (uint64_t)ns : (uint64_t)ns;
+        if (neg)
+            spate_buf_append(&tb, "-", 1);
+        if (umo / 12)
+            spate_buf_appendf(&tb, "%" PRIu64 "y", umo / 12);
+        if (umo % 12)
+            spate_buf_appendf(&tb, "%" PRIu64 "mo", umo % 12);
+        if (ud)
+            spate_buf_appendf(&tb, "%" PRIu64 "d", ud);
+        static const struct {
+            uint64_t ns;
+            const char *unit;
+        } units[] = {{3600000000000ULL, "h"}, {60000000000ULL, "m"}, {1000000000ULL, "s"},
+                     {1000000ULL, "ms"},      {1000ULL, "us"},       {1ULL, "ns"}};
+        for (size_t i = 0; i < 6; i++) {
+            if (uns / units[i].ns)
+                spate_buf_appendf(&tb, "%" PRIu64 "%s", uns / units[i].ns, units[i].unit);
+            uns %= units[i].ns;
+        }
+        if (tb.len == 0 || (tb.len == 1 && neg))
+            spate_buf_append(&tb, "0s", 2);
+        int rc = json ? json_string(out, (const uint8_t *)tb.data, tb.len)
+                      : spate_buf_append(out, tb.data, tb.len);
+        spate_buf_free(&tb);
+        return rc;
+    }
+    case CQL_TYPE_LIST:
+    case CQL_TYPE_SET:
+    case CQL_TYPE_MAP:
+    case CQL_TYPE_TUPLE:
+    case CQL_TYPE_UDT: return fmt_elements(t, p, len, json, out, depth);
+    default: return SPATE_EUNSUPPORTED;
+    }
+}
+
+int cql_format_value(const struct cql_type *t, const uint8_t *data, int32_t len, int json,
+                     struct spate_buf *out)
+{
+    if (!t || !out)
+        return SPATE_EINVAL;
+    return fmt_value(t, data, len, json, 0, out, 0);
+}
+
+/* ---- result accessors ---------------------------------------------------------------------- */
+
+enum cql_result_kind cql_result_kind(const struct cql_result *r)
+{
+    return r->kind;
+}
+
+size_t cql_result_row_count(const struct cql_result *r)
+{
+    return r->kind == CQL_RESULT_ROWS ? r->row_count : 0;
+}
+
+size_t cql_result_column_count(const struct cql_result *r)
+{
+    return r->kind == CQL_RESULT_ROWS && r->cols ? r->cols->column_count : 0;
+}
+
+const char *cql_result_column_name(const struct cql_result *r, size_t col)
+{
+    if (col >= cql_result_column_count(r) || !r->cols->columns)
+        return NULL;
+    return r->cols->columns[col].name;
+}
+
+const struct cql_type *cql_result_column_type(const struct cql_result *r, size_t col)
+{
+    if (col >= cql_result_column_count(r) || !r->cols->columns)
+        return NULL;
+    return r->cols->columns[col].type;
+}
+
+int cql_result_column_index(const struct cql_result *r, const char *name)
+{
+    size_t n = cql_result_column_count(r);
+    for (size_t i = 0; i < n && r->cols->columns; i++)
+        if (strcmp(r->cols->columns[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+int cql_result_has_more_pages(const struct cql_result *r)
+{
+    return r->kind == CQL_RESULT_ROWS && (r->meta.flags & CQL_MF_HAS_MORE_PAGES) &&
+           r->meta.paging_state != NULL;
+}
+
+void cql_result_paging_state(const struct cql_result *r, const void **state, size_t *len)
+{
+    *state = r->meta.paging_state;
+    *len = r->meta.paging_state_len;
+}
+
+int cql_result_cell(const struct cql_result *r, size_t row, size_t col, const uint8_t **data,
+                    int32_t *len)
+{
+    size_t nc = cql_result_column_count(r);
+    if (row >= cql_result_row_count(r) || col >= nc)
+        return SPATE_ERANGE;
+    size_t i = row * nc + col;
+    *len = r->cell_len[i];
+    *data = r->cell_len[i] >= 0 ? r->body + r->cell_off[i] : NULL;
+    return 0;
+}
+
+static int cell_typed(const struct cql_result *r, size_t row, size_t col, const uint8_t **p,
+                      int32_t *len, const struct cql_type **t)
+{
+    int rc = cql_result_cell(r, row, col, p, len);
+    if (rc)
+        return rc;
+    *t = r->cols->columns[col].type;
+    if (*len < 0)
+        return SPATE_ENOTFOUND;
+    if (*len == 0 && (*t)->id != CQL_TYPE_VARCHAR && (*t)->id != CQL_TYPE_ASCII &&
+        (*t)->id != CQL_TYPE_BLOB)
+        return SPATE_ENOTFOUND;
+    return 0;
+}
+
+int cql_result_get_int64(const struct cql_result *r, size_t row, size_t col, int64_t *out)
+{
+    const uint8_t *p;
+    int32_t len;
+    const struct cql_type *t;
+    int rc = cell_typed(r, row, col, &p, &len, &t);
+    if (rc)
+        return rc;
+    switch (t->id) {
+    case CQL_TYPE_TINYINT: *out = (int8_t)p[0]; return 0;
+    case CQL_TYPE_SMALLINT: *out = (int16_t)cql__get_u16(p); return 0;
+    case CQL_TYPE_INT: *out = cql__get_i32(p); return 0;
+    case CQL_TYPE_DATE: *out = (int64_t)(uint32_t)cql__get_i32(p) - 2147483648LL; return 0;
+    case CQL_TYPE_BIGINT:
+    case CQL_TYPE_COUNTER:
+    case CQL_TYPE_TIMESTAMP:
+    case CQL_TYPE_TIME: *out = cql__get_i64(p); return 0;
+    case CQL_TYPE_BOOLEAN: *out = p[0] != 0; return 0;
+    case CQL_TYPE_VARINT:
+        if (len > 8)
+            return SPATE_ERANGE;
+        {
+            uint64_t v = (p[0] & 0x80) ? UINT64_MAX : 0;
+            for (int32_t i = 0; i < len; i++)
+                v = (v << 8) | p[i];
+            *out = (int64_t)v;
+        }
+        return 0;
+    default: return SPATE_ETYPE;
+    }
+}
+
+int cql_result_get_double(const struct cql_result *r, size_t row, size_t col, double *out)
+{
+    const uint8_t *p;
+    int32_t len;
+    const struct cql_type *t;
+    int rc = cell_typed(r, row, col, &p, &len, &t);
+    if (rc)
+        return rc;
+    if (t->id == CQL_TYPE_DOUBLE) {
+        uint64_t u = (uint64_t)cql__get_i64(p);
+        memcpy(out, &u, 8);
+        return 0;
+    }
+    if (t->id == CQL_TYPE_FLOAT) {
+        uint32_t u = (uint32_t)cql__get_i32(p);
+        float f;
+        memcpy(&f, &u, 4);
+        *out = f;
+        return 0;
+    }
+    if (t->id == CQL_TYPE_DECIMAL) {
+        struct spate_buf b = {0};
+        rc = fmt_decimal(p, (size_t)len, &b);
+        if (!rc && spate_buf_append(&b, "", 1) == 0)
+            *out = strtod(b.data, NULL);
+        spate_buf_free(&b);
+        return rc;
+    }
+    int64_t i;
+    rc = cql_result_get_int64(r, row, col, &i);
+    if (rc == 0)
+        *out = (double)i;
+    return rc;
+}
+
+int cql_result_get_bool(const struct cql_result *r, size_t row, size_t col, int *out)
+{
+    const uint8_t *p;
+    int32_t len;
+    const struct cql_type *t;
+    int rc = cell_typed(r, row, col, &p, &len, &t);
+    if (rc)
+        return rc;
+    if (t->id != CQL_TYPE_BOOLEAN)
+        return SPATE_ETYPE;
+    *out = p[0] != 0;
+    return 0;
+}
+
+int cql_result_get_bytes(const struct cql_result *r, size_t row, size_t col, const char **ptr,
+                         size_t *len)
+{
+    const uint8_t *p;
+    int32_t l;
+    const struct cql_type *t;
+    int rc = cell_typed(r, row, col, &p, &l, &t);
+    if (rc)
+        return rc;
+    if (t->id != CQL_TYPE_VARCHAR && t->id != CQL_TYPE_ASCII && t->id != CQL_TYPE_BLOB)
+        return SPATE_ETYPE;
+    *ptr = l ? (const char *)p : "";
+    *len = (size_t)l;
+    return 0;
+}
+
+int cql_result_get_uuid(const struct cql_result *r, size_t row, size_t col, uint8_t out[16])
+{
+    const uint8_t *p;
+    int32_t len;
+    const struct cql_type *t;
+    int rc = cell_typed(r, row, col, &p, &len, &t);
+    if (rc)
+        return rc;
+    if (t->id != CQL_TYPE_UUID && t->id != CQL_TYPE_TIMEUUID)
+        return SPATE_ETYPE;
+    memcpy(out, p, 16);
+    return 0;
+}
+
+int cql_result_format_cell(const struct cql_result *r, size_t row, size_t col, int json,
+                           struct spate_buf *out)
+{
+    const uint8_t *p;
+    int32_t len;
+    int rc = cql_result_cell(r, row, col, &p, &len);
+    if (rc)
+        return rc;
+    return fmt_value(r->cols->columns[col].type, p, len, json, 0, out, 0);
+}
+
+const char *cql_result_info(const struct cql_result *r)
+{
+    return r->info;
+}
+
+size_t cql_result_warning_count(const struct cql_result *r)
+{
+    return r->warning_count;
+}
+
+const char *cql_result_warning(const struct cql_result *r, size_t i)
+{
+    return i < r->warning_count ? r->warnings[i] : NULL;
+}
+
+struct cql_result *cql_result_take(struct cql_result *res)
+{
+    if (res)
+        res->taken = 1;
+    return res;
+}

@@ -385,14 +385,34 @@ static char *put_fixed4(char *p, double x)
     return p;
 }
 
+/* One 64-bit draw yields up to 18 decimal digits (a letter costs two), so a phone
+ * number costs one or two draws instead of one per digit. */
 static char *put_pattern(char *p, const char *fmt, struct apisim_rng *r)
 {
+    uint64_t x = apisim__next(r);
+    int budget = 18;
     for (; *fmt; fmt++) {
-        switch (*fmt) {
-        case '#': *p++ = (char)('0' + apisim__below(r, 10)); break;
-        case 'N': *p++ = (char)('1' + apisim__below(r, 9)); break;
-        case 'A': *p++ = (char)('A' + apisim__below(r, 26)); break;
-        default: *p++ = *fmt;
+        char c = *fmt;
+        if (c != '#' && c != 'N' && c != 'A') {
+            *p++ = c;
+            continue;
+        }
+        if (budget < 2) {
+            x = apisim__next(r);
+            budget = 18;
+        }
+        if (c == '#') {
+            *p++ = (char)('0' + x % 10);
+            x /= 10;
+            budget--;
+        } else if (c == 'N') {
+            *p++ = (char)('1' + x % 9);
+            x /= 10;
+            budget--;
+        } else {
+            *p++ = (char)('A' + x % 26);
+            x /= 100;
+            budget -= 2;
         }
     }
     return p;

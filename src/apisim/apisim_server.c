@@ -299,7 +299,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     struct apisim_server *s = cls;
     (void)version;
     (void)upload_data;
-    (void)con_cls;
+    /* Answer on the second call, once the whole request is in: a response queued on the
+     * first call makes libmicrohttpd close the connection instead of keeping it alive. */
+    static int seen;
+    if (*con_cls == NULL) {
+        *con_cls = &seen;
+        return MHD_YES;
+    }
     if (*upload_size) { /* ignore any request body */
         *upload_size = 0;
         return MHD_YES;

@@ -21,6 +21,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: spate api-sim [options]\n"
+            "       spate api-sim keys --seed S --pages FIRST-LAST --results N [...]\n"
             "\n"
             "Serve a randomuser.me-compatible API offline, with deterministic fault injection.\n"
             "  GET /api/?results=N&page=P&seed=S&nat=US,FR&inc=..&exc=..&gender=..&noinfo\n"
@@ -51,7 +52,9 @@ static void usage(FILE *f)
             "fail_429, retry_after, malformed, truncated, reset, missing, wrong_type,\n"
             "latency_ms, jitter_ms, fault_seed.\n"
             "Every answer carries X-Spate-Fault, X-Spate-Attempt and, for 200s,\n"
-            "X-Spate-Records and X-Spate-Bad-Records.\n");
+            "X-Spate-Records and X-Spate-Bad-Records.\n"
+            "'spate api-sim keys' lists the login.uuid of every record of a page range with\n"
+            "its record fault, for tests that check what a consumer received.\n");
 }
 
 static int share_opt(const char *name, const char *v, double *out)
@@ -86,6 +89,77 @@ static int dur_opt(const char *name, const char *v, int *out)
     }
     *out = (int)ms;
     return 0;
+}
+
+/* `spate api-sim keys`: the login.uuid of every record of a range of pages with its
+ * record fault, so a test written in any language can compute the set of good keys
+ * without linking the C decision functions. */
+static int cmd_keys(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"seed", required_argument, NULL, 's'},    {"pages", required_argument, NULL, 'p'},
+        {"results", required_argument, NULL, 'r'}, {"missing", required_argument, NULL, 'm'},
+        {"wrong-type", required_argument, NULL, 'w'},
+        {"fault-seed", required_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct apisim_faults f = {.seed = 1, .retry_after_s = 1};
+    const char *seed = NULL;
+    long first = 1, last = 1, results = 1, n;
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        int bad = 0;
+        switch (c) {
+        case 's': seed = optarg; break;
+        case 'p': {
+            char *end;
+            first = strtol(optarg, &end, 10);
+            last = first;
+            if (*end == '-' || *end == ':')
+                last = strtol(end + 1, &end, 10);
+            if (*end || first < 1 || last < first || last > APISIM_MAX_PAGE) {
+                fprintf(stderr, "spate api-sim keys: --pages wants N or FIRST-LAST\n");
+                return CLI_USAGE;
+            }
+            break;
+        }
+        case 'r': bad = int_opt("results", optarg, 1, APISIM_MAX_RESULTS, &results); break;
+        case 'm': bad = share_opt("missing", optarg, &f.p_missing); break;
+        case 'w': bad = share_opt("wrong-type", optarg, &f.p_wrongtype); break;
+        case 'f': bad = int_opt("fault-seed", optarg, 0, 0x7fffffffL, &n); f.seed = (uint64_t)n; break;
+        case 'h':
+            printf("usage: spate api-sim keys --seed S --pages FIRST-LAST --results N\n"
+                   "                          [--missing SHARE] [--wrong-type SHARE] [--fault-seed N]\n"
+                   "Prints one line per record: UUID TAB none|missing|wrongtype TAB FIELD.\n"
+                   "The fault options must match the server's; records whose fault is\n"
+                   "'missing login.uuid' or 'wrongtype login.uuid' carry no usable key.\n");
+            return CLI_OK;
+        default: return cli_bad_option("api-sim keys", argv[optind - 1]);
+        }
+        if (bad)
+            return CLI_USAGE;
+    }
+    if (!seed || !*seed || strlen(seed) > APISIM_MAX_SEED_LEN) {
+        fprintf(stderr, "spate api-sim keys: --seed is required (1-%d characters)\n",
+                APISIM_MAX_SEED_LEN);
+        return CLI_USAGE;
+    }
+    char err[256];
+    if (apisim_faults_validate(&f, err, sizeof err) != 0) {
+        fprintf(stderr, "spate api-sim keys: %s\n", err);
+        return CLI_USAGE;
+    }
+    for (long page = first; page <= last; page++)
+        for (int i = 0; i < (int)results; i++) {
+            char uuid[37];
+            const char *field;
+            apisim_user_uuid(seed, page, i, uuid);
+            enum apisim_recfault rf = apisim_record_fault(&f, seed, page, i, &field);
+            printf("%s\t%s\t%s\n", uuid, apisim_recfault_name(rf), field);
+        }
+    return fflush(stdout) == 0 ? CLI_OK : CLI_FAIL;
 }
 
 static void summary(FILE *f, const struct apisim_stats *st, double secs)
@@ -135,6 +209,8 @@ int cmd_apisim(struct cli_ctx *ctx, int argc, char **argv)
     o.faults.retry_after_s = 1;
     long n;
     int c;
+    if (argc > 1 && strcmp(argv[1], "keys") == 0)
+        return cmd_keys(argc - 1, argv + 1);
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {

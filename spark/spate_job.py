@@ -202,14 +202,45 @@ def session_conf(args):
     return conf
 
 
-def build_session(args):
+def local_master(master, realtime_queries, microbatch_queries, partitions):
+    """The master to use: `master`, with more threads when it is local[N].
+
+    A real-time query keeps one long-running task per Kafka partition busy for
+    the whole batch; with fewer task slots than that, the partitions take turns
+    one batch duration at a time and latency becomes the batch duration. Those
+    tasks mostly wait on the network, so in local mode we give each a thread of
+    its own (threads, not cores), plus two for the micro-batch queries.
+    Returns (master, note or None).
+    """
+    m = re.fullmatch(r"local(?:\[(\*|\d+)(?:,\s*\d+)?\])?", master or "")
+    if not m or not realtime_queries:
+        return master, None
+    if m.group(1) in (None, ""):
+        have = 1
+    elif m.group(1) == "*":
+        have = os.cpu_count() or 1
+    else:
+        have = int(m.group(1))
+    need = realtime_queries * partitions + (2 if microbatch_queries else 0)
+    if have >= need:
+        return master, None
+    rest = master[m.end(1):] if m.group(1) else "]"
+    new = f"local[{need}{rest}" if m.group(1) else f"local[{need}]"
+    return new, (f"master {master} has {have} task slot(s); {realtime_queries} real-time "
+                 f"quer{'y' if realtime_queries == 1 else 'ies'} x {partitions} Kafka partitions"
+                 f"{' + 2 for micro-batch' if microbatch_queries else ''} need {need}: using {new}")
+
+
+def build_session(args, master=None):
     from pyspark.sql import SparkSession
 
     b = SparkSession.builder.appName(args.app_name)
-    if args.master:
-        b = b.master(args.master)
+    master = master or args.master
+    if master:
+        b = b.master(master)
     defaults = {
         "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
         "spark.sql.shuffle.partitions": "4",
         "spark.sql.streaming.stopGracefullyOnShutdown": "true",
     }
@@ -339,6 +370,8 @@ def parse_args(argv):
     p.add_argument("--topic-stats", default="users.stats")
     p.add_argument("--topic-dlq", default="users.dlq")
     p.add_argument("--compression", default="lz4")
+    p.add_argument("--kafka-partitions", type=int, default=6,
+                   help="partitions of the raw topic: task slots a real-time query needs")
     p.add_argument("--kafka-option", type=_kv, action="append", default=[], metavar="K=V",
                    help="Kafka source and sink option, repeatable; prefix source. or sink. "
                         "to give it to one side only")
@@ -364,13 +397,17 @@ def main(argv=None):
     try:
         pipeline = Pipeline(args.sql_dir)
         names = args.query or sorted(pipeline.queries)
-        for n in names:  # fail fast, before the JVM starts
-            resolve_trigger(pipeline.query(n), dict(args.query_trigger).get(n, args.trigger))
+        kinds = [resolve_trigger(pipeline.query(n), dict(args.query_trigger).get(n, args.trigger))[0]
+                 for n in names]  # fail fast, before the JVM starts
     except PipelineError as e:
         log(f"error: {e}")
         return 2
+    rt = kinds.count("realTime")
+    master, note = local_master(args.master, rt, len(kinds) - rt, args.kafka_partitions)
+    if note:
+        log(note)
 
-    spark = build_session(args)
+    spark = build_session(args, master)
     stopping = {"flag": False}
 
     def on_signal(signum, frame):

@@ -130,7 +130,7 @@ struct spate_sink_section {
 
 struct spate_spark_query_config {
     char *name;
-    char *trigger; /* realtime | microbatch | "processingTime:5s" */
+    char *trigger; /* auto | realtime[:DUR] | microbatch | processingTime:DUR */
 };
 
 struct spate_spark_config {
@@ -144,6 +144,11 @@ struct spate_spark_config {
     struct spate_spark_query_config *queries;
     size_t query_count;
     struct spate_kvlist conf; /* passed through to Spark */
+    struct spate_kvlist kafka_options; /* Kafka source/sink options of the job */
+    char *python;       /* the virtualenv's python (spate spark run) */
+    char *spark_submit; /* the virtualenv's spark-submit (spate spark submit) */
+    char *driver;       /* spark/spate_job.py */
+    char *jars_dir;     /* spark-sql-kafka and the jars pyspark lacks */
 };
 
 struct spate_stack_config {

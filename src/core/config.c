@@ -85,14 +85,14 @@ static const char *validate_url(const char *v)
 
 static const char *validate_trigger(const char *v)
 {
-    if (strcmp(v, "realtime") == 0 || strcmp(v, "microbatch") == 0)
+    if (strcmp(v, "auto") == 0 || strcmp(v, "realtime") == 0 || strcmp(v, "microbatch") == 0)
         return NULL;
     if (strncmp(v, "processingTime:", 15) == 0 || strncmp(v, "realtime:", 9) == 0) {
         int64_t ms;
         if (spate_parse_duration_ms(strchr(v, ':') + 1, &ms) == 0)
             return NULL;
     }
-    return "must be realtime, microbatch, realtime:DURATION or processingTime:DURATION";
+    return "must be auto, realtime, microbatch, realtime:DURATION or processingTime:DURATION";
 }
 
 static const struct cfg_spec tls_spec[] = {
@@ -218,7 +218,9 @@ static const struct cfg_spec spark_query_spec[] = {
 
 static const struct cfg_spec spark_spec[] = {
     STR(spate_spark_config, master, "master", "local[2]"),
-    VSTR(spate_spark_config, trigger, "trigger", "microbatch", validate_trigger),
+    /* auto: real-time mode for the queries whose SQL file says Spark supports
+     * it (stateless ones), micro-batch for the others */
+    VSTR(spate_spark_config, trigger, "trigger", "auto", validate_trigger),
     STR(spate_spark_config, checkpoint_dir, "checkpoint_dir", NULL),
     STR(spate_spark_config, sql_dir, "sql_dir", "pipelines/users"),
     ENUMV(spate_spark_config, starting_offsets, "starting_offsets", "earliest", offsets),
@@ -227,6 +229,15 @@ static const struct cfg_spec spark_spec[] = {
     LIST(spate_spark_config, queries, query_count, "queries", spark_query_spec,
          spate_spark_query_config),
     KVL(spate_spark_config, conf, "conf"),
+    /* options of the job's Kafka source and sink ("source." / "sink." prefix
+     * for one side only), e.g. kafka.security.protocol, maxOffsetsPerTrigger */
+    KVL(spate_spark_config, kafka_options, "kafka_options"),
+    /* relative paths: to the working directory, else to the folder above the
+     * spate binary's (the project root of a build/ tree) */
+    STR(spate_spark_config, python, "python", ".venv/bin/python"),
+    STR(spate_spark_config, spark_submit, "spark_submit", ".venv/bin/spark-submit"),
+    STR(spate_spark_config, driver, "driver", "spark/spate_job.py"),
+    STR(spate_spark_config, jars_dir, "jars_dir", "deps/lib/spark"),
     END_SPEC,
 };
 

@@ -1,0 +1,65 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The driver's pure parts: SQL splitting, directives, triggers, local master."""
+import pytest
+
+import spate_job as j
+from conftest import SQL_DIR
+
+
+def test_split_respects_quotes_and_comments():
+    sql = "SELECT 'a;b' AS x; -- c;d\nSELECT \"e;f\" /* g;h */ ;\n\n-- only a comment;\n"
+    stmts = j.split_statements(sql)
+    assert len(stmts) == 2
+    assert "'a;b'" in stmts[0]
+    assert '"e;f"' in stmts[1]
+
+
+def test_split_handles_escaped_quote():
+    assert len(j.split_statements(r"SELECT 'it\'s;fine'; SELECT 2")) == 2
+
+
+def test_directives_only_from_leading_comments():
+    text = "-- x\n-- @output_mode: update\n-- @realtime: supported (why)\nSELECT 1\n-- @k: v\n"
+    assert j.directives(text) == {"output_mode": "update", "realtime": "supported (why)"}
+
+
+def test_pipeline_files():
+    p = j.Pipeline(SQL_DIR)
+    assert set(p.queries) == {"clean", "stats"}
+    assert p.queries["clean"].realtime_supported
+    assert not p.queries["stats"].realtime_supported
+    assert p.queries["stats"].output_mode == "update"
+    assert [v[0].rsplit("/", 1)[1] for v in p.views] == ["users_parsed.view.sql"]
+
+
+@pytest.mark.parametrize("wanted,query,expected", [
+    ("auto", "clean", ("realTime", "30 seconds")),
+    ("auto", "stats", ("processingTime", "0 seconds")),
+    ("microbatch", "clean", ("processingTime", "0 seconds")),
+    ("realtime:2m", "clean", ("realTime", "2 minutes")),
+    ("realtime:45 seconds", "clean", ("realTime", "45 seconds")),
+    ("processingTime:500ms", "stats", ("processingTime", "500 milliseconds")),
+])
+def test_triggers(wanted, query, expected):
+    assert j.resolve_trigger(j.Pipeline(SQL_DIR).query(query), wanted) == expected
+
+
+def test_realtime_refused_for_stateful_query():
+    with pytest.raises(j.PipelineError, match="real-time"):
+        j.resolve_trigger(j.Pipeline(SQL_DIR).query("stats"), "realtime")
+
+
+def test_unknown_query():
+    with pytest.raises(j.PipelineError, match="no query 'nope'"):
+        j.Pipeline(SQL_DIR).query("nope")
+
+
+@pytest.mark.parametrize("master,rt,mb,parts,expected", [
+    ("local[2]", 1, 1, 6, "local[8]"),
+    ("local[2]", 0, 2, 6, "local[2]"),
+    ("local[16]", 1, 1, 6, "local[16]"),
+    ("local[*]", 1, 0, 6, "local[6]"),
+    ("spark://h:7077", 1, 1, 6, "spark://h:7077"),
+])
+def test_local_master_gets_a_slot_per_realtime_partition(master, rt, mb, parts, expected):
+    assert j.local_master(master, rt, mb, parts)[0] == expected

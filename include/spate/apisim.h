@@ -174,7 +174,6 @@ struct apisim_server_opts {
     int threads;        /* worker threads for the epoll thread pool, >= 1 */
     int thread_per_connection; /* forced automatically when latency is configured */
     struct apisim_faults faults;
-    int quiet;          /* no per-request debug logging */
 };
 
 /* Counters, all monotonic since start. */
@@ -191,7 +190,13 @@ struct apisim_stats {
 
 struct apisim_server;
 
-/* Start a server. On success *out is owned by the caller, stopped and freed with
+/* Start a server answering
+ *   GET /api/ (also /api and /api/<version>/)  users, see struct apisim_query
+ *   GET /stats                                 struct apisim_stats as JSON
+ *   GET /health                                {"status":"ok"}
+ *   POST /reset                                forget attempt counts (stats are kept)
+ * Attempts are only counted for requests that name a seed: without one every request
+ * gets a fresh random seed, as on the real API, and is attempt 0. On success *out is owned by the caller, stopped and freed with
  * apisim_server_stop(). Returns 0, SPATE_EADDRINUSE, SPATE_EINVAL or SPATE_ESYS with a
  * message in err. */
 int apisim_server_start(const struct apisim_server_opts *opts, struct apisim_server **out,

@@ -311,6 +311,19 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         return MHD_YES;
     }
     ADD(s->requests, 1);
+    if (strcmp(method, "POST") == 0 && strcmp(url, "/reset") == 0) {
+        /* Forget the attempt counts: the next request for any page is attempt 0 again,
+         * so a test can replay the same run against a server that stays up. */
+        pthread_mutex_lock(&s->attempts_mu);
+        if (s->att_keys)
+            memset(s->att_keys, 0, s->att_cap * sizeof *s->att_keys);
+        s->att_used = 0;
+        pthread_mutex_unlock(&s->attempts_mu);
+        struct spate_buf b = {0};
+        if (spate_buf_append(&b, "{\"reset\":true}", 14) != 0)
+            return MHD_NO;
+        return queue(c, MHD_HTTP_OK, &b, APISIM_FAULT_NONE, 0, -1, 0, -1);
+    }
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
         return queue_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET is supported");
     if (strncmp(url, "/api", 4) == 0 && (url[4] == 0 || url[4] == '/'))
@@ -323,7 +336,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
             return MHD_NO;
         return queue(c, MHD_HTTP_OK, &b, APISIM_FAULT_NONE, 0, -1, 0, -1);
     }
-    return queue_error(c, MHD_HTTP_NOT_FOUND, "not found: try /api/?results=10, /stats or /health");
+    return queue_error(c, MHD_HTTP_NOT_FOUND, "not found: try GET /api/?results=10, GET /stats, GET /health or POST /reset");
 }
 
 /* ---- lifecycle --------------------------------------------------------------------- */

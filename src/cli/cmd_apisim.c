@@ -26,7 +26,7 @@ static void usage(FILE *f)
             "Serve a randomuser.me-compatible API offline, with deterministic fault injection.\n"
             "  GET /api/?results=N&page=P&seed=S&nat=US,FR&inc=..&exc=..&gender=..&noinfo\n"
             "  GET /stats   counters (users served, faults by kind) as JSON\n"
-            "  GET /health\n"
+            "  GET /health,  POST /reset (attempt counts start over)\n"
             "Same (seed, page) -> same users, byte for byte. Faults are decided from the fault\n"
             "seed, the (seed, page) and the attempt number of that page, so a retried page\n"
             "eventually succeeds and a test can replay every decision (see spate/apisim.h).\n"

@@ -183,6 +183,19 @@ static void errors_are_json(void **state)
     r = get(port, "/health", NULL);
     assert_int_equal(r.status, 200);
     reply_free(&r);
+
+    /* POST /reset: the next request for a page is attempt 0 again. */
+    char h[32];
+    reply_free((r = get(port, "/api/?seed=rs&page=2", NULL), &r));
+    r = get(port, "/api/?seed=rs&page=2", NULL);
+    assert_string_equal(header(&r, "X-Spate-Attempt", h, sizeof h), "1");
+    reply_free(&r);
+    r = get(port, "/reset", "POST");
+    assert_int_equal(r.status, 200);
+    reply_free(&r);
+    r = get(port, "/api/?seed=rs&page=2", NULL);
+    assert_string_equal(header(&r, "X-Spate-Attempt", h, sizeof h), "0");
+    reply_free(&r);
     apisim_server_stop(s);
 }
 

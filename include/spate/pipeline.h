@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* pipeline.h -- the record ledger behind `spate verify`: keys seen per stage. */
+#ifndef SPATE_PIPELINE_H
+#define SPATE_PIPELINE_H
+
+#include "spate/config.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A multiset of string keys (record ids). Memory grows with the number of
+ * distinct keys; nothing else is kept per key. */
+struct keyset;
+
+/* New empty set, or NULL when out of memory. Free with keyset_free(). */
+struct keyset *keyset_new(void);
+void keyset_free(struct keyset *ks);
+/* Count one occurrence of key (len bytes, need not be NUL-terminated).
+ * Returns the new count (1 on first sight) or a negative SPATE_E* code. */
+int64_t keyset_add(struct keyset *ks, const void *key, size_t len);
+/* Occurrences of key (0 when absent). */
+int64_t keyset_count(const struct keyset *ks, const void *key, size_t len);
+size_t keyset_distinct(const struct keyset *ks);
+uint64_t keyset_total(const struct keyset *ks);
+/* Keys seen more than once. */
+size_t keyset_duplicated(const struct keyset *ks);
+/* Calls fn for every distinct key; stops early when fn returns non-zero. */
+void keyset_each(const struct keyset *ks,
+                 int (*fn)(void *arg, const char *key, size_t len, int64_t count), void *arg);
+
+/* One comparison of the ledger: every key of `from` must be in one of `to`
+ * (e.g. raw -> clean or process DLQ). */
+struct ledger_check {
+    const char *name;   /* "process" */
+    uint64_t expected;  /* distinct keys of from */
+    uint64_t found;     /* of those, found in a target */
+    uint64_t missing;   /* lost at this stage */
+    char examples[5][64]; /* up to 5 missing keys, for the report */
+    size_t example_count;
+};
+
+/* Compare: every key of from must occur in at least one of the targets. */
+void ledger_compare(const char *name, const struct keyset *from, const struct keyset *const *to,
+                    size_t nto, struct ledger_check *out);
+
+#endif

@@ -127,6 +127,12 @@ struct apisim_query {
     int gender;            /* 0 any, 1 male, 2 female */
     unsigned fields;       /* APISIM_F_* mask */
     int noinfo;
+    /* Size of the simulated dataset: users with (page-1)*results + index >= total are
+     * not there, so pages past the end come back with "results":[] and a paging
+     * consumer can finish. 0 = unlimited (like the real API). total_given says the
+     * request set it (total=N); otherwise the server applies its --total-users. */
+    int64_t total;
+    int total_given;
     /* Per-request fault overrides (query parameters); forced_fault < 0 = not forced. */
     int forced_fault;
     struct apisim_faults faults;
@@ -140,6 +146,10 @@ typedef const char *(*apisim_param_fn)(void *arg, const char *name);
 int apisim_query_parse(struct apisim_query *q, apisim_param_fn get, void *arg,
                        const struct apisim_faults *run_faults, const char *generated_seed,
                        char *err, size_t errlen);
+
+/* Records in the page q asks for: results, fewer on the last page of a bounded
+ * dataset, 0 past its end. */
+int apisim_page_records(const struct apisim_query *q);
 
 /* Number of nationalities and their codes ("AU", "BR", ...). */
 int apisim_nat_count(void);
@@ -173,6 +183,7 @@ struct apisim_server_opts {
     int port;           /* 0 = pick a free port (see apisim_server_port) */
     int threads;        /* worker threads for the epoll thread pool, >= 1 */
     int thread_per_connection; /* forced automatically when latency is configured */
+    int64_t total_users; /* dataset size, 0 = unlimited (see apisim_query.total) */
     struct apisim_faults faults;
 };
 

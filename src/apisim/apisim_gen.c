@@ -742,11 +742,12 @@ int apisim_render(const struct apisim_query *q, struct spate_buf *out,
     uint64_t sh = apisim__seed_hash(q->seed);
     if (digests_init(&dg) != 0)
         goto done;
-    if (spate_buf_reserve(out, (size_t)q->results * 1200 + 256) != 0)
+    int count = apisim_page_records(q);
+    if (spate_buf_reserve(out, (size_t)count * 1200 + 256) != 0)
         goto done;
     if (spate_buf_append(out, "{\"results\":[", 12) != 0)
         goto done;
-    for (int i = 0; i < q->results; i++) {
+    for (int i = 0; i < count; i++) {
         if (spate_buf_reserve(out, USER_MAX) != 0)
             goto done;
         char *p = out->data + out->len;
@@ -770,7 +771,7 @@ int apisim_render(const struct apisim_query *q, struct spate_buf *out,
         if (spate_buf_append(out, ",\"info\":{\"seed\":", 16) != 0 ||
             apisim__json_string(out, q->seed) != 0 ||
             spate_buf_appendf(out, ",\"results\":%d,\"page\":%lld,\"version\":\"%s\"}",
-                              q->results, (long long)q->page, APISIM_VERSION) != 0)
+                              count, (long long)q->page, APISIM_VERSION) != 0)
             goto done;
     }
     if (spate_buf_append(out, "}", 1) != 0)

@@ -56,6 +56,15 @@ int apisim_parse_share(const char *s, double *out)
     return 0;
 }
 
+int apisim_page_records(const struct apisim_query *q)
+{
+    if (q->total <= 0)
+        return q->results;
+    int64_t start = (q->page - 1) * (int64_t)q->results; /* <= 1e12 * 5000: no overflow */
+    int64_t left = q->total - start;
+    return left <= 0 ? 0 : left < q->results ? (int)left : q->results;
+}
+
 int apisim_faults_validate(const struct apisim_faults *f, char *err, size_t errlen)
 {
     const double shares[] = {f->p_5xx, f->p_429, f->p_malformed, f->p_truncated, f->p_reset,
@@ -208,6 +217,12 @@ int apisim_query_parse(struct apisim_query *q, apisim_param_fn get, void *arg,
         if (parse_fields("exc", v, &exc, err, errlen) != 0)
             return SPATE_EINVAL;
         q->fields &= ~exc;
+    }
+    if ((v = get(arg, "total")) != NULL) {
+        if (parse_i64(v, 0, INT64_MAX / 2, &n) != 0)
+            return fail(err, errlen, "total: must be a non-negative integer (0 = unlimited)");
+        q->total = n;
+        q->total_given = 1;
     }
     if (get(arg, "noinfo") != NULL)
         q->noinfo = 1;

@@ -226,6 +226,8 @@ static enum MHD_Result handle_api(struct apisim_server *s, struct MHD_Connection
         ADD(s->bad_requests, 1);
         return queue_error(c, MHD_HTTP_BAD_REQUEST, err);
     }
+    if (!q.total_given)
+        q.total = s->opts.total_users;
     uint32_t attempt =
         q.seed_given ? attempts_bump(s, apisim__hash4(apisim__seed_hash(q.seed),
                                                       (uint64_t)q.page, 0, 0x415454ULL))
@@ -262,7 +264,8 @@ static enum MHD_Result handle_api(struct apisim_server *s, struct MHD_Connection
         spate_buf_free(&body);
         return queue_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
     }
-    ADD(s->users_served, (uint64_t)q.results);
+    int count = apisim_page_records(&q);
+    ADD(s->users_served, (uint64_t)count);
     for (int i = 0; i < APISIM_RECFAULT_COUNT; i++)
         ADD(s->recfaults[i], rf[i]);
     if (fault == APISIM_FAULT_NONE)
@@ -277,7 +280,7 @@ static enum MHD_Result handle_api(struct apisim_server *s, struct MHD_Connection
         return MHD_NO;
     }
     ADD(s->bytes, body.len);
-    return queue(c, MHD_HTTP_OK, &body, fault, attempt, q.results, bad, -1);
+    return queue(c, MHD_HTTP_OK, &body, fault, attempt, count, bad, -1);
 }
 
 static enum MHD_Result handle_stats(struct apisim_server *s, struct MHD_Connection *c)

@@ -36,6 +36,8 @@ static void usage(FILE *f)
             "  --port N              port (default metrics.apisim_port, 8088; 0 = any free)\n"
             "  --threads N           worker threads (default 1)\n"
             "  --thread-per-connection  one thread per connection (implied by --latency/--jitter)\n"
+            "  --total-users N       dataset size: pages past N users come back empty (default 0,\n"
+            "                        unlimited, like the real API)\n"
             "fault injection (SHARE is 0..1 or a percentage like 10%%):\n"
             "  --fail-5xx SHARE      answer 500/502/503\n"
             "  --fail-429 SHARE      answer 429 with Retry-After\n"
@@ -101,11 +103,13 @@ static int cmd_keys(int argc, char **argv)
         {"results", required_argument, NULL, 'r'}, {"missing", required_argument, NULL, 'm'},
         {"wrong-type", required_argument, NULL, 'w'},
         {"fault-seed", required_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'},
+        {"total-users", required_argument, NULL, 't'},
         {NULL, 0, NULL, 0},
     };
     struct apisim_faults f = {.seed = 1, .retry_after_s = 1};
     const char *seed = NULL;
     long first = 1, last = 1, results = 1, n;
+    long long total = 0;
     int c;
     optind = 1;
     opterr = 0;
@@ -126,12 +130,21 @@ static int cmd_keys(int argc, char **argv)
             break;
         }
         case 'r': bad = int_opt("results", optarg, 1, APISIM_MAX_RESULTS, &results); break;
+        case 't': {
+            char *end;
+            total = strtoll(optarg, &end, 10);
+            bad = !*optarg || *end || total < 0;
+            if (bad)
+                fprintf(stderr, "spate api-sim keys: --total-users wants a count >= 0\n");
+            break;
+        }
         case 'm': bad = share_opt("missing", optarg, &f.p_missing); break;
         case 'w': bad = share_opt("wrong-type", optarg, &f.p_wrongtype); break;
         case 'f': bad = int_opt("fault-seed", optarg, 0, 0x7fffffffL, &n); f.seed = (uint64_t)n; break;
         case 'h':
             printf("usage: spate api-sim keys --seed S --pages FIRST-LAST --results N\n"
                    "                          [--missing SHARE] [--wrong-type SHARE] [--fault-seed N]\n"
+                   "                          [--total-users N]\n"
                    "Prints one line per record: UUID TAB none|missing|wrongtype TAB FIELD.\n"
                    "The fault options must match the server's; records whose fault is\n"
                    "'missing login.uuid' or 'wrongtype login.uuid' carry no usable key.\n");
@@ -151,14 +164,18 @@ static int cmd_keys(int argc, char **argv)
         fprintf(stderr, "spate api-sim keys: %s\n", err);
         return CLI_USAGE;
     }
-    for (long page = first; page <= last; page++)
-        for (int i = 0; i < (int)results; i++) {
+    struct apisim_query q = {.results = (int)results, .total = total};
+    for (long page = first; page <= last; page++) {
+        q.page = page;
+        int count = apisim_page_records(&q);
+        for (int i = 0; i < count; i++) {
             char uuid[37];
             const char *field;
             apisim_user_uuid(seed, page, i, uuid);
             enum apisim_recfault rf = apisim_record_fault(&f, seed, page, i, &field);
             printf("%s\t%s\t%s\n", uuid, apisim_recfault_name(rf), field);
         }
+    }
     return fflush(stdout) == 0 ? CLI_OK : CLI_FAIL;
 }
 
@@ -183,7 +200,8 @@ int cmd_apisim(struct cli_ctx *ctx, int argc, char **argv)
 {
     enum {
         O_LISTEN = 256, O_PORT, O_THREADS, O_TPC, O_5XX, O_429, O_RETRY, O_MALFORMED,
-        O_TRUNCATED, O_RESET, O_MISSING, O_WRONGTYPE, O_LATENCY, O_JITTER, O_FSEED, O_HELP
+        O_TRUNCATED, O_RESET, O_MISSING, O_WRONGTYPE, O_LATENCY, O_JITTER, O_FSEED, O_HELP,
+        O_TOTAL
     };
     static const struct option longopts[] = {
         {"listen", required_argument, NULL, O_LISTEN},
@@ -202,6 +220,7 @@ int cmd_apisim(struct cli_ctx *ctx, int argc, char **argv)
         {"jitter", required_argument, NULL, O_JITTER},
         {"fault-seed", required_argument, NULL, O_FSEED},
         {"help", no_argument, NULL, O_HELP},
+        {"total-users", required_argument, NULL, O_TOTAL},
         {NULL, 0, NULL, 0},
     };
     struct apisim_server_opts o = {.listen = "127.0.0.1", .port = -1, .threads = 1};
@@ -223,6 +242,17 @@ int cmd_apisim(struct cli_ctx *ctx, int argc, char **argv)
         case O_PORT: bad = int_opt("port", optarg, 0, 65535, &n); o.port = (int)n; break;
         case O_THREADS: bad = int_opt("threads", optarg, 1, 256, &n); o.threads = (int)n; break;
         case O_TPC: o.thread_per_connection = 1; break;
+        case O_TOTAL: {
+            char *end;
+            long long t = strtoll(optarg, &end, 10);
+            if (!*optarg || *end || t < 0) {
+                fprintf(stderr, "spate api-sim: --total-users: '%s' must be a count >= 0\n",
+                        optarg);
+                return CLI_USAGE;
+            }
+            o.total_users = t;
+            break;
+        }
         case O_5XX: bad = share_opt("fail-5xx", optarg, &o.faults.p_5xx); break;
         case O_429: bad = share_opt("fail-429", optarg, &o.faults.p_429); break;
         case O_RETRY:

@@ -504,6 +504,40 @@ static void query_errors(void **state)
     assert_int_equal(q.results, 5000);
 }
 
+static void bounded_dataset_ends(void **state)
+{
+    (void)state;
+    struct apisim_query q;
+    struct params p = {{"results", "40", "seed", "t", "total", "100", NULL}};
+    parse_ok(&q, &p, NULL);
+    assert_int_equal(apisim_page_records(&q), 40);
+    q.page = 3;
+    assert_int_equal(apisim_page_records(&q), 20);
+    json_t *j = render_json(&q);
+    assert_int_equal(json_array_size(json_object_get(j, "results")), 20);
+    assert_int_equal(json_integer_value(path(j, "info.results")), 20);
+    json_decref(j);
+    q.page = 4;
+    assert_int_equal(apisim_page_records(&q), 0);
+    j = render_json(&q);
+    assert_int_equal(json_array_size(json_object_get(j, "results")), 0);
+    json_decref(j);
+    /* Even an empty page can be damaged into invalid JSON. */
+    struct spate_buf b = {0};
+    assert_int_equal(apisim_render(&q, &b, NULL), 0);
+    for (uint32_t a = 0; a < 12; a++) {
+        struct spate_buf c = {0};
+        spate_buf_append(&c, b.data, b.len);
+        apisim_damage_body(&q.faults, APISIM_FAULT_MALFORMED, "t", 4, a, &c);
+        json_error_t je;
+        assert_null(json_loadb(c.data, c.len, 0, &je));
+        spate_buf_free(&c);
+    }
+    spate_buf_free(&b);
+    q.total = 0;
+    assert_int_equal(apisim_page_records(&q), 40);
+}
+
 static void seed_is_escaped_in_info(void **state)
 {
     (void)state;
@@ -531,6 +565,7 @@ int main(void)
         cmocka_unit_test(damaged_bodies_are_invalid_json),
         cmocka_unit_test(query_errors),
         cmocka_unit_test(seed_is_escaped_in_info),
+        cmocka_unit_test(bounded_dataset_ends),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

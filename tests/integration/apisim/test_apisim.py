@@ -151,6 +151,24 @@ def test_faults_and_retries():
     check(rc == 0 and "faults 5xx=%d" % kinds["5xx"] in out, "summary names faults: %r" % out)
 
 
+def test_bounded_dataset():
+    s = Server("--total-users", "1234")
+    got, page = [], 1
+    while True:
+        status, h, body = s.get("/api/?results=100&seed=end&page=%d" % page)
+        res = json.loads(body)["results"]
+        if not res:
+            break
+        got += [u["login"]["uuid"] for u in res]
+        page += 1
+    check(len(got) == 1234 and page == 14, "1234 users over 13 pages, then empty")
+    check(got == [k[0] for k in keys("end", "1-20", 100, "--total-users", "1234")],
+          "'keys --total-users' agrees")
+    status, h, body = s.get("/api/?results=10&seed=end&total=5")
+    check(len(json.loads(body)["results"]) == 5, "total= per request")
+    s.stop()
+
+
 def test_bad_flags():
     for args in (["--fail-5xx", "2"], ["--port", "70000"], ["--fail-5xx", "0.6", "--fail-429", "0.6"],
                  ["--latency", "soon"], ["--bogus"]):
@@ -162,6 +180,7 @@ if __name__ == "__main__":
     t0 = time.time()
     test_clean_pages()
     test_faults_and_retries()
+    test_bounded_dataset()
     test_bad_flags()
     print("api-sim integration: %s in %.1fs" % ("FAILED (%d)" % len(failures) if failures else "ok",
                                                time.time() - t0))

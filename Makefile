@@ -53,3 +53,9 @@ fuzz:
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz
+
+# Containers (issue 8): build every image and test the compose stack on a
+# Docker engine that scripts/container-test starts and stops itself.
+.PHONY: test-containers
+test-containers: setup
+	scripts/container-test $(ARGS)

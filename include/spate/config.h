@@ -101,6 +101,8 @@ struct spate_source_config {
 struct spate_sink_column_config {
     char *column;
     char *from; /* "field.path", "key", "header:NAME" or "now" */
+    char *type; /* declared field type (string, integer, number, boolean, timestamp,
+                 * uuid, object, array) checked against the column at start; NULL = any */
 };
 
 struct spate_sink_table_config {

@@ -178,6 +178,7 @@ static const struct cfg_spec source_spec[] = {
 static const struct cfg_spec sink_column_spec[] = {
     REQSTR(spate_sink_column_config, column, "column"),
     REQSTR(spate_sink_column_config, from, "from"),
+    STR(spate_sink_column_config, type, "type", NULL),
     END_SPEC,
 };
 

@@ -1,0 +1,1365 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* sink.c -- the sink engine: consumer group in, prepared async upserts out, commits behind acks. */
+#include "spate/sink.h"
+
+#include "sink_internal.h"
+
+#include "spate/cql.h"
+#include "spate/error.h"
+#include "spate/log.h"
+#include "spate/metrics.h"
+#include "spate/util.h"
+
+#include <inttypes.h>
+#include <librdkafka/rdkafka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#define LOG "sink"
+
+/* ---- structures ------------------------------------------------------------ */
+
+struct sink_column {
+    char *name;
+    struct sink_expr *expr;
+    struct sink_type *type;
+    int pk; /* partition key or clustering column: must not be null */
+};
+
+struct sink_table {
+    char *ks, *name;
+    char *label; /* "ks.name" */
+    struct sink_column *cols;
+    size_t ncols;
+    enum cql_consistency cl;
+    int ttl_s;
+    struct sink_expr *ts_expr; /* write timestamp from a field, or NULL */
+    const struct cql_prepared *stmt;
+    struct metrics_counter *m_rows;
+};
+
+struct sink_route {
+    char *topic;
+    struct sink_table *tables;
+    size_t ntables;
+    size_t max_cols;
+    int is_dlq; /* the DLQ topic itself: its poison records are not re-sent there */
+};
+
+struct sink_part {
+    char *topic;
+    int32_t partition;
+    struct sink_track track;
+    struct sink_part *next;
+};
+
+struct sink_rec;
+
+struct sink_write {
+    struct sink_rec *rec;
+    size_t table;
+    int attempts;
+    int in_flight;
+    int64_t due_ms;
+    int64_t sent_us;
+    struct sink_write *next_retry;
+    int queued;
+};
+
+struct sink_rec {
+    struct sink *sk;
+    rd_kafka_message_t *msg;
+    struct sink_route *route;
+    struct sink_part *part; /* NULL once abandoned (partition revoked) */
+    uint64_t seq;
+    int pending; /* writes not acknowledged + DLQ delivery outstanding */
+    int poisoned;
+    char *reason;
+    int64_t ingested_ms; /* -1 = unknown */
+    struct sink_rec *prev, *next;
+    struct sink_write w[];
+};
+
+struct sink {
+    const struct spate_config *cfg;
+    const struct sink_options *opts;
+    volatile sig_atomic_t *stop;
+    const char *keyspace, *dlq_topic, *latency_field;
+    int max_in_flight;
+    struct sink_route *routes;
+    size_t nroutes;
+    struct cql_session *cql;
+    rd_kafka_t *consumer, *producer;
+    struct sink_part *parts;
+    rd_kafka_topic_partition_list_t *assigned;
+    struct sink_rec *live;      /* every record not yet done */
+    size_t nlive;
+    struct sink_write *retry;   /* writes waiting for their retry time */
+    size_t nretry;
+    int paused;
+    int down;                   /* Cassandra unreachable or refusing */
+    int64_t down_since_ms;
+    struct sink_scratch sc;
+    struct cql_value *vals;
+    int closing;
+    int fatal;
+    char fatal_msg[256];
+    int64_t last_msg_ms;
+    uint64_t rng;
+    struct sink_summary sum;
+    /* metrics */
+    struct metrics_registry *reg;
+    struct metrics_counter *m_records, *m_dlq, *m_retries, *m_poison, *m_dropped,
+        *m_commits, *m_pauses;
+    struct metrics_gauge *m_lag, *m_inflight, *m_paused, *m_up, *m_rate;
+    struct metrics_histogram *m_e2e, *m_write;
+};
+
+/* ---- helpers -------------------------------------------------------------- */
+
+static double rnd(struct sink *sk)
+{
+    sk->rng ^= sk->rng << 13;
+    sk->rng ^= sk->rng >> 7;
+    sk->rng ^= sk->rng << 17;
+    return (double)(sk->rng >> 11) / 9007199254740992.0;
+}
+
+static int is_transient(int status)
+{
+    return status == SPATE_ETIMEDOUT || status == SPATE_EUNAVAILABLE ||
+           status == SPATE_ECLOSED || status == SPATE_ECONNREFUSED || status == SPATE_ESYS ||
+           status == SPATE_EAGAIN || status == SPATE_ECANCELED || status == SPATE_ERESOLVE ||
+           status == SPATE_ETLS;
+}
+
+static struct sink_route *find_route(struct sink *sk, const char *topic)
+{
+    for (size_t i = 0; i < sk->nroutes; i++)
+        if (strcmp(sk->routes[i].topic, topic) == 0)
+            return &sk->routes[i];
+    return NULL;
+}
+
+static struct sink_part *find_part(struct sink *sk, const char *topic, int32_t partition)
+{
+    for (struct sink_part *p = sk->parts; p; p = p->next)
+        if (p->partition == partition && strcmp(p->topic, topic) == 0)
+            return p;
+    return NULL;
+}
+
+static int header_lookup(void *arg, const char *name, const void **ptr, size_t *len)
+{
+    rd_kafka_message_t *m = arg;
+    rd_kafka_headers_t *h = NULL;
+    if (rd_kafka_message_headers(m, &h) != RD_KAFKA_RESP_ERR_NO_ERROR || !h)
+        return SPATE_ENOTFOUND;
+    return rd_kafka_header_get_last(h, name, ptr, len) == RD_KAFKA_RESP_ERR_NO_ERROR
+               ? 0
+               : SPATE_ENOTFOUND;
+}
+
+static void view_of(struct sink_rec *r, const json_t *root, struct sink_msg_view *v)
+{
+    rd_kafka_message_t *m = r->msg;
+    rd_kafka_timestamp_type_t tt;
+    memset(v, 0, sizeof *v);
+    v->topic = r->route->topic;
+    v->partition = m->partition;
+    v->offset = m->offset;
+    v->timestamp_ms = rd_kafka_message_timestamp(m, &tt);
+    v->key = m->key;
+    v->key_len = m->key_len;
+    v->value = m->payload;
+    v->value_len = m->len;
+    v->root = root;
+    v->header = header_lookup;
+    v->header_arg = m;
+    v->now_ms = spate_wall_ms();
+}
+
+static json_t *parse_value(const rd_kafka_message_t *m, char *why, size_t whylen)
+{
+    if (!m->payload || m->len == 0) {
+        snprintf(why, whylen, "empty value");
+        return NULL;
+    }
+    json_error_t je;
+    json_t *root = json_loadb(m->payload, m->len, 0, &je);
+    if (!root) {
+        snprintf(why, whylen, "value is not JSON: %s at position %d", je.text, je.position);
+        return NULL;
+    }
+    if (!json_is_object(root)) {
+        json_decref(root);
+        snprintf(why, whylen, "value is not a JSON object");
+        return NULL;
+    }
+    return root;
+}
+
+/* Builds the values of table t for record r into sk->vals (and sk->sc).
+ * Returns 0, or SPATE_ETYPE with the reason in why (poison). */
+static int build_values(struct sink *sk, struct sink_rec *r, const struct sink_table *t,
+                        const struct sink_msg_view *v, struct cql_query_opts *qo, char *why,
+                        size_t whylen)
+{
+    char err[256];
+    for (size_t i = 0; i < t->ncols; i++) {
+        const struct sink_column *c = &t->cols[i];
+        struct sink_datum d;
+        int rc = sink__expr_eval(c->expr, v, &d, err, sizeof err);
+        if (rc == 0)
+            rc = sink__convert(c->type, &d, &sk->sc, &sk->vals[i], err, sizeof err);
+        if (rc == SPATE_ENOMEM)
+            return rc;
+        if (rc) {
+            snprintf(why, whylen, "%s.%s: %s", t->name, c->name, err);
+            return SPATE_ETYPE;
+        }
+        if (sk->vals[i].kind == CQL_V_NULL) {
+            if (c->pk) {
+                snprintf(why, whylen, "%s.%s: primary key column is missing or null%s%s",
+                         t->name, c->name, r->reason ? " (" : "", r->reason ? r->reason : "");
+                if (r->reason)
+                    spate_strlcpy(why + strlen(why), ")", whylen - strlen(why));
+                return SPATE_ETYPE;
+            }
+            /* unset, not null: no tombstone for a field the record does not carry */
+            sk->vals[i] = cql_unset();
+        }
+    }
+    memset(qo, 0, sizeof *qo);
+    qo->consistency = t->cl;
+    qo->idempotent = 1;
+    if (t->ts_expr) {
+        struct sink_datum d;
+        struct sink_type tst = {.id = CQL_TYPE_TIMESTAMP};
+        struct cql_value tv;
+        if (sink__expr_eval(t->ts_expr, v, &d, err, sizeof err) == 0 && d.kind != SINK_D_NULL &&
+            sink__convert(&tst, &d, &sk->sc, &tv, err, sizeof err) == 0) {
+            qo->has_timestamp = 1;
+            qo->timestamp = tv.u.i * 1000;
+        }
+    }
+    return 0;
+}
+
+/* ---- record life cycle --------------------------------------------------------- */
+
+static void rec_free(struct sink *sk, struct sink_rec *r)
+{
+    if (r->prev)
+        r->prev->next = r->next;
+    else if (sk->live == r)
+        sk->live = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
+    sk->nlive--;
+    rd_kafka_message_destroy(r->msg);
+    free(r->reason);
+    free(r);
+}
+
+static void rec_finish(struct sink *sk, struct sink_rec *r)
+{
+    if (r->part) {
+        sink__track_done(&r->part->track, r->seq);
+        sk->sum.records++;
+        metrics_counter_inc(sk->m_records);
+        if (r->ingested_ms >= 0 && !r->poisoned) {
+            double lat = (double)(spate_wall_ms() - r->ingested_ms) / 1000.0;
+            metrics_histogram_observe(sk->m_e2e, lat < 0 ? 0 : lat);
+        }
+    }
+    rec_free(sk, r);
+}
+
+static void on_dlq_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque);
+
+static void send_to_dlq(struct sink *sk, struct sink_rec *r)
+{
+    rd_kafka_message_t *m = r->msg;
+    if (r->route->is_dlq || !r->part) {
+        /* A record of the DLQ topic itself that no table takes stays in that
+         * topic (nothing is lost); sending it there again would loop. */
+        if (r->part) {
+            SPATE_ERROR(LOG, "%s[%" PRId32 "]@%" PRId64 ": cannot store DLQ record (%s); it "
+                             "stays in the topic",
+                        r->route->topic, m->partition, m->offset, r->reason);
+            sk->sum.dropped++;
+            metrics_counter_inc(sk->m_dropped);
+        }
+        rec_finish(sk, r);
+        return;
+    }
+    char at[40];
+    struct sink_datum now = {.kind = SINK_D_TIMESTAMP, .i = spate_wall_ms()};
+    struct sink_type text = {.id = CQL_TYPE_VARCHAR};
+    struct cql_value tv;
+    char err[64];
+    sink__convert(&text, &now, &sk->sc, &tv, err, sizeof err);
+    snprintf(at, sizeof at, "%.*s", (int)tv.u.s.len, (const char *)tv.u.s.ptr);
+
+    json_t *o = json_object();
+    json_object_set_new(o, "stage", json_string("sink"));
+    json_object_set_new(o, "reason", json_string(r->reason ? r->reason : "unknown"));
+    json_t *k = m->key ? json_stringn(m->key, m->key_len) : json_null();
+    json_object_set_new(o, "key", k ? k : json_null());
+    json_t *raw = m->payload ? json_stringn(m->payload, m->len) : json_null();
+    if (!raw) { /* not UTF-8: hex keeps every byte */
+        char *hex = malloc(m->len * 2 + 3);
+        if (hex) {
+            hex[0] = '0';
+            hex[1] = 'x';
+            for (size_t i = 0; i < m->len; i++)
+                snprintf(hex + 2 + 2 * i, 3, "%02x", ((const unsigned char *)m->payload)[i]);
+            raw = json_string(hex);
+            free(hex);
+        }
+    }
+    json_object_set_new(o, "raw", raw ? raw : json_null());
+    json_object_set_new(o, "at", json_string(at));
+    json_object_set_new(o, "topic", json_string(r->route->topic));
+    json_object_set_new(o, "partition", json_integer(m->partition));
+    json_object_set_new(o, "offset", json_integer(m->offset));
+    char *payload = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (!payload) {
+        SPATE_ERROR(LOG, "out of memory building a DLQ record");
+        sk->fatal = 1;
+        return;
+    }
+    rd_kafka_headers_t *h = rd_kafka_headers_new(8);
+    rd_kafka_headers_t *orig = NULL;
+    if (rd_kafka_message_headers(m, &orig) == RD_KAFKA_RESP_ERR_NO_ERROR && orig) {
+        const char *name;
+        const void *val;
+        size_t size;
+        for (size_t i = 0; rd_kafka_header_get_all(orig, i, &name, &val, &size) ==
+                           RD_KAFKA_RESP_ERR_NO_ERROR;
+             i++)
+            if (strcmp(name, "spate.stage") != 0 && strcmp(name, "spate.error") != 0)
+                rd_kafka_header_add(h, name, -1, val, (ssize_t)size);
+    }
+    rd_kafka_header_add(h, "spate.stage", -1, "sink", 4);
+    rd_kafka_header_add(h, "spate.error", -1, r->reason ? r->reason : "unknown", -1);
+    r->pending++;
+    rd_kafka_resp_err_t e = rd_kafka_producev(
+        sk->producer, RD_KAFKA_V_TOPIC(sk->dlq_topic), RD_KAFKA_V_KEY(m->key, m->key_len),
+        RD_KAFKA_V_VALUE(payload, strlen(payload)), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
+        RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(r), RD_KAFKA_V_END);
+    if (e) {
+        /* queue full or similar: keep the record pending and try again soon */
+        free(payload);
+        rd_kafka_headers_destroy(h);
+        r->pending--;
+        SPATE_WARN(LOG, "DLQ produce: %s (will retry)", rd_kafka_err2str(e));
+        rd_kafka_poll(sk->producer, 100);
+        send_to_dlq(sk, r);
+    }
+}
+
+static void on_dlq_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    (void)rk;
+    struct sink *sk = opaque;
+    struct sink_rec *r = m->_private;
+    if (!r)
+        return;
+    r->pending--;
+    if (m->err) {
+        if (!r->part || sk->closing) {
+            if (r->pending == 0)
+                rec_free(sk, r);
+            return;
+        }
+        SPATE_WARN(LOG, "DLQ delivery failed: %s (will retry)", rd_kafka_err2str(m->err));
+        send_to_dlq(sk, r);
+        return;
+    }
+    if (r->part) {
+        sk->sum.dlq++;
+        metrics_counter_inc(sk->m_dlq);
+    }
+    if (r->pending == 0)
+        rec_finish(sk, r);
+}
+
+static void poison(struct sink *sk, struct sink_rec *r, const char *why)
+{
+    if (!r->poisoned) {
+        r->poisoned = 1;
+        free(r->reason);
+        r->reason = strdup(why);
+        metrics_counter_inc(sk->m_poison);
+        SPATE_WARN(LOG, "%s[%" PRId32 "]@%" PRId64 ": poison record: %s", r->route->topic,
+                   r->msg->partition, r->msg->offset, why);
+    }
+}
+
+static void write_done(struct sink *sk, struct sink_rec *r)
+{
+    if (--r->pending > 0)
+        return;
+    if (!r->part || sk->closing) {
+        rec_free(sk, r);
+        return;
+    }
+    if (r->poisoned)
+        send_to_dlq(sk, r);
+    else
+        rec_finish(sk, r);
+}
+
+static void schedule_retry(struct sink *sk, struct sink_write *w, int64_t delay_ms)
+{
+    w->due_ms = spate_mono_ms() + delay_ms;
+    w->next_retry = sk->retry;
+    w->queued = 1;
+    sk->retry = w;
+    sk->nretry++;
+}
+
+static void set_down(struct sink *sk, int down, const char *why)
+{
+    if (down && !sk->down) {
+        sk->down = 1;
+        sk->down_since_ms = spate_mono_ms();
+        metrics_gauge_set(sk->m_up, 0);
+        SPATE_WARN(LOG, "Cassandra unavailable (%s): pausing consumption, retrying writes", why);
+    } else if (!down && sk->down) {
+        sk->down = 0;
+        metrics_gauge_set(sk->m_up, 1);
+        SPATE_INFO(LOG, "Cassandra is back after %.1f s: resuming",
+                   (double)(spate_mono_ms() - sk->down_since_ms) / 1000.0);
+    }
+}
+
+static void on_write_done(void *arg, int status, struct cql_result *res,
+                          const struct cql_error *err);
+
+/* Submits write w (a table of its record). Re-parses the value when needed. */
+static void submit(struct sink *sk, struct sink_write *w, json_t *root_hint)
+{
+    struct sink_rec *r = w->rec;
+    const struct sink_table *t = &r->route->tables[w->table];
+    char why[512];
+    json_t *root = root_hint;
+    if (!root)
+        root = parse_value(r->msg, why, sizeof why);
+    struct sink_msg_view v;
+    view_of(r, root, &v);
+    struct cql_query_opts qo;
+    sink__scratch_reset(&sk->sc);
+    int rc = build_values(sk, r, t, &v, &qo, why, sizeof why);
+    if (rc == 0) {
+        rc = cql_execute_async(sk->cql, t->stmt, sk->vals, t->ncols, &qo, on_write_done, w);
+        if (rc == SPATE_ETYPE)
+            snprintf(why, sizeof why, "%s: %s", t->name, cql_session_errstr(sk->cql));
+    }
+    if (!root_hint && root)
+        json_decref(root);
+    if (rc == 0) {
+        w->in_flight = 1;
+        w->sent_us = spate_mono_us();
+        return;
+    }
+    if (rc == SPATE_EAGAIN) { /* the session is full: try again on the next turn */
+        schedule_retry(sk, w, 0);
+        return;
+    }
+    if (is_transient(rc) || rc == SPATE_ENOMEM) {
+        if (rc == SPATE_EUNAVAILABLE || rc == SPATE_ECLOSED || rc == SPATE_ECONNREFUSED)
+            set_down(sk, 1, cql_session_errstr(sk->cql));
+        w->attempts++;
+        sk->sum.retries++;
+        metrics_counter_inc(sk->m_retries);
+        schedule_retry(sk, w,
+                       sink__backoff_ms(w->attempts, sk->cfg->sink.retry_initial_ms,
+                                        sk->cfg->sink.retry_max_ms, rnd(sk)));
+        return;
+    }
+    poison(sk, r, why);
+    write_done(sk, r);
+}
+
+static void on_write_done(void *arg, int status, struct cql_result *res,
+                          const struct cql_error *err)
+{
+    (void)res;
+    struct sink_write *w = arg;
+    struct sink_rec *r = w->rec;
+    struct sink *sk = r->sk;
+    w->in_flight = 0;
+    if (sk->closing || !r->part) {
+        write_done(sk, r);
+        return;
+    }
+    if (status == 0) {
+        const struct sink_table *t = &r->route->tables[w->table];
+        metrics_counter_inc(t->m_rows);
+        sk->sum.rows++;
+        metrics_histogram_observe(sk->m_write,
+                                  (double)(spate_mono_us() - w->sent_us) / 1e6);
+        set_down(sk, 0, NULL);
+        write_done(sk, r);
+        return;
+    }
+    const char *msg = err ? err->message : spate_strerror(status);
+    if (is_transient(status)) {
+        if (status != SPATE_ETIMEDOUT)
+            set_down(sk, 1, msg);
+        w->attempts++;
+        sk->sum.retries++;
+        metrics_counter_inc(sk->m_retries);
+        if (w->attempts == 1 || w->attempts % 20 == 0)
+            SPATE_WARN(LOG, "write to %s failed (%s), attempt %d: retrying",
+                       r->route->tables[w->table].label, msg, w->attempts);
+        schedule_retry(sk, w,
+                       sink__backoff_ms(w->attempts, sk->cfg->sink.retry_initial_ms,
+                                        sk->cfg->sink.retry_max_ms, rnd(sk)));
+        return;
+    }
+    char why[600];
+    snprintf(why, sizeof why, "%s: %s", r->route->tables[w->table].name, msg);
+    poison(sk, r, why);
+    write_done(sk, r);
+}
+
+static void run_retries(struct sink *sk)
+{
+    if (!sk->retry)
+        return;
+    int64_t now = spate_mono_ms();
+    struct sink_write *due = NULL, **pp = &sk->retry;
+    while (*pp) {
+        struct sink_write *w = *pp;
+        if (w->due_ms <= now) {
+            *pp = w->next_retry;
+            w->next_retry = due;
+            due = w;
+            sk->nretry--;
+        } else {
+            pp = &w->next_retry;
+        }
+    }
+    /* oldest first is not needed for correctness: every write is an upsert */
+    while (due) {
+        struct sink_write *w = due;
+        due = w->next_retry;
+        w->queued = 0;
+        w->next_retry = NULL;
+        if (!w->rec->part || sk->closing) {
+            write_done(sk, w->rec);
+            continue;
+        }
+        submit(sk, w, NULL);
+    }
+}
+
+/* A consumed message: track it, convert it, send its writes. */
+static void handle_message(struct sink *sk, rd_kafka_message_t *m)
+{
+    if (m->err) {
+        if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+            SPATE_WARN(LOG, "consumer: %s", rd_kafka_message_errstr(m));
+        rd_kafka_message_destroy(m);
+        return;
+    }
+    const char *topic = rd_kafka_topic_name(m->rkt);
+    struct sink_route *route = find_route(sk, topic);
+    struct sink_part *part = find_part(sk, topic, m->partition);
+    if (!route || !part) {
+        /* a message of a partition already revoked: its new owner has it */
+        rd_kafka_message_destroy(m);
+        return;
+    }
+    sk->last_msg_ms = spate_mono_ms();
+    struct sink_rec *r = calloc(1, sizeof *r + route->ntables * sizeof(struct sink_write));
+    if (!r) {
+        rd_kafka_message_destroy(m);
+        sk->fatal = 1;
+        snprintf(sk->fatal_msg, sizeof sk->fatal_msg, "out of memory");
+        return;
+    }
+    uint64_t seq;
+    if (sink__track_add(&part->track, m->offset, &seq) != 0) {
+        /* an offset not above the last one: a re-delivery after a seek; the
+         * upserts are idempotent, but the bookkeeping wants order, so skip */
+        SPATE_DEBUG(LOG, "%s[%" PRId32 "]@%" PRId64 ": out of order, skipped", topic,
+                    m->partition, m->offset);
+        free(r);
+        rd_kafka_message_destroy(m);
+        return;
+    }
+    r->sk = sk;
+    r->msg = m;
+    r->route = route;
+    r->part = part;
+    r->seq = seq;
+    r->ingested_ms = -1;
+    r->next = sk->live;
+    if (sk->live)
+        sk->live->prev = r;
+    sk->live = r;
+    sk->nlive++;
+    for (size_t i = 0; i < route->ntables; i++)
+        r->w[i] = (struct sink_write){.rec = r, .table = i};
+
+    char why[512] = "";
+    json_t *root = parse_value(m, why, sizeof why);
+    if (!root)
+        r->reason = strdup(why); /* kept as context should a key column be missing */
+    if (root && sk->latency_field && *sk->latency_field) {
+        json_t *f = json_object_get(root, sk->latency_field);
+        int64_t ms;
+        if (json_is_string(f) &&
+            sink__parse_timestamp(json_string_value(f), json_string_length(f), &ms) == 0)
+            r->ingested_ms = ms;
+        else if (json_is_integer(f))
+            r->ingested_ms = json_integer_value(f);
+    }
+    /* Convert every table first: a record that cannot be converted goes to
+     * the DLQ whole, without writing some of its tables. */
+    struct sink_msg_view v;
+    view_of(r, root, &v);
+    for (size_t i = 0; i < route->ntables; i++) {
+        struct cql_query_opts qo;
+        sink__scratch_reset(&sk->sc);
+        int rc = build_values(sk, r, &route->tables[i], &v, &qo, why, sizeof why);
+        if (rc) {
+            r->pending = 1;
+            poison(sk, r, why);
+            json_decref(root);
+            write_done(sk, r);
+            return;
+        }
+    }
+    r->pending = (int)route->ntables;
+    if (route->ntables == 0) {
+        r->pending = 1;
+        json_decref(root);
+        write_done(sk, r);
+        return;
+    }
+    for (size_t i = 0; i < route->ntables; i++)
+        submit(sk, &r->w[i], root);
+    json_decref(root);
+}
+
+/* ---- partitions, pausing, commits -------------------------------------------------- */
+
+static void set_paused(struct sink *sk, int pause)
+{
+    if (pause == sk->paused || !sk->assigned || sk->assigned->cnt == 0) {
+        if (!sk->assigned || sk->assigned->cnt == 0)
+            sk->paused = pause;
+        return;
+    }
+    rd_kafka_resp_err_t e = pause ? rd_kafka_pause_partitions(sk->consumer, sk->assigned)
+                                  : rd_kafka_resume_partitions(sk->consumer, sk->assigned);
+    if (e)
+        SPATE_WARN(LOG, "%s partitions: %s", pause ? "pause" : "resume", rd_kafka_err2str(e));
+    sk->paused = pause;
+    metrics_gauge_set(sk->m_paused, pause);
+    if (pause) {
+        sk->sum.pauses++;
+        metrics_counter_inc(sk->m_pauses);
+    }
+}
+
+static void update_flow(struct sink *sk)
+{
+    size_t limit = (size_t)sk->max_in_flight;
+    if (!sk->paused && (sk->nlive >= limit || sk->down || *sk->stop))
+        set_paused(sk, 1);
+    else if (sk->paused && !sk->down && !*sk->stop && sk->nlive <= limit / 2)
+        set_paused(sk, 0);
+}
+
+/* Commits, for every partition (or only those of only), the offset below the
+ * oldest unacknowledged record. sync: wait for the broker's answer. */
+static void commit(struct sink *sk, const rd_kafka_topic_partition_list_t *only, int sync)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
+    for (struct sink_part *p = sk->parts; p; p = p->next) {
+        if (only && !rd_kafka_topic_partition_list_find(only, p->topic, p->partition))
+            continue;
+        int64_t off = sink__track_commit_offset(&p->track);
+        if (off < 0 || off == p->track.committed)
+            continue;
+        rd_kafka_topic_partition_list_add(l, p->topic, p->partition)->offset = off;
+        p->track.committed = off;
+    }
+    if (l->cnt > 0) {
+        rd_kafka_resp_err_t e = rd_kafka_commit(sk->consumer, l, sync ? 0 : 1);
+        if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
+            SPATE_WARN(LOG, "commit: %s", rd_kafka_err2str(e));
+        metrics_counter_inc(sk->m_commits);
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* Polls Cassandra and the DLQ producer until the records of the given
+ * partitions (all when only is NULL) are done or timeout_ms passes. */
+static void drain(struct sink *sk, const rd_kafka_topic_partition_list_t *only,
+                  int64_t timeout_ms)
+{
+    int64_t until = spate_mono_ms() + timeout_ms;
+    for (;;) {
+        size_t pending = 0;
+        for (struct sink_rec *r = sk->live; r; r = r->next)
+            if (r->part && (!only || rd_kafka_topic_partition_list_find(only, r->part->topic,
+                                                                        r->part->partition)))
+                pending++;
+        if (pending == 0 || spate_mono_ms() >= until)
+            return;
+        run_retries(sk);
+        cql_session_poll(sk->cql, 5);
+        rd_kafka_poll(sk->producer, 0);
+    }
+}
+
+/* Drops the records of the given partitions that are still pending: their
+ * next owner re-reads them from the committed offset. */
+static void abandon(struct sink *sk, const rd_kafka_topic_partition_list_t *only)
+{
+    for (struct sink_rec *r = sk->live, *next; r; r = next) {
+        next = r->next;
+        if (!r->part || (only && !rd_kafka_topic_partition_list_find(only, r->part->topic,
+                                                                     r->part->partition)))
+            continue;
+        r->part = NULL;
+        sk->sum.unfinished++;
+        /* writes waiting for a retry are not in flight: settle them now */
+        for (struct sink_write **pp = &sk->retry; *pp;) {
+            if ((*pp)->rec == r) {
+                struct sink_write *w = *pp;
+                *pp = w->next_retry;
+                w->queued = 0;
+                sk->nretry--;
+                if (--r->pending == 0)
+                    break;
+            } else {
+                pp = &(*pp)->next_retry;
+            }
+        }
+        if (r->pending == 0)
+            rec_free(sk, r);
+    }
+}
+
+static void remove_parts(struct sink *sk, const rd_kafka_topic_partition_list_t *l)
+{
+    for (struct sink_part **pp = &sk->parts; *pp;) {
+        struct sink_part *p = *pp;
+        if (!l || rd_kafka_topic_partition_list_find(l, p->topic, p->partition)) {
+            *pp = p->next;
+            sink__track_free(&p->track);
+            free(p->topic);
+            free(p);
+        } else {
+            pp = &p->next;
+        }
+    }
+}
+
+static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t e,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    struct sink *sk = opaque;
+    if (e == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        for (int i = 0; i < parts->cnt; i++) {
+            const rd_kafka_topic_partition_t *tp = &parts->elems[i];
+            if (find_part(sk, tp->topic, tp->partition))
+                continue;
+            struct sink_part *p = calloc(1, sizeof *p);
+            if (!p || !(p->topic = strdup(tp->topic))) {
+                free(p);
+                continue;
+            }
+            p->partition = tp->partition;
+            sink__track_init(&p->track);
+            p->next = sk->parts;
+            sk->parts = p;
+        }
+        SPATE_INFO(LOG, "assigned %d partition(s)", parts->cnt);
+        rd_kafka_assign(rk, parts);
+        if (sk->assigned)
+            rd_kafka_topic_partition_list_destroy(sk->assigned);
+        sk->assigned = rd_kafka_topic_partition_list_copy(parts);
+        if (sk->paused) {
+            sk->paused = 0;
+            set_paused(sk, 1);
+        }
+        return;
+    }
+    int lost = rd_kafka_assignment_lost(rk);
+    if (e == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS && !lost) {
+        /* Finish what is in flight so the next owner starts right after it;
+         * bounded, because Cassandra may be down and the group is waiting. */
+        drain(sk, parts, 10000);
+        commit(sk, parts, 1);
+    }
+    abandon(sk, parts);
+    remove_parts(sk, parts);
+    SPATE_INFO(LOG, "%s %d partition(s)", lost ? "lost" : "revoked", parts->cnt);
+    rd_kafka_assign(rk, NULL);
+    if (sk->assigned)
+        rd_kafka_topic_partition_list_destroy(sk->assigned);
+    sk->assigned = NULL;
+}
+
+static void update_lag(struct sink *sk)
+{
+    int64_t lag = 0;
+    for (struct sink_part *p = sk->parts; p; p = p->next) {
+        int64_t lo, hi;
+        if (rd_kafka_get_watermark_offsets(sk->consumer, p->topic, p->partition, &lo, &hi) ||
+            hi < 0)
+            continue;
+        int64_t pos = p->track.next >= 0 ? p->track.next : p->track.committed;
+        if (pos < 0)
+            pos = lo;
+        if (hi > pos)
+            lag += hi - pos;
+    }
+    metrics_gauge_set(sk->m_lag, (double)lag);
+}
+
+/* ---- set-up ---------------------------------------------------------------------- */
+
+static int kafka_conf(struct sink *sk, rd_kafka_conf_t *conf, int consumer, char *err,
+                      size_t errlen)
+{
+    const struct spate_kafka_config *kc = &sk->cfg->kafka;
+    char e[512];
+#define SET(k, v)                                                                          \
+    do {                                                                                   \
+        if (rd_kafka_conf_set(conf, k, v, e, sizeof e) != RD_KAFKA_CONF_OK) {              \
+            snprintf(err, errlen, "kafka property %s: %s", k, e);                          \
+            return SPATE_ECONFIG;                                                          \
+        }                                                                                  \
+    } while (0)
+    SET("bootstrap.servers", kc->bootstrap_servers);
+    SET("client.id", "spate-sink");
+    SET("log_level", "4"); /* the property pass-through may mix producer/consumer keys */
+    for (size_t i = 0; i < kc->properties.count; i++) {
+        const char *k = kc->properties.items[i].key, *v = kc->properties.items[i].value;
+        /* producer-only or consumer-only keys simply do not apply to the other */
+        if (rd_kafka_conf_set(conf, k, v, e, sizeof e) != RD_KAFKA_CONF_OK)
+            SPATE_DEBUG(LOG, "kafka property %s not used by the %s: %s", k,
+                        consumer ? "consumer" : "producer", e);
+    }
+    if (consumer) {
+        SET("group.id", sk->opts->group_id ? sk->opts->group_id : sk->cfg->sink.group_id);
+        SET("enable.auto.commit", "false");
+        SET("enable.auto.offset.store", "false");
+        if (!spate_kvlist_get(&kc->properties, "auto.offset.reset"))
+            SET("auto.offset.reset", "earliest");
+        /* bounded prefetch: memory stays small while Cassandra is slow */
+        if (!spate_kvlist_get(&kc->properties, "queued.max.messages.kbytes"))
+            SET("queued.max.messages.kbytes", "8192");
+        rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+    } else {
+        SET("enable.idempotence", "true");
+        SET("acks", "all");
+        if (kc->compression && strcmp(kc->compression, "none") != 0)
+            SET("compression.codec", kc->compression);
+        rd_kafka_conf_set_dr_msg_cb(conf, on_dlq_delivery);
+    }
+    rd_kafka_conf_set_opaque(conf, sk);
+#undef SET
+    return 0;
+}
+
+static const char *mapping_where(const struct spate_sink_config *m,
+                                 const struct spate_sink_table_config *t, char *buf,
+                                 size_t size)
+{
+    snprintf(buf, size, "sink.mappings[topic %s] table %s", m->topic, t->table);
+    return buf;
+}
+
+/* Reads the columns of ks.table from system_schema and binds every mapped
+ * column to its type; checks types, primary key coverage and expressions. */
+static int setup_table(struct sink *sk, const struct spate_sink_config *m,
+                       const struct spate_sink_table_config *tc, struct sink_table *t, char *err,
+                       size_t errlen)
+{
+    char where[300];
+    mapping_where(m, tc, where, sizeof where);
+    const char *dot = strchr(tc->table, '.');
+    t->ks = dot ? strndup(tc->table, (size_t)(dot - tc->table)) : strdup(sk->keyspace);
+    t->name = strdup(dot ? dot + 1 : tc->table);
+    size_t ll = strlen(t->ks) + strlen(t->name) + 2;
+    t->label = malloc(ll);
+    if (!t->ks || !t->name || !t->label)
+        return SPATE_ENOMEM;
+    snprintf(t->label, ll, "%s.%s", t->ks, t->name);
+    t->ttl_s = tc->ttl_s;
+    if (tc->consistency && cql_consistency_parse(tc->consistency, &t->cl) != 0) {
+        snprintf(err, errlen, "%s: unknown consistency '%s'", where, tc->consistency);
+        return SPATE_ECONFIG;
+    }
+    char e[300];
+    if (tc->timestamp_field &&
+        sink__expr_parse(tc->timestamp_field, &t->ts_expr, e, sizeof e) != 0) {
+        snprintf(err, errlen, "%s: timestamp_field: %s", where, e);
+        return SPATE_ECONFIG;
+    }
+    if (tc->column_count == 0) {
+        snprintf(err, errlen, "%s: no columns mapped", where);
+        return SPATE_ECONFIG;
+    }
+
+    struct cql_value args[2] = {cql_text(t->ks), cql_text(t->name)};
+    struct cql_result *res = NULL;
+    int rc = cql_query(sk->cql,
+                       "SELECT column_name, kind, type FROM system_schema.columns "
+                       "WHERE keyspace_name = ? AND table_name = ?",
+                       args, 2, NULL, &res);
+    if (rc) {
+        snprintf(err, errlen, "%s: reading system_schema.columns: %s", where,
+                 cql_session_errstr(sk->cql));
+        return rc;
+    }
+    size_t rows = cql_result_row_count(res);
+    if (rows == 0) {
+        cql_result_free(res);
+        snprintf(err, errlen, "%s: table %s does not exist (run `spate schema apply`)", where,
+                 t->label);
+        return SPATE_ECONFIG;
+    }
+    t->cols = calloc(tc->column_count, sizeof *t->cols);
+    if (!t->cols) {
+        cql_result_free(res);
+        return SPATE_ENOMEM;
+    }
+    t->ncols = tc->column_count;
+    rc = 0;
+    for (size_t i = 0; i < tc->column_count && rc == 0; i++) {
+        const struct spate_sink_column_config *cc = &tc->columns[i];
+        struct sink_column *c = &t->cols[i];
+        c->name = strdup(cc->column);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(t->cols[j].name, cc->column) == 0) {
+                snprintf(err, errlen, "%s: column %s is mapped twice", where, cc->column);
+                rc = SPATE_ECONFIG;
+            }
+        if (rc)
+            break;
+        if (sink__expr_parse(cc->from, &c->expr, e, sizeof e) != 0) {
+            snprintf(err, errlen, "%s: column %s: from '%s': %s", where, cc->column, cc->from, e);
+            rc = SPATE_ECONFIG;
+            break;
+        }
+        size_t row;
+        for (row = 0; row < rows; row++) {
+            const char *p;
+            size_t len;
+            if (cql_result_get_bytes(res, row, 0, &p, &len) == 0 && len == strlen(cc->column) &&
+                memcmp(p, cc->column, len) == 0)
+                break;
+        }
+        if (row == rows) {
+            struct spate_buf names = {0};
+            for (size_t j = 0; j < rows; j++) {
+                const char *p;
+                size_t len;
+                if (cql_result_get_bytes(res, j, 0, &p, &len) == 0)
+                    spate_buf_appendf(&names, "%s%.*s", j ? ", " : "", (int)len, p);
+            }
+            snprintf(err, errlen, "%s: column %s does not exist in %s (it has: %.*s)", where,
+                     cc->column, t->label, (int)names.len, names.data ? names.data : "");
+            spate_buf_free(&names);
+            rc = SPATE_ECONFIG;
+            break;
+        }
+        const char *kp, *tp;
+        size_t kl, tl;
+        char kind[32] = "", type[128] = "";
+        if (cql_result_get_bytes(res, row, 1, &kp, &kl) == 0)
+            snprintf(kind, sizeof kind, "%.*s", (int)kl, kp);
+        if (cql_result_get_bytes(res, row, 2, &tp, &tl) == 0)
+            snprintf(type, sizeof type, "%.*s", (int)tl, tp);
+        c->pk = strcmp(kind, "partition_key") == 0 || strcmp(kind, "clustering") == 0;
+        if (sink__type_parse(type, &c->type, e, sizeof e) != 0) {
+            snprintf(err, errlen, "%s: column %s (%s): %s", where, cc->column, type, e);
+            rc = SPATE_ECONFIG;
+            break;
+        }
+        if (sink__expr_check(c->expr, cc->type, c->type, e, sizeof e) != 0) {
+            snprintf(err, errlen, "%s: column %s from '%s': %s", where, cc->column, cc->from, e);
+            rc = SPATE_ECONFIG;
+            break;
+        }
+    }
+    /* every primary key column must be mapped */
+    for (size_t row = 0; row < rows && rc == 0; row++) {
+        const char *p, *kp;
+        size_t len, kl;
+        if (cql_result_get_bytes(res, row, 0, &p, &len) || cql_result_get_bytes(res, row, 1, &kp, &kl))
+            continue;
+        int key = (kl == 13 && memcmp(kp, "partition_key", 13) == 0) ||
+                  (kl == 10 && memcmp(kp, "clustering", 10) == 0);
+        if (!key)
+            continue;
+        size_t i;
+        for (i = 0; i < t->ncols; i++)
+            if (strlen(t->cols[i].name) == len && memcmp(t->cols[i].name, p, len) == 0)
+                break;
+        if (i == t->ncols) {
+            snprintf(err, errlen, "%s: primary key column %.*s of %s is not mapped", where,
+                     (int)len, p, t->label);
+            rc = SPATE_ECONFIG;
+        }
+    }
+    cql_result_free(res);
+    if (rc)
+        return rc;
+
+    struct spate_buf q = {0};
+    spate_buf_appendf(&q, "INSERT INTO \"%s\".\"%s\" (", t->ks, t->name);
+    for (size_t i = 0; i < t->ncols; i++)
+        spate_buf_appendf(&q, "%s\"%s\"", i ? ", " : "", t->cols[i].name);
+    spate_buf_appendf(&q, ") VALUES (");
+    for (size_t i = 0; i < t->ncols; i++)
+        spate_buf_appendf(&q, "%s?", i ? ", " : "");
+    spate_buf_appendf(&q, ")");
+    if (t->ttl_s > 0)
+        spate_buf_appendf(&q, " USING TTL %d", t->ttl_s);
+    rc = cql_prepare(sk->cql, q.data, &t->stmt);
+    if (rc)
+        snprintf(err, errlen, "%s: preparing %s: %s", where, q.data, cql_session_errstr(sk->cql));
+    spate_buf_free(&q);
+    if (rc)
+        return rc;
+    char labels[256];
+    snprintf(labels, sizeof labels, "table=\"%s\"", t->label);
+    t->m_rows = metrics_counter(sk->reg, "spate_sink_rows_written_total",
+                                "Rows acknowledged by Cassandra", labels);
+    return 0;
+}
+
+static void free_routes(struct sink *sk)
+{
+    for (size_t i = 0; i < sk->nroutes; i++) {
+        struct sink_route *r = &sk->routes[i];
+        for (size_t j = 0; j < r->ntables; j++) {
+            struct sink_table *t = &r->tables[j];
+            for (size_t k = 0; k < t->ncols; k++) {
+                free(t->cols[k].name);
+                sink__expr_free(t->cols[k].expr);
+                sink__type_free(t->cols[k].type);
+            }
+            free(t->cols);
+            sink__expr_free(t->ts_expr);
+            free(t->ks);
+            free(t->name);
+            free(t->label);
+        }
+        free(r->tables);
+        free(r->topic);
+    }
+    free(sk->routes);
+}
+
+static void register_metrics(struct sink *sk)
+{
+    struct metrics_registry *g = sk->reg;
+    sk->m_records = metrics_counter(g, "spate_sink_records_total",
+                                    "Records done (all writes acknowledged or sent to the DLQ)",
+                                    NULL);
+    sk->m_dlq = metrics_counter(g, "spate_sink_dlq_total", "Poison records sent to the DLQ",
+                                NULL);
+    sk->m_poison = metrics_counter(g, "spate_sink_poison_total",
+                                   "Records that could not be converted or written", NULL);
+    sk->m_dropped = metrics_counter(g, "spate_sink_dlq_unstorable_total",
+                                    "DLQ-topic records no table could take", NULL);
+    sk->m_retries = metrics_counter(g, "spate_sink_write_retries_total",
+                                    "Writes retried after a timeout, overload or outage", NULL);
+    sk->m_commits = metrics_counter(g, "spate_sink_commits_total", "Offset commits", NULL);
+    sk->m_pauses = metrics_counter(g, "spate_sink_pauses_total",
+                                   "Times consumption paused (backpressure or outage)", NULL);
+    sk->m_lag = metrics_gauge(g, "spate_sink_consumer_lag", "Records behind the partition ends",
+                              NULL);
+    sk->m_inflight = metrics_gauge(g, "spate_sink_records_in_flight",
+                                   "Records consumed and not yet acknowledged", NULL);
+    sk->m_paused = metrics_gauge(g, "spate_sink_paused", "1 while consumption is paused", NULL);
+    sk->m_up = metrics_gauge(g, "spate_sink_cassandra_up", "0 while Cassandra refuses writes",
+                             NULL);
+    sk->m_rate = metrics_gauge(g, "spate_sink_rows_per_second", "Rows written per second", NULL);
+    sk->m_e2e = metrics_histogram(g, "spate_sink_e2e_latency_seconds",
+                                  "Now minus the record's ingested_at, at acknowledgement", NULL,
+                                  metrics_latency_buckets, metrics_latency_nbuckets);
+    sk->m_write = metrics_histogram(g, "spate_sink_write_latency_seconds",
+                                    "Cassandra write round trip", NULL, metrics_latency_buckets,
+                                    metrics_latency_nbuckets);
+    metrics_gauge_set(sk->m_up, 1);
+}
+
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+           ru.ru_stime.tv_usec / 1e6;
+}
+
+/* ---- run ---------------------------------------------------------------------------- */
+
+int sink_run(const struct spate_config *cfg, const struct sink_options *opts,
+             volatile sig_atomic_t *stop, struct sink_summary *summary, char *err,
+             size_t errlen)
+{
+    struct sink sk0 = {0}, *sk = &sk0;
+    int rc = 0;
+    int64_t t0 = spate_mono_ms();
+    double cpu0 = cpu_seconds();
+    memset(summary, 0, sizeof *summary);
+    err[0] = 0;
+    sk->cfg = cfg;
+    sk->opts = opts;
+    sk->stop = stop;
+    sk->keyspace = opts->keyspace ? opts->keyspace : cfg->cassandra.keyspace;
+    sk->dlq_topic = opts->dlq_topic ? opts->dlq_topic : cfg->kafka.topic_dlq;
+    sk->latency_field = opts->latency_field ? opts->latency_field : "ingested_at";
+    sk->max_in_flight = cfg->sink.max_in_flight;
+    sk->rng = (uint64_t)spate_mono_us() | 1;
+    int own_reg = 0;
+    sk->reg = opts->metrics;
+    if (!sk->reg) {
+        sk->reg = metrics_registry_new();
+        own_reg = 1;
+    }
+    register_metrics(sk);
+
+    if (cfg->sink.mapping_count == 0) {
+        snprintf(err, errlen, "sink.mappings is empty: nothing to consume");
+        rc = SPATE_ECONFIG;
+        goto out;
+    }
+
+    /* Cassandra first: the mapping is checked against the live schema. */
+    struct cql_session_config csc;
+    cql_session_config_from_spate(&csc, &cfg->cassandra);
+    rc = cql_session_new(&csc, &sk->cql, err, errlen);
+    if (rc)
+        goto out;
+
+    sk->routes = calloc(cfg->sink.mapping_count, sizeof *sk->routes);
+    if (!sk->routes) {
+        rc = SPATE_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < cfg->sink.mapping_count; i++) {
+        const struct spate_sink_config *m = &cfg->sink.mappings[i];
+        if (find_route(sk, m->topic)) {
+            snprintf(err, errlen, "sink.mappings: topic %s is listed twice (put its tables in "
+                                  "one mapping)", m->topic);
+            rc = SPATE_ECONFIG;
+            goto out;
+        }
+        struct sink_route *r = &sk->routes[sk->nroutes++];
+        r->topic = strdup(m->topic);
+        r->is_dlq = strcmp(m->topic, sk->dlq_topic) == 0;
+        r->tables = calloc(m->table_count ? m->table_count : 1, sizeof *r->tables);
+        if (!r->topic || !r->tables) {
+            rc = SPATE_ENOMEM;
+            goto out;
+        }
+        for (size_t j = 0; j < m->table_count; j++) {
+            r->ntables++;
+            rc = setup_table(sk, m, &m->tables[j], &r->tables[j], err, errlen);
+            if (rc)
+                goto out;
+            if (r->tables[j].ncols > r->max_cols)
+                r->max_cols = r->tables[j].ncols;
+        }
+    }
+    size_t maxc = 1;
+    for (size_t i = 0; i < sk->nroutes; i++)
+        if (sk->routes[i].max_cols > maxc)
+            maxc = sk->routes[i].max_cols;
+    sk->vals = calloc(maxc, sizeof *sk->vals);
+    if (!sk->vals) {
+        rc = SPATE_ENOMEM;
+        goto out;
+    }
+
+    /* Kafka: the DLQ producer, then the consumer. */
+    char e[512];
+    rd_kafka_conf_t *pc = rd_kafka_conf_new();
+    rc = kafka_conf(sk, pc, 0, err, errlen);
+    if (rc) {
+        rd_kafka_conf_destroy(pc);
+        goto out;
+    }
+    sk->producer = rd_kafka_new(RD_KAFKA_PRODUCER, pc, e, sizeof e);
+    if (!sk->producer) {
+        rd_kafka_conf_destroy(pc);
+        snprintf(err, errlen, "kafka producer: %s", e);
+        rc = SPATE_EKAFKA;
+        goto out;
+    }
+    rd_kafka_conf_t *cc = rd_kafka_conf_new();
+    rc = kafka_conf(sk, cc, 1, err, errlen);
+    if (rc) {
+        rd_kafka_conf_destroy(cc);
+        goto out;
+    }
+    sk->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, cc, e, sizeof e);
+    if (!sk->consumer) {
+        rd_kafka_conf_destroy(cc);
+        snprintf(err, errlen, "kafka consumer: %s", e);
+        rc = SPATE_EKAFKA;
+        goto out;
+    }
+    rd_kafka_poll_set_consumer(sk->consumer);
+    rd_kafka_topic_partition_list_t *subs = rd_kafka_topic_partition_list_new((int)sk->nroutes);
+    for (size_t i = 0; i < sk->nroutes; i++)
+        rd_kafka_topic_partition_list_add(subs, sk->routes[i].topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t ke = rd_kafka_subscribe(sk->consumer, subs);
+    rd_kafka_topic_partition_list_destroy(subs);
+    if (ke) {
+        snprintf(err, errlen, "subscribe: %s", rd_kafka_err2str(ke));
+        rc = SPATE_EKAFKA;
+        goto out;
+    }
+    {
+        struct spate_buf tl = {0};
+        for (size_t i = 0; i < sk->nroutes; i++) {
+            spate_buf_appendf(&tl, "%s%s -> ", i ? "; " : "", sk->routes[i].topic);
+            for (size_t j = 0; j < sk->routes[i].ntables; j++)
+                spate_buf_appendf(&tl, "%s%s", j ? ", " : "", sk->routes[i].tables[j].label);
+        }
+        SPATE_INFO(LOG, "group %s: %s (max %d records in flight)",
+                   opts->group_id ? opts->group_id : cfg->sink.group_id, tl.data,
+                   sk->max_in_flight);
+        spate_buf_free(&tl);
+    }
+
+    int64_t last_commit = spate_mono_ms(), last_tick = last_commit, last_log = last_commit;
+    uint64_t rows_at_tick = 0;
+    int64_t started = spate_mono_ms();
+    int stopping = 0;
+    while (!sk->fatal) {
+        int64_t now = spate_mono_ms();
+        if (!stopping) {
+            const char *why = NULL;
+            if (*stop)
+                why = "signal";
+            else if (opts->max_records > 0 && sk->sum.records >= (uint64_t)opts->max_records)
+                why = "max records";
+            else if (opts->duration_ms > 0 && now - started >= opts->duration_ms)
+                why = "duration";
+            else if (opts->idle_exit_ms > 0 && sk->last_msg_ms > 0 && sk->nlive == 0 &&
+                     now - sk->last_msg_ms >= opts->idle_exit_ms)
+                why = "idle";
+            if (why) {
+                SPATE_INFO(LOG, "stopping (%s): finishing %zu record(s) in flight", why,
+                           sk->nlive);
+                stopping = 1;
+                *stop = 1;
+                set_paused(sk, 1);
+                break;
+            }
+        }
+        /* consume while there is room */
+        int got = 0;
+        while ((sk->nlive < (size_t)sk->max_in_flight || sk->paused) && got < 1000) {
+            rd_kafka_message_t *m = rd_kafka_consumer_poll(sk->consumer, 0);
+            if (!m)
+                break;
+            handle_message(sk, m);
+            got++;
+            if (sk->paused)
+                break; /* serve the poll, but take no more than what was fetched */
+        }
+        run_retries(sk);
+        rd_kafka_poll(sk->producer, 0);
+        size_t inflight = cql_session_in_flight(sk->cql);
+        if (got > 0) {
+            cql_session_poll(sk->cql, 0);
+        } else if (inflight > 0) {
+            cql_session_poll(sk->cql, 5);
+        } else if (sk->nretry > 0) {
+            cql_session_poll(sk->cql, 10);
+        } else {
+            rd_kafka_message_t *m = rd_kafka_consumer_poll(sk->consumer, 100);
+            if (m)
+                handle_message(sk, m);
+            cql_session_poll(sk->cql, 0);
+        }
+        update_flow(sk);
+        now = spate_mono_ms();
+        if (now - last_commit >= cfg->sink.commit_interval_ms) {
+            commit(sk, NULL, 0);
+            last_commit = now;
+        }
+        if (now - last_tick >= 1000) {
+            update_lag(sk);
+            metrics_gauge_set(sk->m_inflight, (double)sk->nlive);
+            metrics_gauge_set(sk->m_rate, (double)(sk->sum.rows - rows_at_tick) * 1000.0 /
+                                              (double)(now - last_tick));
+            rows_at_tick = sk->sum.rows;
+            last_tick = now;
+        }
+        if (!opts->quiet && now - last_log >= 10000) {
+            SPATE_INFO(LOG, "%" PRIu64 " records, %" PRIu64 " rows, %" PRIu64 " dlq, %" PRIu64
+                            " retries, %zu in flight, lag %.0f%s",
+                       sk->sum.records, sk->sum.rows, sk->sum.dlq, sk->sum.retries, sk->nlive,
+                       metrics_gauge_value(sk->m_lag), sk->down ? ", Cassandra down" : "");
+            last_log = now;
+        }
+    }
+    if (sk->fatal) {
+        snprintf(err, errlen, "%s", sk->fatal_msg[0] ? sk->fatal_msg : "fatal error");
+        rc = SPATE_ESYS;
+    }
+    /* Stop: no new records; finish the writes in flight; commit; close. */
+    set_paused(sk, 1);
+    int64_t dt = opts->drain_timeout_ms > 0 ? opts->drain_timeout_ms : 60000;
+    drain(sk, NULL, dt);
+    if (sk->nlive)
+        SPATE_WARN(LOG, "%zu record(s) not acknowledged after %" PRId64 " ms: not committed, "
+                        "they are re-read on restart", sk->nlive, dt);
+    commit(sk, NULL, 1);
+    rd_kafka_flush(sk->producer, 10000);
+
+out:
+    if (sk->consumer) {
+        rd_kafka_consumer_close(sk->consumer); /* revokes: commits what is done */
+        rd_kafka_destroy(sk->consumer);
+    }
+    sk->closing = 1;
+    abandon(sk, NULL);
+    cql_session_free(sk->cql); /* cancels what is left; callbacks free their records */
+    if (sk->producer) {
+        rd_kafka_flush(sk->producer, 5000);
+        rd_kafka_purge(sk->producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        rd_kafka_poll(sk->producer, 0);
+        rd_kafka_destroy(sk->producer);
+    }
+    while (sk->live) /* anything still referenced by a callback that never came */
+        rec_free(sk, sk->live);
+    remove_parts(sk, NULL);
+    if (sk->assigned)
+        rd_kafka_topic_partition_list_destroy(sk->assigned);
+    sink__scratch_free(&sk->sc);
+    free(sk->vals);
+    free_routes(sk);
+    sk->sum.elapsed_ms = spate_mono_ms() - t0;
+    sk->sum.cpu_s = cpu_seconds() - cpu0;
+    sk->sum.p50_ms = metrics_histogram_quantile(sk->m_e2e, 0.5) * 1000;
+    sk->sum.p99_ms = metrics_histogram_quantile(sk->m_e2e, 0.99) * 1000;
+    *summary = sk->sum;
+    if (own_reg)
+        metrics_registry_free(sk->reg);
+    return rc;
+}

@@ -1,0 +1,531 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* serve_pipeline.c -- samples the running pipeline once a second: the stages' /metrics and the
+ * Kafka topic offsets and sink consumer lag, kept as a short history for the dashboard. */
+#include "serve_internal.h"
+
+#include "spate/error.h"
+#include "spate/log.h"
+
+#include <curl/curl.h>
+#include <librdkafka/rdkafka.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct serve_pipeline {
+    const struct spate_config *cfg;
+    int interval_ms;
+    int use_kafka;
+    pthread_t thread;
+    int started;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    int stop;
+    /* ring of samples, guarded by lock */
+    struct serve_sample *ring;
+    size_t cap, head, count;
+    char ingest_url[256], sink_url[256];
+    char kafka_error[256];
+    /* sampler-thread only */
+    rd_kafka_t *rk;
+    int64_t rk_retry_ms;
+    struct serve_hist prev_hist;
+    int have_prev_hist;
+    int64_t meta_ms;
+    rd_kafka_topic_partition_list_t *ends;      /* raw, clean, dlq partitions */
+    rd_kafka_topic_partition_list_t *committed; /* clean partitions */
+};
+
+/* ---- pure parts --------------------------------------------------------------------------- */
+
+static const char *const stored_words[] = {"written", "stored", "upsert", "rows", NULL};
+static const char *const e2e_words[] = {"e2e", "end_to_end", "endtoend", NULL};
+static const char *const dlq_words[] = {"dlq", "rejected", NULL};
+static const char *const lag_words[] = {"lag", NULL};
+
+void serve__sample_from_ingest(struct serve_sample *s, const struct serve_prom *p)
+{
+    int found;
+    double v = serve__prom_sum(p, "spate_ingest_records_fetched_total", NULL, &found);
+    s->fetched = found ? v : -1;
+    v = serve__prom_sum(p, "spate_ingest_dlq_total", NULL, &found);
+    s->dlq_ingest = found ? v : 0;
+    v = serve__prom_sum(p, "spate_ingest_producer_queue_depth", NULL, &found);
+    s->queue = found ? v : -1;
+}
+
+void serve__sample_from_sink(struct serve_sample *s, const struct serve_prom *p,
+                             struct serve_hist *hist)
+{
+    int found;
+    const char *name = serve__prom_find_name(p, "spate_sink_", stored_words, "_total");
+    if (name) {
+        /* only the users table counts as "stored" when the metric is per table */
+        double v = serve__prom_sum(p, name, "table=\"users\"", &found);
+        if (!found)
+            v = serve__prom_sum(p, name, NULL, &found);
+        s->stored = v;
+    }
+    name = serve__prom_find_name(p, "spate_sink_", dlq_words, "_total");
+    if (name)
+        s->dlq_sink = serve__prom_sum(p, name, NULL, NULL);
+    name = serve__prom_find_name(p, "spate_sink_", lag_words, "");
+    if (name && s->lag < 0)
+        s->lag = serve__prom_sum(p, name, NULL, NULL);
+    name = serve__prom_find_name(p, "spate_sink_", e2e_words, "_bucket");
+    memset(hist, 0, sizeof *hist);
+    if (name) {
+        char fam[160];
+        size_t n = strlen(name) - strlen("_bucket");
+        if (n < sizeof fam) {
+            memcpy(fam, name, n);
+            fam[n] = 0;
+            serve__prom_histogram(p, fam, hist);
+        }
+    }
+}
+
+static double rate(double cur, double prev, double secs)
+{
+    if (cur < 0 || prev < 0 || secs <= 0)
+        return -1;
+    double d = cur - prev;
+    return d < 0 ? 0 : d / secs; /* a restarted stage starts its counters again */
+}
+
+void serve__sample_derive(struct serve_sample *cur, const struct serve_sample *prev)
+{
+    /* The process stage's DLQ is what is in the DLQ topic and was not put there by the
+     * ingest or the sink. */
+    if (cur->dlq >= 0) {
+        double p = cur->dlq - (cur->dlq_ingest > 0 ? cur->dlq_ingest : 0) -
+                   (cur->dlq_sink > 0 ? cur->dlq_sink : 0);
+        cur->dlq_process = p < 0 ? 0 : p;
+    }
+    cur->r_ingest = cur->r_process = cur->r_sink = cur->r_dlq = -1;
+    if (!prev)
+        return;
+    double secs = (double)(cur->t_ms - prev->t_ms) / 1000.0;
+    cur->r_ingest = rate(cur->raw, prev->raw, secs);
+    if (cur->r_ingest < 0)
+        cur->r_ingest = rate(cur->fetched, prev->fetched, secs);
+    double out_now = cur->clean >= 0 ? cur->clean + (cur->dlq_process > 0 ? cur->dlq_process : 0)
+                                     : -1;
+    double out_prev = prev->clean >= 0
+                          ? prev->clean + (prev->dlq_process > 0 ? prev->dlq_process : 0)
+                          : -1;
+    cur->r_process = rate(out_now, out_prev, secs);
+    cur->r_sink = rate(cur->stored, prev->stored, secs);
+    cur->r_dlq = rate(cur->dlq, prev->dlq, secs);
+}
+
+static int num(struct spate_buf *b, const char *key, double v, int comma)
+{
+    if (v < 0 || isnan(v) || isinf(v))
+        return spate_buf_appendf(b, "%s\"%s\":null", comma ? "," : "", key);
+    if (v == floor(v) && fabs(v) < 9e15)
+        return spate_buf_appendf(b, "%s\"%s\":%.0f", comma ? "," : "", key, v);
+    return spate_buf_appendf(b, "%s\"%s\":%.3f", comma ? "," : "", key, v);
+}
+
+int serve__sample_json(const struct serve_sample *s, struct spate_buf *b)
+{
+    int rc = spate_buf_appendf(b, "{\"t\":%lld", (long long)s->t_ms);
+    rc |= num(b, "fetched", s->fetched, 1);
+    rc |= num(b, "raw", s->raw, 1);
+    rc |= num(b, "clean", s->clean, 1);
+    rc |= num(b, "stored", s->stored, 1);
+    rc |= num(b, "dlq", s->dlq, 1);
+    rc |= num(b, "dlq_ingest", s->dlq_ingest, 1);
+    rc |= num(b, "dlq_process", s->dlq_process, 1);
+    rc |= num(b, "dlq_sink", s->dlq_sink, 1);
+    rc |= num(b, "r_ingest", s->r_ingest, 1);
+    rc |= num(b, "r_process", s->r_process, 1);
+    rc |= num(b, "r_sink", s->r_sink, 1);
+    rc |= num(b, "r_dlq", s->r_dlq, 1);
+    rc |= num(b, "p50", s->p50, 1);
+    rc |= num(b, "p90", s->p90, 1);
+    rc |= num(b, "p99", s->p99, 1);
+    rc |= num(b, "lat_count", s->lat_count, 1);
+    rc |= num(b, "lag", s->lag, 1);
+    rc |= num(b, "queue", s->queue, 1);
+    rc |= spate_buf_appendf(b, ",\"up\":{\"ingest\":%s,\"sink\":%s,\"kafka\":%s}}",
+                            s->ingest_up ? "true" : "false", s->sink_up ? "true" : "false",
+                            s->kafka_up ? "true" : "false");
+    return rc ? SPATE_ENOMEM : 0;
+}
+
+/* ---- scraping --------------------------------------------------------------------------- */
+
+static size_t on_body(char *ptr, size_t size, size_t n, void *arg)
+{
+    struct spate_buf *b = arg;
+    if (b->len + size * n > (64u << 20))
+        return 0;
+    return spate_buf_append(b, ptr, size * n) == 0 ? size * n : 0;
+}
+
+/* GET url into a parsed exposition. 0 or a code (stage down). */
+static int scrape(const char *url, struct serve_prom *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!*url)
+        return SPATE_ENOTFOUND;
+    CURL *h = curl_easy_init();
+    if (!h)
+        return SPATE_ENOMEM;
+    struct spate_buf b = {0};
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 800L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 300L);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+    CURLcode cc = curl_easy_perform(h);
+    long code = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+    curl_easy_cleanup(h);
+    int rc = SPATE_EHTTP;
+    if (cc == CURLE_OK && code == 200)
+        rc = serve__prom_parse(b.data ? b.data : "", b.len, out);
+    spate_buf_free(&b);
+    return rc;
+}
+
+/* ---- Kafka offsets ------------------------------------------------------------------------ */
+
+static void kafka_close(struct serve_pipeline *p)
+{
+    if (p->ends)
+        rd_kafka_topic_partition_list_destroy(p->ends);
+    if (p->committed)
+        rd_kafka_topic_partition_list_destroy(p->committed);
+    p->ends = p->committed = NULL;
+    if (p->rk)
+        rd_kafka_destroy(p->rk);
+    p->rk = NULL;
+}
+
+static void kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    (void)rk;
+    (void)level;
+    SPATE_DEBUG("serve", "kafka %s: %s", fac, buf);
+}
+
+static int kafka_open(struct serve_pipeline *p)
+{
+    const struct spate_kafka_config *kc = &p->cfg->kafka;
+    char errstr[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    for (size_t i = 0; i < kc->properties.count; i++)
+        rd_kafka_conf_set(conf, kc->properties.items[i].key, kc->properties.items[i].value,
+                          errstr, sizeof errstr); /* producer-only ones do not apply: ignore */
+    /* The sink's group id lets us read its committed offsets; without a
+     * subscription this handle never joins the group. */
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", kc->bootstrap_servers, errstr,
+                          sizeof errstr) != RD_KAFKA_CONF_OK ||
+        rd_kafka_conf_set(conf, "group.id",
+                          p->cfg->sink.group_id ? p->cfg->sink.group_id : "spate-sink", errstr,
+                          sizeof errstr) != RD_KAFKA_CONF_OK ||
+        rd_kafka_conf_set(conf, "enable.auto.commit", "false", errstr, sizeof errstr) !=
+            RD_KAFKA_CONF_OK ||
+        rd_kafka_conf_set(conf, "client.id", "spate-serve", errstr, sizeof errstr) !=
+            RD_KAFKA_CONF_OK) {
+        snprintf(p->kafka_error, sizeof p->kafka_error, "%s", errstr);
+        rd_kafka_conf_destroy(conf);
+        return SPATE_EKAFKA;
+    }
+    rd_kafka_conf_set_log_cb(conf, kafka_log);
+    p->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
+    if (!p->rk) {
+        snprintf(p->kafka_error, sizeof p->kafka_error, "%s", errstr);
+        rd_kafka_conf_destroy(conf);
+        return SPATE_EKAFKA;
+    }
+    return 0;
+}
+
+/* Builds the partition lists from the cluster metadata. */
+static int kafka_metadata(struct serve_pipeline *p)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t e = rd_kafka_metadata(p->rk, 1, NULL, &md, 1500);
+    if (e) {
+        snprintf(p->kafka_error, sizeof p->kafka_error, "metadata: %s", rd_kafka_err2str(e));
+        return SPATE_EKAFKA;
+    }
+    const struct spate_kafka_config *kc = &p->cfg->kafka;
+    const char *topics[] = {kc->topic_raw, kc->topic_clean, kc->topic_dlq};
+    rd_kafka_topic_partition_list_t *ends = rd_kafka_topic_partition_list_new(32);
+    rd_kafka_topic_partition_list_t *com = rd_kafka_topic_partition_list_new(16);
+    for (int t = 0; t < md->topic_cnt; t++) {
+        const struct rd_kafka_metadata_topic *mt = &md->topics[t];
+        if (mt->err)
+            continue;
+        for (int k = 0; k < 3; k++) {
+            if (!topics[k] || strcmp(mt->topic, topics[k]))
+                continue;
+            for (int i = 0; i < mt->partition_cnt; i++) {
+                rd_kafka_topic_partition_list_add(ends, mt->topic, mt->partitions[i].id)->offset =
+                    RD_KAFKA_OFFSET_END;
+                if (k == 1)
+                    rd_kafka_topic_partition_list_add(com, mt->topic, mt->partitions[i].id);
+            }
+        }
+    }
+    rd_kafka_metadata_destroy(md);
+    if (p->ends)
+        rd_kafka_topic_partition_list_destroy(p->ends);
+    if (p->committed)
+        rd_kafka_topic_partition_list_destroy(p->committed);
+    p->ends = ends;
+    p->committed = com;
+    return 0;
+}
+
+static void kafka_sample(struct serve_pipeline *p, struct serve_sample *s)
+{
+    int64_t now = spate_mono_ms();
+    if (!p->rk) {
+        if (now < p->rk_retry_ms)
+            return;
+        p->rk_retry_ms = now + 5000;
+        if (kafka_open(p) != 0)
+            return;
+    }
+    if (!p->ends || now - p->meta_ms > 10000) {
+        if (kafka_metadata(p) != 0)
+            return;
+        p->meta_ms = now;
+    }
+    if (p->ends->cnt == 0) {
+        s->kafka_up = 1; /* reachable, topics not created yet */
+        s->raw = s->clean = s->dlq = 0;
+        return;
+    }
+    /* Latest offsets of every partition in one request per broker. */
+    rd_kafka_topic_partition_list_t *ends = rd_kafka_topic_partition_list_copy(p->ends);
+    for (int i = 0; i < ends->cnt; i++)
+        ends->elems[i].offset = RD_KAFKA_OFFSET_END;
+    rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(p->rk, ends, 1500);
+    if (e) {
+        snprintf(p->kafka_error, sizeof p->kafka_error, "offsets: %s", rd_kafka_err2str(e));
+        rd_kafka_topic_partition_list_destroy(ends);
+        return;
+    }
+    const struct spate_kafka_config *kc = &p->cfg->kafka;
+    double raw = 0, clean = 0, dlq = 0;
+    for (int i = 0; i < ends->cnt; i++) {
+        const rd_kafka_topic_partition_t *tp = &ends->elems[i];
+        if (tp->err || tp->offset < 0)
+            continue;
+        if (!strcmp(tp->topic, kc->topic_raw))
+            raw += (double)tp->offset;
+        else if (!strcmp(tp->topic, kc->topic_clean))
+            clean += (double)tp->offset;
+        else
+            dlq += (double)tp->offset;
+    }
+    s->kafka_up = 1;
+    s->raw = raw;
+    s->clean = clean;
+    s->dlq = dlq;
+    if (p->committed->cnt > 0) {
+        rd_kafka_topic_partition_list_t *com = rd_kafka_topic_partition_list_copy(p->committed);
+        if (rd_kafka_committed(p->rk, com, 1500) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            double lag = 0, done = 0;
+            for (int i = 0; i < com->cnt; i++) {
+                const rd_kafka_topic_partition_t *tp = &com->elems[i];
+                rd_kafka_topic_partition_t *end =
+                    rd_kafka_topic_partition_list_find(ends, tp->topic, tp->partition);
+                double hi = end && end->offset >= 0 ? (double)end->offset : 0;
+                double c = tp->offset >= 0 ? (double)tp->offset : 0;
+                done += c;
+                lag += hi > c ? hi - c : 0;
+            }
+            s->lag = lag;
+            if (s->stored < 0)
+                s->stored = done; /* no sink metrics: committed offsets are what it stored */
+        }
+        rd_kafka_topic_partition_list_destroy(com);
+    }
+    rd_kafka_topic_partition_list_destroy(ends);
+}
+
+/* ---- the sampler thread ------------------------------------------------------------------ */
+
+static void take_sample(struct serve_pipeline *p)
+{
+    struct serve_sample s;
+    memset(&s, 0, sizeof s);
+    s.t_ms = spate_wall_ms();
+    s.fetched = s.raw = s.clean = s.stored = s.dlq = -1;
+    s.dlq_process = s.p50 = s.p90 = s.p99 = s.lat_count = s.lag = s.queue = -1;
+    struct serve_prom prom;
+    if (scrape(p->ingest_url, &prom) == 0) {
+        s.ingest_up = 1;
+        serve__sample_from_ingest(&s, &prom);
+        serve__prom_free(&prom);
+    }
+    struct serve_hist hist;
+    memset(&hist, 0, sizeof hist);
+    if (scrape(p->sink_url, &prom) == 0) {
+        s.sink_up = 1;
+        serve__sample_from_sink(&s, &prom, &hist);
+        serve__prom_free(&prom);
+    }
+    if (p->use_kafka)
+        kafka_sample(p, &s);
+    if (hist.n) {
+        uint64_t n = 0;
+        const struct serve_hist *before = p->have_prev_hist ? &p->prev_hist : NULL;
+        double p50 = serve__hist_quantile(&hist, before, 0.50, &n);
+        if (n > 0) {
+            s.p50 = p50 * 1000;
+            s.p90 = serve__hist_quantile(&hist, before, 0.90, NULL) * 1000;
+            s.p99 = serve__hist_quantile(&hist, before, 0.99, NULL) * 1000;
+        }
+        s.lat_count = (double)n;
+        p->prev_hist = hist;
+        p->have_prev_hist = 1;
+    }
+    pthread_mutex_lock(&p->lock);
+    const struct serve_sample *prev =
+        p->count ? &p->ring[(p->head + p->cap - 1) % p->cap] : NULL;
+    serve__sample_derive(&s, prev);
+    p->ring[p->head] = s;
+    p->head = (p->head + 1) % p->cap;
+    if (p->count < p->cap)
+        p->count++;
+    pthread_mutex_unlock(&p->lock);
+}
+
+static void *sampler(void *arg)
+{
+    struct serve_pipeline *p = arg;
+    pthread_mutex_lock(&p->lock);
+    while (!p->stop) {
+        pthread_mutex_unlock(&p->lock);
+        int64_t t0 = spate_mono_ms();
+        take_sample(p);
+        int64_t wait = p->interval_ms - (spate_mono_ms() - t0);
+        if (wait < 50)
+            wait = 50;
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_sec += wait / 1000;
+        ts.tv_nsec += (wait % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_mutex_lock(&p->lock);
+        while (!p->stop && pthread_cond_timedwait(&p->wake, &p->lock, &ts) == 0)
+            ;
+    }
+    pthread_mutex_unlock(&p->lock);
+    kafka_close(p);
+    return NULL;
+}
+
+static void metrics_url(char *buf, size_t size, const char *listen, int port)
+{
+    if (port <= 0) {
+        buf[0] = 0;
+        return;
+    }
+    /* A wildcard bind is reached on the loopback. */
+    const char *host = !listen || !*listen || !strcmp(listen, "0.0.0.0") ? "127.0.0.1"
+                       : !strcmp(listen, "::")                           ? "[::1]"
+                                                                         : listen;
+    snprintf(buf, size, "http://%s:%d/metrics", host, port);
+}
+
+int serve__pipeline_start(const struct spate_config *cfg, int interval_ms, int history, int kafka,
+                          struct serve_pipeline **out)
+{
+    struct serve_pipeline *p = calloc(1, sizeof *p);
+    if (!p)
+        return SPATE_ENOMEM;
+    p->cfg = cfg;
+    p->interval_ms = interval_ms;
+    p->use_kafka = kafka;
+    p->cap = (size_t)history;
+    p->ring = calloc(p->cap, sizeof *p->ring);
+    if (!p->ring) {
+        free(p);
+        return SPATE_ENOMEM;
+    }
+    metrics_url(p->ingest_url, sizeof p->ingest_url, cfg->metrics.listen, cfg->metrics.ingest_port);
+    metrics_url(p->sink_url, sizeof p->sink_url, cfg->metrics.listen, cfg->metrics.sink_port);
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&p->wake, &ca);
+    pthread_condattr_destroy(&ca);
+    if (pthread_create(&p->thread, NULL, sampler, p) != 0) {
+        serve__pipeline_stop(p);
+        return SPATE_ESYS;
+    }
+    p->started = 1;
+    *out = p;
+    return 0;
+}
+
+void serve__pipeline_stop(struct serve_pipeline *p)
+{
+    if (!p)
+        return;
+    if (p->started) {
+        pthread_mutex_lock(&p->lock);
+        p->stop = 1;
+        pthread_cond_signal(&p->wake);
+        pthread_mutex_unlock(&p->lock);
+        pthread_join(p->thread, NULL);
+    }
+    kafka_close(p);
+    pthread_mutex_destroy(&p->lock);
+    pthread_cond_destroy(&p->wake);
+    free(p->ring);
+    free(p);
+}
+
+int serve__pipeline_json(struct serve_pipeline *p, int64_t since_ms, struct spate_buf *b)
+{
+    int rc = 0;
+    pthread_mutex_lock(&p->lock);
+    rc |= spate_buf_appendf(b, "{\"now\":%lld,\"interval_ms\":%d,\"sources\":{\"ingest\":",
+                            (long long)spate_wall_ms(), p->interval_ms);
+    rc |= serve_json_string(b, p->ingest_url, strlen(p->ingest_url));
+    rc |= spate_buf_append(b, ",\"sink\":", 8);
+    rc |= serve_json_string(b, p->sink_url, strlen(p->sink_url));
+    rc |= spate_buf_append(b, ",\"kafka\":", 9);
+    const char *bs = p->use_kafka ? p->cfg->kafka.bootstrap_servers : "";
+    rc |= serve_json_string(b, bs, strlen(bs));
+    rc |= spate_buf_append(b, ",\"kafka_error\":", 15);
+    rc |= serve_json_string(b, p->kafka_error, strlen(p->kafka_error));
+    rc |= spate_buf_append(b, "},\"latest\":", 11);
+    if (p->count)
+        rc |= serve__sample_json(&p->ring[(p->head + p->cap - 1) % p->cap], b);
+    else
+        rc |= spate_buf_append(b, "null", 4);
+    rc |= spate_buf_append(b, ",\"history\":[", 12);
+    int first = 1;
+    for (size_t i = 0; i < p->count; i++) {
+        const struct serve_sample *s = &p->ring[(p->head + p->cap - p->count + i) % p->cap];
+        if (s->t_ms <= since_ms)
+            continue;
+        if (!first)
+            rc |= spate_buf_append(b, ",", 1);
+        first = 0;
+        rc |= serve__sample_json(s, b);
+    }
+    rc |= spate_buf_append(b, "]}\n", 3);
+    pthread_mutex_unlock(&p->lock);
+    return rc ? SPATE_ENOMEM : 0;
+}

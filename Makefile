@@ -26,7 +26,7 @@ run: setup build
 # real Kafka, Spark and Cassandra that tests/integration/run starts and stops.
 test: setup
 	@$(MAKE) --no-print-directory build WERROR=ON
-	@$(MAKE) --no-print-directory unit unit-asan spark-test integration
+	@$(MAKE) --no-print-directory -k unit unit-asan spark-test integration
 
 unit: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

@@ -43,4 +43,31 @@ struct ledger_check {
 void ledger_compare(const char *name, const struct keyset *from, const struct keyset *const *to,
                     size_t nto, struct ledger_check *out);
 
+
+/* ---- scanning what the stages hold ---------------------------------------------- */
+
+struct scan_record {
+    const char *key; /* Kafka key, may be NULL */
+    size_t key_len;
+    const char *value;
+    size_t value_len;
+    const char *stage; /* header spate.stage, NUL-terminated, or NULL */
+    int64_t fetched_at; /* header spate.fetched_at (ms), or -1 */
+};
+
+/* Reads topic from the beginning up to the high watermarks taken when the scan
+ * starts, calling fn for each record. Returns 0 or a SPATE_E* code with the
+ * reason in err. *records receives the number of records read. */
+int scan_topic(const char *bootstrap, const struct spate_kvlist *props, const char *topic,
+               int timeout_ms, void (*fn)(void *arg, const struct scan_record *r), void *arg,
+               uint64_t *records, char *err, size_t errlen);
+
+/* Adds the text form of column `column` of every row of keyspace.table into ks
+ * (paged full scan). Returns 0 or a code with the reason in err. */
+int scan_table_keys(const struct spate_config *cfg, const char *table, const char *column,
+                    struct keyset *ks, char *err, size_t errlen);
+
+/* Extracts a top-level string field of a JSON object (e.g. "user_id") into out.
+ * Returns the length or -1 when absent or not a string/number. */
+int json_top_field(const char *json, size_t len, const char *field, char *out, size_t outlen);
 #endif

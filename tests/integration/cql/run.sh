@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# run.sh -- cql integration tests against a running Cassandra (the lead's runner calls this).
+# Env: SPATE_BIN (the spate binary), SPATE_CASSANDRA_HOST, SPATE_CASSANDRA_PORT.
+# Optional: SPATE_IT_DIR (where it_cql_* programs are; default: next to SPATE_BIN).
+# Prints "N passed, N failed" and exits non-zero on any failure.
+set -u
+BIN=${SPATE_BIN:?SPATE_BIN must point at the spate binary}
+HOST=${SPATE_CASSANDRA_HOST:-127.0.0.1}
+PORT=${SPATE_CASSANDRA_PORT:-9042}
+IT_DIR=${SPATE_IT_DIR:-$(dirname "$BIN")}
+export SPATE_CASSANDRA_HOST=$HOST SPATE_CASSANDRA_PORT=$PORT
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); echo "ok   $1"; }
+bad() { failed=$((failed + 1)); echo "FAIL $1"; [ -n "${2:-}" ] && echo "$2" | sed 's/^/     /'; }
+
+cql() { "$BIN" cql -H "$HOST" -P "$PORT" "$@"; }
+
+# 1. the C program: types, batches, re-prepare, routing, errors, paging, backpressure
+if [ -x "$IT_DIR/it_cql_roundtrip" ]; then
+    out=$("$IT_DIR/it_cql_roundtrip" 2>&1)
+    rc=$?
+    line=$(echo "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -1)
+    p=$(echo "$line" | awk '{print $1}')
+    f=$(echo "$line" | awk '{print $3}')
+    passed=$((passed + ${p:-0}))
+    failed=$((failed + ${f:-0}))
+    if [ $rc -ne 0 ] && [ "${f:-0}" = 0 ]; then failed=$((failed + 1)); fi
+    echo "$out" | grep -E '^(FAIL|  )' || true
+    echo "it_cql_roundtrip: ${line:-crashed (rc $rc)}"
+else
+    bad "it_cql_roundtrip not built in $IT_DIR"
+fi
+
+# 2. the terminal client
+ks=spate_cql_cli
+if cql -q -e "CREATE KEYSPACE IF NOT EXISTS $ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1};
+              CREATE TABLE IF NOT EXISTS $ks.t (k int PRIMARY KEY, v text);
+              TRUNCATE $ks.t;" >/dev/null 2>&1; then ok "cli: schema via -e"; else bad "cli: schema via -e"; fi
+
+printf "INSERT INTO %s.t (k, v) VALUES (1, 'one');\n-- a comment; with a semicolon\nINSERT INTO %s.t (k, v) VALUES (2, 'two; with ''quote''');\n" $ks $ks |
+    cql -q >/dev/null 2>&1 && ok "cli: statements on stdin" || bad "cli: statements on stdin"
+
+out=$(cql -k $ks -e "SELECT k, v FROM t WHERE k IN (1, 2)" 2>&1)
+echo "$out" | grep -q "two; with 'quote'" && echo "$out" | grep -q "(2 rows)" &&
+    ok "cli: aligned table" || bad "cli: aligned table" "$out"
+
+out=$(cql -k $ks --json -e "SELECT k, v FROM t WHERE k = 1" 2>&1)
+[ "$out" = '{"k":1,"v":"one"}' ] && ok "cli: --json" || bad "cli: --json" "$out"
+
+tmp=$(mktemp)
+for i in $(seq 1 250); do echo "INSERT INTO $ks.t (k, v) VALUES ($i, 'v$i');"; done >"$tmp"
+cql -q -f "$tmp" >/dev/null 2>&1 && ok "cli: -f FILE" || bad "cli: -f FILE"
+rm -f "$tmp"
+n=$(cql -k $ks --json --page-size 7 --limit 100 -e "SELECT k FROM t" 2>/dev/null | wc -l)
+[ "$n" = 100 ] && ok "cli: --limit across pages" || bad "cli: --limit across pages" "got $n rows"
+n=$(cql -k $ks --json --page-size 7 -e "SELECT k FROM t" 2>/dev/null | wc -l)
+[ "$n" = 250 ] && ok "cli: paging to the end" || bad "cli: paging to the end" "got $n rows"
+
+out=$(cql -e "SELEKT 1" 2>&1)
+rc=$?
+[ $rc = 1 ] && echo "$out" | grep -q "Syntax error" && ok "cli: error shown, exit 1" || bad "cli: error exit" "$out (rc $rc)"
+
+out=$("$BIN" cql -H 127.0.0.1 -P 1 -e "SELECT 1" 2>&1)
+rc=$?
+[ $rc = 1 ] && echo "$out" | grep -qi "refused" && ok "cli: connection refused is clear" || bad "cli: refused" "$out"
+
+cql -q -e "DROP KEYSPACE IF EXISTS $ks" >/dev/null 2>&1
+
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]

@@ -47,6 +47,18 @@ int jsonpath_validate(const char *json, size_t len);
 int jsonpath_find(const struct jsonpath *jp, const char *json, size_t len,
                   struct jsonpath_span *out);
 
+/* One pass that does both: validate the whole document (as jsonpath_validate)
+ * and find the value at jp (as jsonpath_find). When that value is an array and
+ * on_elem is not NULL, on_elem is called for each of its elements, in order,
+ * during the pass -- before the rest of the document is checked, so a caller
+ * must not act on the elements until this returns 0. Returns 0 with *out set
+ * (out may be NULL), SPATE_EPARSE or SPATE_ENOTFOUND (valid JSON, no such
+ * value). */
+int jsonpath_validate_find(const struct jsonpath *jp, const char *json, size_t len,
+                           struct jsonpath_span *out,
+                           void (*on_elem)(void *arg, const struct jsonpath_span *elem),
+                           void *arg);
+
 /* Iterate the elements of an array span (from jsonpath_find):
  *   struct jsonpath_iter it; jsonpath_iter_init(&it, &arr);
  *   while ((rc = jsonpath_iter_next(&it, &elem)) == 1) ...

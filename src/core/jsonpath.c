@@ -182,8 +182,19 @@ static const char *skip_string(const char *p, const char *end, int *has_escape)
             }
             continue;
         }
-        /* Fast path over plain bytes. */
         p++;
+        /* Fast path: 8 bytes at a time while none is '"', '\\' or < 0x20. */
+        while (end - p >= 8) {
+            uint64_t x;
+            memcpy(&x, p, 8);
+            const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+            uint64_t quote = x ^ (ones * '"'), bslash = x ^ (ones * '\\');
+            uint64_t special = ((quote - ones) & ~quote) | ((bslash - ones) & ~bslash) |
+                               ((x - ones * 0x20) & ~x);
+            if (special & highs)
+                break;
+            p += 8;
+        }
     }
     return NULL;
 }
@@ -228,10 +239,26 @@ static const char *skip_literal(const char *p, const char *end, const char *lit,
     return p + n;
 }
 
-static const char *skip_value(const char *p, const char *end, int depth,
-                              enum jsonpath_type *type);
+/* A validation pass may also watch one path: it records the span of the
+ * value there and, when that value is an array, reports each element. `on`
+ * is the number of path steps the current value matches, or -1 when it is
+ * off the path. */
+struct walk {
+    const struct jsonpath *jp;
+    void (*on_elem)(void *arg, const struct jsonpath_span *elem);
+    void *arg;
+    struct jsonpath_span target;
+    int found;
+};
 
-static const char *skip_container(const char *p, const char *end, int depth, int is_obj)
+static int key_equals(const char *k, size_t klen, int has_escape, const char *name,
+                      size_t name_len);
+
+static const char *skip_value(const char *p, const char *end, int depth,
+                              enum jsonpath_type *type, struct walk *w, int on);
+
+static const char *skip_container(const char *p, const char *end, int depth, int is_obj,
+                                  struct walk *w, int on)
 {
     if (depth >= JSONPATH_MAX_DEPTH)
         return NULL;
@@ -239,21 +266,41 @@ static const char *skip_container(const char *p, const char *end, int depth, int
     p = skip_ws(p + 1, end);
     if (p < end && *p == close)
         return p + 1;
+    /* Steps of the path still to match below this container. */
+    const struct jsonpath_step *step = w && on >= 0 && (size_t)on < w->jp->count
+                                           ? &w->jp->steps[on]
+                                           : NULL;
+    int report = w && on >= 0 && (size_t)on == w->jp->count && !is_obj && w->on_elem;
+    size_t idx = 0;
     for (;;) {
+        int child_on = -1;
         if (is_obj) {
             if (p >= end || *p != '"')
                 return NULL;
-            p = skip_string(p, end, NULL);
-            if (!p)
+            int esc;
+            const char *kend = skip_string(p, end, step && step->name ? &esc : NULL);
+            if (!kend)
                 return NULL;
-            p = skip_ws(p, end);
+            if (step && step->name &&
+                key_equals(p + 1, (size_t)(kend - p - 2), esc, step->name, step->name_len))
+                child_on = on + 1;
+            p = skip_ws(kend, end);
             if (p >= end || *p != ':')
                 return NULL;
             p = skip_ws(p + 1, end);
+        } else if (step && !step->name && step->index == idx) {
+            child_on = on + 1;
         }
-        p = skip_value(p, end, depth + 1, NULL);
+        idx++;
+        enum jsonpath_type t;
+        const char *vstart = p;
+        p = skip_value(p, end, depth + 1, &t, child_on >= 0 ? w : NULL, child_on);
         if (!p)
             return NULL;
+        if (report) {
+            struct jsonpath_span el = {vstart, (size_t)(p - vstart), t};
+            w->on_elem(w->arg, &el);
+        }
         p = skip_ws(p, end);
         if (p >= end)
             return NULL;
@@ -266,7 +313,7 @@ static const char *skip_container(const char *p, const char *end, int depth, int
 }
 
 static const char *skip_value(const char *p, const char *end, int depth,
-                              enum jsonpath_type *type)
+                              enum jsonpath_type *type, struct walk *w, int on)
 {
     if (p >= end)
         return NULL;
@@ -275,11 +322,11 @@ static const char *skip_value(const char *p, const char *end, int depth,
     switch (*p) {
     case '{':
         t = JSONPATH_OBJECT;
-        r = skip_container(p, end, depth, 1);
+        r = skip_container(p, end, depth, 1, w, on);
         break;
     case '[':
         t = JSONPATH_ARRAY;
-        r = skip_container(p, end, depth, 0);
+        r = skip_container(p, end, depth, 0, w, on);
         break;
     case '"':
         t = JSONPATH_STRING;
@@ -304,7 +351,36 @@ static const char *skip_value(const char *p, const char *end, int depth,
     }
     if (type)
         *type = t;
+    if (r && w && on >= 0 && (size_t)on == w->jp->count && !w->found) {
+        w->target.p = p;
+        w->target.len = (size_t)(r - p);
+        w->target.type = t;
+        w->found = 1;
+    }
     return r;
+}
+
+int jsonpath_validate_find(const struct jsonpath *jp, const char *json, size_t len,
+                           struct jsonpath_span *out,
+                           void (*on_elem)(void *arg, const struct jsonpath_span *elem),
+                           void *arg)
+{
+    if (!jp || !json)
+        return SPATE_EINVAL;
+    struct walk w = {.jp = jp, .on_elem = on_elem, .arg = arg};
+    const char *end = json + len;
+    const char *p = skip_ws(json, end);
+    p = skip_value(p, end, 0, NULL, &w, 0);
+    if (!p)
+        return SPATE_EPARSE;
+    p = skip_ws(p, end);
+    if (p != end)
+        return SPATE_EPARSE;
+    if (!w.found)
+        return SPATE_ENOTFOUND;
+    if (out)
+        *out = w.target;
+    return 0;
 }
 
 int jsonpath_validate(const char *json, size_t len)
@@ -313,7 +389,7 @@ int jsonpath_validate(const char *json, size_t len)
         return SPATE_EPARSE;
     const char *end = json + len;
     const char *p = skip_ws(json, end);
-    p = skip_value(p, end, 0, NULL);
+    p = skip_value(p, end, 0, NULL, NULL, -1);
     if (!p)
         return SPATE_EPARSE;
     p = skip_ws(p, end);
@@ -425,7 +501,7 @@ int jsonpath_find(const struct jsonpath *jp, const char *json, size_t len,
         int want_obj = st->name != NULL;
         if (*p != (want_obj ? '{' : '[')) {
             /* Wrong container (or scalar): not found, provided it is JSON. */
-            return skip_value(p, end, (int)si, NULL) ? SPATE_ENOTFOUND : SPATE_EPARSE;
+            return skip_value(p, end, (int)si, NULL, NULL, -1) ? SPATE_ENOTFOUND : SPATE_EPARSE;
         }
         p = skip_ws(p + 1, end);
         if (p < end && *p == (want_obj ? '}' : ']'))
@@ -454,7 +530,7 @@ int jsonpath_find(const struct jsonpath *jp, const char *json, size_t len,
                 found = 1;
                 break;
             }
-            p = skip_value(p, end, (int)si + 1, NULL);
+            p = skip_value(p, end, (int)si + 1, NULL, NULL, -1);
             if (!p)
                 return SPATE_EPARSE;
             p = skip_ws(p, end);
@@ -470,7 +546,7 @@ int jsonpath_find(const struct jsonpath *jp, const char *json, size_t len,
             return SPATE_ENOTFOUND;
     }
     enum jsonpath_type t;
-    const char *vend = skip_value(p, end, (int)jp->count, &t);
+    const char *vend = skip_value(p, end, (int)jp->count, &t, NULL, -1);
     if (!vend)
         return SPATE_EPARSE;
     out->p = p;
@@ -502,7 +578,7 @@ int jsonpath_iter_next(struct jsonpath_iter *it, struct jsonpath_span *elem)
         return 0;
     }
     enum jsonpath_type t;
-    const char *vend = skip_value(p, it->end, 1, &t);
+    const char *vend = skip_value(p, it->end, 1, &t, NULL, -1);
     if (!vend)
         return SPATE_EPARSE;
     elem->p = p;

@@ -102,7 +102,27 @@ struct ingest_engine {
     struct metrics_counter *m_dlq_acked;
     struct metrics_histogram *m_produce_latency;
     struct metrics_gauge *m_queue_depth, *m_inflight;
+    /* Record spans of the response being processed (reused). */
+    struct jsonpath_span *elems;
+    size_t nelems, elems_cap;
+    int elems_oom;
 };
+
+static void collect_elem(void *arg, const struct jsonpath_span *el)
+{
+    struct ingest_engine *eng = arg;
+    if (eng->nelems == eng->elems_cap) {
+        size_t cap = eng->elems_cap ? eng->elems_cap * 2 : 1024;
+        struct jsonpath_span *e = realloc(eng->elems, cap * sizeof *e);
+        if (!e) {
+            eng->elems_oom = 1;
+            return;
+        }
+        eng->elems = e;
+        eng->elems_cap = cap;
+    }
+    eng->elems[eng->nelems++] = *el;
+}
 
 /* ---------------------------------------------------------------- metrics */
 
@@ -605,13 +625,22 @@ static int process_body(struct ingest_src *s, struct ingest_req *r)
     struct ingest_engine *eng = s->eng;
     const char *body = r->body.data ? r->body.data : "";
     size_t blen = r->body.len;
-    if (jsonpath_validate(body, blen) != 0) {
+    /* One pass validates the body and collects the record spans; nothing is
+     * produced before the whole body is known to be JSON. */
+    eng->nelems = 0;
+    eng->elems_oom = 0;
+    struct jsonpath_span arr;
+    int vrc = jsonpath_validate_find(s->records_jp, body, blen, &arr, collect_elem, eng);
+    if (vrc == SPATE_EPARSE) {
         send_dlq(s, r, "not_json", body, blen, NULL, 0);
         return 1;
     }
-    struct jsonpath_span arr;
-    if (jsonpath_find(s->records_jp, body, blen, &arr) != 0 || arr.type != JSONPATH_ARRAY) {
+    if (vrc != 0 || arr.type != JSONPATH_ARRAY) {
         send_dlq(s, r, "no_records_path", body, blen, NULL, 0);
+        return 1;
+    }
+    if (eng->elems_oom) {
+        SPATE_ERROR(COMP, "out of memory splitting a response");
         return 1;
     }
     int64_t fetched_at = spate_wall_ms();
@@ -619,13 +648,10 @@ static int process_body(struct ingest_src *s, struct ingest_req *r)
     struct ingest_kheader hs[INGEST_RECORD_HEADERS];
     ingest__record_headers(hs, s->cfg->name, fetched_at, fetched_buf, sizeof fetched_buf,
                            r->request_id);
-    struct jsonpath_iter it;
-    jsonpath_iter_init(&it, &arr);
-    struct jsonpath_span rec;
-    size_t n = 0;
+    size_t n = eng->nelems;
     char key[MAX_KEY_BYTES];
-    while (jsonpath_iter_next(&it, &rec) == 1) {
-        n++;
+    for (size_t i = 0; i < n; i++) {
+        const struct jsonpath_span rec = eng->elems[i];
         if (rec.len > (size_t)s->cfg->max_record_bytes) {
             send_dlq(s, r, "record_too_large", rec.p, rec.len, NULL, 0);
             continue;
@@ -1146,6 +1172,7 @@ int ingest_run(const struct spate_config *cfg, const struct ingest_options *opts
     for (size_t i = 0; i < eng->nsrc; i++)
         src_free(&eng->srcs[i]);
     free(eng->srcs);
+    free(eng->elems);
     *summary = eng->sum;
     summary->elapsed_ms = spate_mono_ms() - t0;
     free(eng);

@@ -185,12 +185,80 @@ static void test_find_malformed(void **state)
     jsonpath_free(jp);
 }
 
+struct collected {
+    struct jsonpath_span el[8];
+    int n;
+};
+
+static void collect(void *arg, const struct jsonpath_span *el)
+{
+    struct collected *c = arg;
+    if (c->n < 8)
+        c->el[c->n] = *el;
+    c->n++;
+}
+
+static void test_validate_find(void **state)
+{
+    (void)state;
+    struct jsonpath *jp = compile("results");
+    struct jsonpath_span sp;
+    struct collected c = {0};
+    assert_int_equal(jsonpath_validate_find(jp, doc, strlen(doc), &sp, collect, &c), 0);
+    assert_int_equal(sp.type, JSONPATH_ARRAY);
+    assert_int_equal(c.n, 4);
+    /* The same spans as jsonpath_find + iteration. */
+    struct jsonpath_iter it;
+    struct jsonpath_span el;
+    jsonpath_iter_init(&it, &sp);
+    for (int i = 0; jsonpath_iter_next(&it, &el) == 1; i++) {
+        assert_ptr_equal(el.p, c.el[i].p);
+        assert_int_equal(el.len, c.el[i].len);
+    }
+    /* Invalid anywhere, even after the array: EPARSE. */
+    for (size_t len = 0; len < strlen(doc); len++) {
+        c.n = 0;
+        assert_int_equal(jsonpath_validate_find(jp, doc, len, &sp, collect, &c), SPATE_EPARSE);
+    }
+    jsonpath_free(jp);
+    /* Valid but absent: ENOTFOUND; nested and indexed paths work. */
+    jp = compile("results[1].tags[1]");
+    c.n = 0;
+    assert_int_equal(jsonpath_validate_find(jp, doc, strlen(doc), &sp, collect, &c), 0);
+    assert_int_equal(c.n, 2);
+    assert_int_equal(c.el[0].len, 1);
+    jsonpath_free(jp);
+    jp = compile("results[3].login.uuid");
+    assert_int_equal(jsonpath_validate_find(jp, doc, strlen(doc), &sp, NULL, NULL), 0);
+    assert_int_equal(sp.type, JSONPATH_STRING);
+    jsonpath_free(jp);
+    jp = compile("nothing.here");
+    assert_int_equal(jsonpath_validate_find(jp, doc, strlen(doc), &sp, NULL, NULL),
+                     SPATE_ENOTFOUND);
+    jsonpath_free(jp);
+    /* Strings longer than the 8-byte fast path, with specials at every offset. */
+    for (int off = 0; off < 20; off++) {
+        char s[64];
+        memset(s, 'a', sizeof s);
+        s[0] = '"';
+        s[off + 1] = '\\';
+        s[off + 2] = 'n';
+        s[40] = '"';
+        assert_int_equal(jsonpath_validate(s, 41), 0);
+        s[off + 1] = '\n'; /* raw control character: invalid */
+        assert_int_equal(jsonpath_validate(s, 41), SPATE_EPARSE);
+        s[off + 1] = '"'; /* string ends early: trailing garbage */
+        assert_int_equal(jsonpath_validate(s, 41), SPATE_EPARSE);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_compile),      cmocka_unit_test(test_find),
         cmocka_unit_test(test_iterate),      cmocka_unit_test(test_validate),
         cmocka_unit_test(test_scalar_text),  cmocka_unit_test(test_find_malformed),
+        cmocka_unit_test(test_validate_find),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

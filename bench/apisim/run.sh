@@ -46,3 +46,15 @@ for n in $SIZES; do
   printf '%-8s %12.0f %12.1f %14.0f %16.0f\n' "$n" "$rps" "$mbs" "$(awk -v r="$rps" -v n="$n" 'BEGIN{print r*n}')" \
     "$(awk -v u="$du" -v c="$cpu" 'BEGIN{print (c > 0 ? u / c : 0)}')"
 done
+
+# Generation alone, no HTTP: the ceiling the server can approach.
+bdir=$(dirname "$SPATE")
+if [ -f "$bdir/libspate_apisim.a" ] && command -v cc >/dev/null; then
+  here=$(cd "$(dirname "$0")" && pwd)
+  root=$(cd "$here/../.." && pwd)
+  tmpbin=$(mktemp)
+  cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -I"$root/include" "$here/render_bench.c" \
+    "$bdir/libspate_apisim.a" "$bdir/libspate_core.a" $(pkg-config --libs openssl) -o "$tmpbin"
+  for n in 1 100 1000; do taskset -c "$srv_cpu" "$tmpbin" "$n" 2; done
+  rm -f "$tmpbin"
+fi

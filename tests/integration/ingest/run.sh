@@ -1,0 +1,348 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# run.sh -- integration tests of `spate ingest` against a real Kafka, api-sim and a small
+# scripted API (fake_api.py): pagination styles, resume, DLQ reasons, 1M records, faults,
+# SIGTERM mid-run, metrics.
+#
+# Environment: SPATE_BIN (the spate binary), SPATE_KAFKA (bootstrap, default
+# 127.0.0.1:9092), SPATE_BUILD (where it_ingest_verify is; default: next to SPATE_BIN).
+# INGEST_IT_RECORDS overrides the size of the big run (default 1000000).
+# Every topic name carries a run id, so runs never collide. Prints "N passed, N failed".
+set -uo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+SPATE_BIN="${SPATE_BIN:-$HERE/../../../build/spate}"
+SPATE_KAFKA="${SPATE_KAFKA:-127.0.0.1:9092}"
+SPATE_BUILD="${SPATE_BUILD:-$(dirname "$SPATE_BIN")}"
+VERIFY="$SPATE_BUILD/it_ingest_verify"
+BIG="${INGEST_IT_RECORDS:-1000000}"
+RUN="$(date +%s)-$$"
+WORK="$(mktemp -d /tmp/spate-it-ingest.XXXXXX)"
+PY="${SPATE_PY:-python3}"
+command -v "$PY" >/dev/null 2>&1 || PY=python3
+
+passed=0
+failed=0
+failures=()
+pids=()
+
+ok() { echo "ok   $1"; passed=$((passed + 1)); }
+bad() { echo "FAIL $1"; failed=$((failed + 1)); failures+=("$1"); }
+check() { # check NAME COMMAND...
+  local name="$1"; shift
+  if "$@"; then ok "$name"; else bad "$name"; fi
+}
+
+cleanup() {
+  for p in "${pids[@]}"; do
+    kill "$p" 2>/dev/null
+  done
+  for p in "${pids[@]}"; do
+    wait "$p" 2>/dev/null
+  done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+free_port() {
+  "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+wait_http() { # wait_http URL -- up to 15 s
+  for _ in $(seq 1 150); do
+    curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+start_apisim() { # start_apisim NAME ARGS... -> sets APISIM_PORT, APISIM_PID
+  APISIM_PORT="$(free_port)"
+  "$SPATE_BIN" api-sim --port "$APISIM_PORT" --threads 2 "${@:2}" >"$WORK/$1.apisim.log" 2>&1 &
+  APISIM_PID=$!
+  pids+=("$APISIM_PID")
+  wait_http "http://127.0.0.1:$APISIM_PORT/health"
+}
+
+stop_pid() {
+  kill "$1" 2>/dev/null
+  wait "$1" 2>/dev/null
+  return 0
+}
+
+# write_config FILE SOURCES_YAML -- a config with this run's Kafka and state dir.
+write_config() {
+  cat >"$1" <<EOF
+log_level: warn
+kafka:
+  bootstrap_servers: $SPATE_KAFKA
+  partitions: 3
+  replication_factor: 1
+  compression: lz4
+sources:
+$2
+stack:
+  data_dir: $WORK/state
+metrics:
+  ingest_port: 0
+EOF
+}
+
+ingest() { # ingest CONFIG ARGS...  (summary line on stdout)
+  "$SPATE_BIN" -c "$1" ingest --metrics-port 0 "${@:2}"
+}
+
+summary_field() { # summary_field FILE NAME -> value
+  grep -o "$2=[0-9]*" "$1" | tail -1 | cut -d= -f2
+}
+
+topic() { echo "it-ingest-$RUN-$1"; }
+
+echo "ingest suite: kafka $SPATE_KAFKA, work dir $WORK"
+if [ ! -x "$SPATE_BIN" ] || [ ! -x "$VERIFY" ]; then
+  bad "binaries present ($SPATE_BIN, $VERIFY)"
+  echo "$passed passed, $failed failed"
+  exit 1
+fi
+
+# ---- command line -------------------------------------------------------------------
+check "ingest --help exits 0" bash -c "'$SPATE_BIN' ingest --help | grep -q -- '--max-records'"
+"$SPATE_BIN" ingest --bogus >/dev/null 2>&1
+check "unknown option exits 2" test $? -eq 2
+write_config "$WORK/none.yaml" "  - name: x
+    url: http://127.0.0.1:1/"
+"$SPATE_BIN" -c "$WORK/none.yaml" ingest --source nope >/dev/null 2>&1
+check "unknown source exits 2" test $? -eq 2
+
+# ---- pagination styles against the scripted API ------------------------------------
+FAKE_PORT="$(free_port)"
+"$PY" "$HERE/fake_api.py" "$FAKE_PORT" 2000 >"$WORK/fake.log" 2>&1 &
+FAKE_PID=$!
+pids+=("$FAKE_PID")
+wait_http "http://127.0.0.1:$FAKE_PORT/stats" || bad "fake API starts"
+F="http://127.0.0.1:$FAKE_PORT"
+
+for style in page cursor link; do
+  case $style in
+    page) src="  - name: f$style
+    url: $F/page
+    batch_size: 100
+    concurrency: 4
+    pagination:
+      style: page" ;;
+    cursor) src="  - name: f$style
+    url: $F/cursor
+    records_path: data.items
+    batch_size: 70
+    pagination:
+      style: cursor
+      cursor_path: next" ;;
+    link) src="  - name: f$style
+    url: $F/link
+    batch_size: 130
+    pagination:
+      style: link" ;;
+  esac
+  write_config "$WORK/$style.yaml" "$src"
+  t="$(topic "$style")"
+  ingest "$WORK/$style.yaml" --topic-raw "$t" --topic-dlq "$t.dlq" >"$WORK/$style.out" 2>"$WORK/$style.err"
+  rc=$?
+  "$VERIFY" --bootstrap "$SPATE_KAFKA" --topic "$t" >"$WORK/$style.verify" 2>&1
+  vrc=$?
+  if [ $rc -eq 0 ] && [ $vrc -eq 0 ] && grep -q "raw: messages=2000 distinct=2000" "$WORK/$style.verify"; then
+    ok "$style pagination: 2000 records, each once, headers and keys right, then stops"
+  else
+    bad "$style pagination (rc=$rc): $(cat "$WORK/$style.out" "$WORK/$style.verify" | tr '\n' ' ')"
+  fi
+done
+
+# Resume: stop after part of the data, then a second run finishes without repeating.
+for style in page cursor link; do
+  t="$(topic "resume-$style")"
+  rm -rf "$WORK/state"
+  ingest "$WORK/$style.yaml" --topic-raw "$t" --topic-dlq "$t.dlq" --max-records 600 \
+    >"$WORK/r1-$style.out" 2>&1
+  rc1=$?
+  p1="$(summary_field "$WORK/r1-$style.out" produced)"
+  ingest "$WORK/$style.yaml" --topic-raw "$t" --topic-dlq "$t.dlq" >"$WORK/r2-$style.out" 2>&1
+  rc2=$?
+  "$VERIFY" --bootstrap "$SPATE_KAFKA" --topic "$t" >"$WORK/r-$style.verify" 2>&1
+  vrc=$?
+  if [ $rc1 -eq 0 ] && [ $rc2 -eq 0 ] && [ $vrc -eq 0 ] && [ "${p1:-0}" -gt 0 ] && [ "$p1" -lt 2000 ] &&
+    grep -q "raw: messages=2000 distinct=2000 duplicates=0" "$WORK/r-$style.verify"; then
+    ok "$style resume: run 1 stopped at $p1, run 2 resumed, 2000 records each once"
+  else
+    bad "$style resume: $(cat "$WORK/r1-$style.out" "$WORK/r2-$style.out" "$WORK/r-$style.verify" | tr '\n' ' ')"
+  fi
+done
+
+# ---- bad payloads go to the DLQ with their reason ------------------------------------
+write_config "$WORK/bad.yaml" "  - name: notjson
+    url: $F/bad/not_json
+    max_retries: 1
+    backoff_initial: 10ms
+    backoff_max: 20ms
+  - name: norec
+    url: $F/bad/no_records
+    max_retries: 0
+  - name: nokey
+    url: $F/bad/nokey
+  - name: big
+    url: $F/bad/big
+    max_record_bytes: 1000
+  - name: notfound
+    url: $F/nothing"
+t="$(topic bad)"
+ingest "$WORK/bad.yaml" --topic-raw "$t" --topic-dlq "$t.dlq" --max-records 5 --batch 1 --concurrency 1 \
+  --dlq-max-bytes 100 >"$WORK/bad.out" 2>"$WORK/bad.err"
+rc=$?
+"$VERIFY" --bootstrap "$SPATE_KAFKA" --topic "$t" --dlq "$t.dlq" >"$WORK/bad.verify" 2>&1
+v="$(cat "$WORK/bad.verify")"
+if [ $rc -eq 0 ] && echo "$v" | grep -q "raw: messages=3 distinct=3 duplicates=0" &&
+  echo "$v" | grep -q "not_json=2" && echo "$v" | grep -q "no_records_path=1" &&
+  echo "$v" | grep -q "record_without_key=2" && echo "$v" | grep -q "record_too_large=1" &&
+  echo "$v" | grep -q "http_404=1" && echo "$v" | grep -q "bad_payload_retries_exhausted=2"; then
+  ok "bad payloads: every reason in the DLQ, good records of the same responses produced"
+else
+  bad "bad payloads: $(cat "$WORK/bad.out") $v"
+fi
+# The DLQ keeps at most --dlq-max-bytes of the raw bytes.
+maxlen="$(kcat -b "$SPATE_KAFKA" -C -t "$t.dlq" -e -q -f '%S\n' 2>/dev/null | sort -n | tail -1)"
+check "DLQ payloads truncated to the limit (max $maxlen <= 100)" test "${maxlen:-999}" -le 100
+# Credentials from the environment are sent, and never logged.
+write_config "$WORK/secret.yaml" "  - name: sec
+    url: $F/page
+    headers:
+      Authorization: Bearer \${INGEST_IT_TOKEN}
+    pagination:
+      style: page"
+t="$(topic secret)"
+INGEST_IT_TOKEN=tok-very-secret-123 "$SPATE_BIN" -c "$WORK/secret.yaml" --log-level debug ingest \
+  --metrics-port 0 --topic-raw "$t" --topic-dlq "$t.dlq" --max-records 20 --batch 10 \
+  >"$WORK/secret.out" 2>"$WORK/secret.err"
+rc=$?
+if [ $rc -eq 0 ] && ! grep -q "tok-very-secret" "$WORK/secret.err" "$WORK/secret.out" &&
+  grep -q "GET" "$WORK/secret.err"; then
+  ok "credentials in headers are never logged (debug log checked)"
+else
+  bad "credentials logged or run failed (rc=$rc)"
+fi
+stop_pid "$FAKE_PID"
+
+# ---- the big run: api-sim -> Kafka, keys consumed == keys served ---------------------
+start_apisim big || bad "api-sim starts"
+PAGES=$(( (BIG + 999) / 1000 ))
+write_config "$WORK/big.yaml" "  - name: sim
+    url: http://127.0.0.1:$APISIM_PORT/api/
+    seed: big-$RUN
+    batch_size: 1000
+    concurrency: 6
+    pagination:
+      style: page"
+t="$(topic big)"
+/usr/bin/time -f "cpu_user=%U cpu_sys=%S max_rss_kb=%M wall=%e" \
+  "$SPATE_BIN" -c "$WORK/big.yaml" ingest --metrics-port 0 --topic-raw "$t" --topic-dlq "$t.dlq" \
+  --max-records "$BIG" >"$WORK/big.out" 2>"$WORK/big.err"
+rc=$?
+echo "  $(cat "$WORK/big.out")"
+echo "  $(tail -1 "$WORK/big.err")"
+"$VERIFY" --bootstrap "$SPATE_KAFKA" --topic "$t" --seed "big-$RUN" --pages "$PAGES" --batch 1000 \
+  >"$WORK/big.verify" 2>&1
+vrc=$?
+sed 's/^/  /' "$WORK/big.verify"
+check "$BIG records from api-sim: keys consumed == keys served, none twice (rc=$rc)" \
+  test $rc -eq 0 -a $vrc -eq 0
+stop_pid "$APISIM_PID"
+
+# ---- faults: 5xx, 429 + Retry-After, malformed, truncated, resets, slow, bad records --
+FAULTS=(--fail-5xx 10% --fail-429 3% --retry-after 1 --malformed 0.5% --truncated 0.5% --reset 0.5%
+  --missing 1% --wrong-type 1% --latency 5ms --jitter 40ms --fault-seed 7)
+start_apisim faults "${FAULTS[@]}" || bad "api-sim with faults starts"
+write_config "$WORK/faults.yaml" "  - name: simf
+    url: http://127.0.0.1:$APISIM_PORT/api/
+    seed: faults-$RUN
+    batch_size: 200
+    concurrency: 8
+    timeout: 5s
+    max_retries: 12
+    backoff_initial: 20ms
+    backoff_max: 500ms
+    pagination:
+      style: page"
+t="$(topic faults)"
+ingest "$WORK/faults.yaml" --topic-raw "$t" --topic-dlq "$t.dlq" --max-records 100000 \
+  >"$WORK/faults.out" 2>"$WORK/faults.err"
+rc=$?
+echo "  $(cat "$WORK/faults.out")"
+stats="$(curl -s "http://127.0.0.1:$APISIM_PORT/stats")"
+echo "  api-sim: $stats"
+"$VERIFY" --bootstrap "$SPATE_KAFKA" --topic "$t" --dlq "$t.dlq" --seed "faults-$RUN" --pages 500 \
+  --batch 200 --missing 0.01 --wrong-type 0.01 --fault-seed 7 >"$WORK/faults.verify" 2>&1
+vrc=$?
+sed 's/^/  /' "$WORK/faults.verify"
+check "faults: every good record once, bad records in the DLQ as record_without_key" \
+  test $rc -eq 0 -a $vrc -eq 0
+# Every malformed or truncated body is in the DLQ as not_json.
+served_bad=$(echo "$stats" | "$PY" -c 'import json,sys; f=json.load(sys.stdin)["faults"]; print(f["malformed"]+f["truncated"])')
+dlq_bad=$(grep -o "not_json=[0-9]*" "$WORK/faults.verify" | cut -d= -f2)
+check "faults: each of the $served_bad malformed/truncated bodies is in the DLQ (${dlq_bad:-0})" \
+  test "${dlq_bad:-0}" -eq "$served_bad"
+retries="$(summary_field "$WORK/faults.out" retries)"
+served_err=$(echo "$stats" | "$PY" -c 'import json,sys; f=json.load(sys.stdin)["faults"]; print(f["5xx"]+f["429"]+f["malformed"]+f["truncated"]+f["reset"])')
+check "faults: one retry per failed answer ($retries retries, $served_err faults served)" \
+  test "${retries:-0}" -eq "$served_err"
+stop_pid "$APISIM_PID"
+
+# ---- SIGTERM mid-run: the summary matches the topic; a restart completes exactly -----
+start_apisim term --latency 20ms || bad "api-sim for SIGTERM starts"
+write_config "$WORK/term.yaml" "  - name: simt
+    url: http://127.0.0.1:$APISIM_PORT/api/
+    seed: term-$RUN
+    batch_size: 500
+    concurrency: 4
+    pagination:
+      style: page"
+t="$(topic term)"
+MPORT="$(free_port)"
+"$SPATE_BIN" -c "$WORK/term.yaml" ingest --metrics-port "$MPORT" --topic-raw "$t" --topic-dlq "$t.dlq" \
+  --max-records 200000 >"$WORK/term1.out" 2>"$WORK/term1.err" &
+IPID=$!
+pids+=("$IPID")
+wait_http "http://127.0.0.1:$MPORT/metrics"
+sleep 2
+curl -s "http://127.0.0.1:$MPORT/metrics" >"$WORK/metrics.txt"
+kill -TERM "$IPID"
+wait "$IPID"
+rc=$?
+if grep -q '^spate_ingest_requests_total{source="simt",code="200"} [1-9]' "$WORK/metrics.txt" &&
+  grep -q '^spate_ingest_records_produced_total{source="simt"} [1-9]' "$WORK/metrics.txt" &&
+  grep -q '^spate_ingest_http_latency_seconds_bucket{source="simt",le="+Inf"}' "$WORK/metrics.txt" &&
+  grep -q '^spate_ingest_produce_latency_seconds_quantile{quantile="0.99"}' "$WORK/metrics.txt" &&
+  grep -q '^spate_ingest_producer_queue_depth ' "$WORK/metrics.txt"; then
+  ok "metrics endpoint: requests by status, records, latency histograms, queue depth"
+else
+  bad "metrics endpoint content: $(head -c 600 "$WORK/metrics.txt")"
+fi
+p1="$(summary_field "$WORK/term1.out" produced)"
+"$VERIFY" --bootstrap "$SPATE_KAFKA" --topic "$t" >"$WORK/term1.verify" 2>&1
+n1="$(grep -o 'raw: messages=[0-9]*' "$WORK/term1.verify" | cut -d= -f2)"
+check "SIGTERM: exit 0 and the summary ($p1 produced) matches the topic (${n1:-?})" \
+  test $rc -eq 0 -a "${p1:-x}" = "${n1:-y}"
+ingest "$WORK/term.yaml" --topic-raw "$t" --topic-dlq "$t.dlq" --max-records $((200000 - ${p1:-0})) \
+  >"$WORK/term2.out" 2>"$WORK/term2.err"
+rc=$?
+"$VERIFY" --bootstrap "$SPATE_KAFKA" --topic "$t" --seed "term-$RUN" --pages 400 --batch 500 \
+  >"$WORK/term2.verify" 2>&1
+vrc=$?
+sed 's/^/  /' "$WORK/term2.verify"
+check "SIGTERM then restart: resumes where it stopped, 200000 records each once" \
+  test $rc -eq 0 -a $vrc -eq 0
+stop_pid "$APISIM_PID"
+
+echo
+if [ ${#failures[@]} -gt 0 ]; then
+  echo "failures:"
+  printf '  %s\n' "${failures[@]}"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -140,8 +140,8 @@ int ingest__pager_response(struct ingest_pager *pg, struct ingest_entry *e, size
                            const char *next);
 /* A cursor/link request gave up (retries exhausted): nothing follows. */
 void ingest__pager_abandon(struct ingest_pager *pg, struct ingest_entry *e);
-/* Call after e->processing or e->pending changed: pops complete entries
- * from the head and remembers completed pages behind an incomplete one. */
+/* Call after e->processing or e->pending changed: pops (and frees) complete
+ * entries from the head, e included when it is complete; do not use e after. */
 void ingest__pager_settle(struct ingest_pager *pg, struct ingest_entry *e);
 /* Serialise the resume position into out. */
 int ingest__pager_state(const struct ingest_pager *pg, struct spate_buf *out);

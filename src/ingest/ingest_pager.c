@@ -196,7 +196,9 @@ static int complete(const struct ingest_entry *e)
 
 void ingest__pager_settle(struct ingest_pager *pg, struct ingest_entry *e)
 {
-    (void)e;
+    /* Looked at before the loop: the loop may free e. */
+    if (e && complete(e))
+        pg->dirty = 1;
     while (pg->head && complete(pg->head)) {
         struct ingest_entry *h = pg->head;
         pg->head = h->next;
@@ -205,8 +207,6 @@ void ingest__pager_settle(struct ingest_pager *pg, struct ingest_entry *e)
         entry_free(h);
         pg->dirty = 1;
     }
-    if (e && complete(e))
-        pg->dirty = 1;
 }
 
 size_t ingest__pager_open(const struct ingest_pager *pg)

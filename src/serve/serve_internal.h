@@ -100,7 +100,7 @@ void serve__sample_derive(struct serve_sample *cur, const struct serve_sample *p
  * ingest exposition, 0 for the sink's. Latency histograms are kept in *hist. */
 void serve__sample_from_ingest(struct serve_sample *s, const struct serve_prom *p);
 void serve__sample_from_sink(struct serve_sample *s, const struct serve_prom *p,
-                             struct serve_hist *hist);
+                             const char *keyspace, struct serve_hist *hist);
 
 /* ---- embedded assets -------------------------------------------------------------------- */
 

@@ -40,7 +40,7 @@ struct serve_pipeline {
 
 /* ---- pure parts --------------------------------------------------------------------------- */
 
-static const char *const stored_words[] = {"written", "stored", "upsert", "rows", NULL};
+static const char *const stored_words[] = {"written", "stored", "upsert", NULL};
 static const char *const e2e_words[] = {"e2e", "end_to_end", "endtoend", NULL};
 static const char *const dlq_words[] = {"dlq", "rejected", NULL};
 static const char *const lag_words[] = {"lag", NULL};
@@ -56,26 +56,42 @@ void serve__sample_from_ingest(struct serve_sample *s, const struct serve_prom *
     s->queue = found ? v : -1;
 }
 
+/* Sink metric names as src/sink/sink.c registers them; the word lists are a
+ * fallback so a renamed series still shows up. */
 void serve__sample_from_sink(struct serve_sample *s, const struct serve_prom *p,
-                             struct serve_hist *hist)
+                             const char *keyspace, struct serve_hist *hist)
 {
-    int found;
-    const char *name = serve__prom_find_name(p, "spate_sink_", stored_words, "_total");
-    if (name) {
-        /* only the users table counts as "stored" when the metric is per table */
-        double v = serve__prom_sum(p, name, "table=\"users\"", &found);
-        if (!found)
+    int found = 0;
+    char filter[192];
+    snprintf(filter, sizeof filter, "table=\"%s.users\"", keyspace ? keyspace : "spate");
+    double v = serve__prom_sum(p, "spate_sink_rows_written_total", filter, &found);
+    if (!found) {
+        const char *name = serve__prom_find_name(p, "spate_sink_", stored_words, "_total");
+        if (name)
             v = serve__prom_sum(p, name, NULL, &found);
-        s->stored = v;
     }
-    name = serve__prom_find_name(p, "spate_sink_", dlq_words, "_total");
-    if (name)
-        s->dlq_sink = serve__prom_sum(p, name, NULL, NULL);
-    name = serve__prom_find_name(p, "spate_sink_", lag_words, "");
-    if (name && s->lag < 0)
-        s->lag = serve__prom_sum(p, name, NULL, NULL);
-    name = serve__prom_find_name(p, "spate_sink_", e2e_words, "_bucket");
+    if (found)
+        s->stored = v;
+    v = serve__prom_sum(p, "spate_sink_dlq_total", NULL, &found);
+    if (!found) {
+        const char *name = serve__prom_find_name(p, "spate_sink_", dlq_words, "_total");
+        if (name)
+            v = serve__prom_sum(p, name, NULL, &found);
+    }
+    if (found)
+        s->dlq_sink = v;
+    v = serve__prom_sum(p, "spate_sink_consumer_lag", NULL, &found);
+    if (!found) {
+        const char *name = serve__prom_find_name(p, "spate_sink_", lag_words, "");
+        if (name)
+            v = serve__prom_sum(p, name, NULL, &found);
+    }
+    if (found)
+        s->lag = v;
     memset(hist, 0, sizeof *hist);
+    if (serve__prom_histogram(p, "spate_sink_e2e_latency_seconds", hist) == 0)
+        return;
+    const char *name = serve__prom_find_name(p, "spate_sink_", e2e_words, "_bucket");
     if (name) {
         char fam[160];
         size_t n = strlen(name) - strlen("_bucket");
@@ -347,7 +363,8 @@ static void kafka_sample(struct serve_pipeline *p, struct serve_sample *s)
                 done += c;
                 lag += hi > c ? hi - c : 0;
             }
-            s->lag = lag;
+            if (s->lag < 0)
+                s->lag = lag; /* the sink's own gauge is fresher when it runs */
             if (s->stored < 0)
                 s->stored = done; /* no sink metrics: committed offsets are what it stored */
         }
@@ -375,7 +392,7 @@ static void take_sample(struct serve_pipeline *p)
     memset(&hist, 0, sizeof hist);
     if (scrape(p->sink_url, &prom) == 0) {
         s.sink_up = 1;
-        serve__sample_from_sink(&s, &prom, &hist);
+        serve__sample_from_sink(&s, &prom, p->cfg->cassandra.keyspace, &hist);
         serve__prom_free(&prom);
     }
     if (p->use_kafka)

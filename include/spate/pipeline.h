@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* A multiset of string keys (record ids). Memory grows with the number of
  * distinct keys; nothing else is kept per key. */
@@ -70,4 +71,34 @@ int scan_table_keys(const struct spate_config *cfg, const char *table, const cha
 /* Extracts a top-level string field of a JSON object (e.g. "user_id") into out.
  * Returns the length or -1 when absent or not a string/number. */
 int json_top_field(const char *json, size_t len, const char *field, char *out, size_t outlen);
+
+/* ---- running the stages -------------------------------------------------------- */
+
+/* Creates the raw, clean, stats and DLQ topics that do not exist yet, with
+ * kafka.partitions and kafka.replication_factor. Returns 0 or a code with the
+ * reason in err. */
+int pipeline_ensure_topics(const struct spate_config *cfg, char *err, size_t errlen);
+
+/* A supervised child process: one stage of the pipeline. */
+struct stage_proc {
+    char name[32];
+    char **argv;        /* borrowed; argv[0] is the program */
+    char log_path[512]; /* stdout+stderr go here */
+    pid_t pid;          /* 0 = not running */
+    int restarts;
+    int finished;       /* exited 0 on its own: not restarted */
+    int stopping;       /* we asked it to stop */
+    int last_status;    /* wait status of the last exit */
+    int64_t started_ms, next_start_ms;
+};
+
+/* Starts p (own process group; stdin from /dev/null). Returns 0 or a code. */
+int stage_start(struct stage_proc *p);
+/* Reaps p if it exited (non-blocking). Returns 1 when it just exited. */
+int stage_reap(struct stage_proc *p);
+/* SIGTERM, wait up to timeout_ms, then SIGKILL; by pid. Returns 0 when gone. */
+int stage_stop(struct stage_proc *p, int timeout_ms);
+/* Prints the last n lines of the stage's log to stderr. */
+void stage_print_tail(const struct stage_proc *p, int n);
+
 #endif

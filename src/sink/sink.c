@@ -204,8 +204,8 @@ static json_t *parse_value(const rd_kafka_message_t *m, char *why, size_t whylen
 /* Builds the values of table t for record r into sk->vals (and sk->sc).
  * Returns 0, or SPATE_ETYPE with the reason in why (poison). */
 static int build_values(struct sink *sk, struct sink_rec *r, const struct sink_table *t,
-                        const struct sink_msg_view *v, struct cql_query_opts *qo, char *why,
-                        size_t whylen)
+                        const struct sink_msg_view *v, struct cql_value *vals,
+                        struct cql_query_opts *qo, char *why, size_t whylen)
 {
     char err[256];
     for (size_t i = 0; i < t->ncols; i++) {
@@ -213,14 +213,14 @@ static int build_values(struct sink *sk, struct sink_rec *r, const struct sink_t
         struct sink_datum d;
         int rc = sink__expr_eval(c->expr, v, &d, err, sizeof err);
         if (rc == 0)
-            rc = sink__convert(c->type, &d, &sk->sc, &sk->vals[i], err, sizeof err);
+            rc = sink__convert(c->type, &d, &sk->sc, &vals[i], err, sizeof err);
         if (rc == SPATE_ENOMEM)
             return rc;
         if (rc) {
             snprintf(why, whylen, "%s.%s: %s", t->name, c->name, err);
             return SPATE_ETYPE;
         }
-        if (sk->vals[i].kind == CQL_V_NULL) {
+        if (vals[i].kind == CQL_V_NULL) {
             if (c->pk) {
                 snprintf(why, whylen, "%s.%s: primary key column is missing or null%s%s",
                          t->name, c->name, r->reason ? " (" : "", r->reason ? r->reason : "");
@@ -229,7 +229,7 @@ static int build_values(struct sink *sk, struct sink_rec *r, const struct sink_t
                 return SPATE_ETYPE;
             }
             /* unset, not null: no tombstone for a field the record does not carry */
-            sk->vals[i] = cql_unset();
+            vals[i] = cql_unset();
         }
     }
     memset(qo, 0, sizeof *qo);
@@ -441,6 +441,9 @@ static void set_down(struct sink *sk, int down, const char *why)
 
 static void on_write_done(void *arg, int status, struct cql_result *res,
                           const struct cql_error *err);
+static int execute(struct sink *sk, struct sink_write *w, const struct cql_value *vals,
+                   const struct cql_query_opts *qo, char *why, size_t whylen);
+static void sent(struct sink *sk, struct sink_write *w, int rc, const char *why);
 
 /* Submits write w (a table of its record). Re-parses the value when needed. */
 static void submit(struct sink *sk, struct sink_write *w, json_t *root_hint)
@@ -455,14 +458,29 @@ static void submit(struct sink *sk, struct sink_write *w, json_t *root_hint)
     view_of(r, root, &v);
     struct cql_query_opts qo;
     sink__scratch_reset(&sk->sc);
-    int rc = build_values(sk, r, t, &v, &qo, why, sizeof why);
-    if (rc == 0) {
-        rc = cql_execute_async(sk->cql, t->stmt, sk->vals, t->ncols, &qo, on_write_done, w);
-        if (rc == SPATE_ETYPE)
-            snprintf(why, sizeof why, "%s: %s", t->name, cql_session_errstr(sk->cql));
-    }
+    int rc = build_values(sk, r, t, &v, sk->vals, &qo, why, sizeof why);
     if (!root_hint && root)
         json_decref(root);
+    if (rc == 0)
+        rc = execute(sk, w, sk->vals, &qo, why, sizeof why);
+    sent(sk, w, rc, why);
+}
+
+/* Sends write w with its values; a value the cql layer rejects is poison. */
+static int execute(struct sink *sk, struct sink_write *w, const struct cql_value *vals,
+                   const struct cql_query_opts *qo, char *why, size_t whylen)
+{
+    const struct sink_table *t = &w->rec->route->tables[w->table];
+    int rc = cql_execute_async(sk->cql, t->stmt, vals, t->ncols, qo, on_write_done, w);
+    if (rc == SPATE_ETYPE)
+        snprintf(why, whylen, "%s: %s", t->name, cql_session_errstr(sk->cql));
+    return rc;
+}
+
+/* What follows an attempt to send w that returned rc. */
+static void sent(struct sink *sk, struct sink_write *w, int rc, const char *why)
+{
+    struct sink_rec *r = w->rec;
     if (rc == 0) {
         w->in_flight = 1;
         w->sent_us = spate_mono_us();
@@ -627,11 +645,17 @@ static void handle_message(struct sink *sk, rd_kafka_message_t *m)
      * the DLQ whole, without writing some of its tables. */
     struct sink_msg_view v;
     view_of(r, root, &v);
+    sink__scratch_reset(&sk->sc);
+    struct cql_value *vals[route->ntables ? route->ntables : 1];
+    struct cql_query_opts qo[route->ntables ? route->ntables : 1];
     for (size_t i = 0; i < route->ntables; i++) {
-        struct cql_query_opts qo;
-        sink__scratch_reset(&sk->sc);
-        int rc = build_values(sk, r, &route->tables[i], &v, &qo, why, sizeof why);
+        vals[i] = sink__scratch_alloc(&sk->sc, route->tables[i].ncols * sizeof **vals);
+        int rc = vals[i] ? build_values(sk, r, &route->tables[i], &v, vals[i], &qo[i], why,
+                                        sizeof why)
+                         : SPATE_ENOMEM;
         if (rc) {
+            if (rc == SPATE_ENOMEM)
+                snprintf(why, sizeof why, "out of memory converting the record");
             r->pending = 1;
             poison(sk, r, why);
             json_decref(root);
@@ -646,8 +670,11 @@ static void handle_message(struct sink *sk, rd_kafka_message_t *m)
         write_done(sk, r);
         return;
     }
-    for (size_t i = 0; i < route->ntables; i++)
-        submit(sk, &r->w[i], root);
+    /* the values point into root and the scratch; each call serializes them */
+    for (size_t i = 0; i < route->ntables; i++) {
+        int rc = execute(sk, &r->w[i], vals[i], &qo[i], why, sizeof why);
+        sent(sk, &r->w[i], rc, why);
+    }
     json_decref(root);
 }
 
@@ -1148,6 +1175,15 @@ int sink_run(const struct spate_config *cfg, const struct sink_options *opts,
     /* Cassandra first: the mapping is checked against the live schema. */
     struct cql_session_config csc;
     cql_session_config_from_spate(&csc, &cfg->cassandra);
+    /* room for every write of every record in flight, so the session never
+     * answers EAGAIN in the steady state (our own bound is the record count) */
+    {
+        int want = sk->max_in_flight * 2 / (csc.connections_per_host > 0 ? csc.connections_per_host : 1);
+        if (want > 32768)
+            want = 32768;
+        if (csc.max_in_flight < want)
+            csc.max_in_flight = want;
+    }
     rc = cql_session_new(&csc, &sk->cql, err, errlen);
     if (rc)
         goto out;

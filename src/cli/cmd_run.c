@@ -41,7 +41,8 @@ static void usage(FILE *f)
             "  --keep-stack      leave Kafka and Cassandra running at the end\n"
             "  --no-view         log lines instead of the refreshing screen (default when\n"
             "                    stdout is not a terminal)\n"
-            "  --drain-timeout D how long to wait for Spark and the sink to catch up (3m)\n"
+            "  --drain-timeout D how long Spark and the sink may make no progress while\n"
+            "                    they catch up at the end (default 3m)\n"
             "\n"
             "Logs of each stage: <stack.data_dir>/run/<stage>.log. The dashboard is at\n"
             "http://<metrics.listen>:<metrics.serve_port>/ while it runs.\n");
@@ -325,15 +326,23 @@ static void read_ingest_summary(struct run *r)
     fclose(f);
 }
 
-/* Wait until cond(latest sample) holds, supervising meanwhile. */
-static int wait_until(struct run *r, int (*cond)(const json_t *), int64_t timeout_ms,
-                      const char *what)
+/* Wait until cond(latest sample) holds, supervising meanwhile. The timeout
+ * counts from the last progress (the sample's progress field grew), so a slow
+ * but moving drain is never cut short. */
+static int wait_until(struct run *r, int (*cond)(const json_t *), const char *progress,
+                      int64_t timeout_ms, const char *what)
 {
     int64_t deadline = spate_mono_ms() + timeout_ms;
+    double last = NAN;
     int stable = 0;
     while (spate_mono_ms() < deadline && stop_requested < 2) {
         supervise(r);
         render(r, 0);
+        double now = num(r->last, progress);
+        if (!isnan(now) && (isnan(last) || now > last)) {
+            deadline = spate_mono_ms() + timeout_ms;
+            last = now;
+        }
         if (r->last && cond(r->last)) {
             if (++stable >= 3) /* three samples in a row: not a lucky moment */
                 return 0;
@@ -342,8 +351,8 @@ static int wait_until(struct run *r, int (*cond)(const json_t *), int64_t timeou
         }
         spate_sleep_ms(1000);
     }
-    fprintf(stderr, "spate run: %s not reached within %.0f s; stopping anyway\n", what,
-            (double)timeout_ms / 1000);
+    fprintf(stderr, "spate run: %s not reached (no progress for %.0f s); stopping anyway\n",
+            what, (double)timeout_ms / 1000);
     return -1;
 }
 
@@ -513,10 +522,10 @@ stop:
     read_ingest_summary(&r);
     stage_stop(&r.st[ST_APISIM], 10000);
     if (r.enabled[ST_SPARK] && rc == CLI_OK)
-        wait_until(&r, processed_all, drain_ms, "Spark caught up with users.raw");
+        wait_until(&r, processed_all, "clean", drain_ms, "Spark caught up with users.raw");
     stage_stop(&r.st[ST_SPARK], 60000);
     if (rc == CLI_OK)
-        wait_until(&r, sink_caught_up, drain_ms, "the sink caught up (lag 0)");
+        wait_until(&r, sink_caught_up, "stored", drain_ms, "the sink caught up (lag 0)");
     stage_stop(&r.st[ST_SINK], 90000);
     render(&r, 1);
     stage_stop(&r.st[ST_SERVE], 10000);

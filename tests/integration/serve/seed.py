@@ -91,4 +91,4 @@ with open(out_json, "w") as f:
                "recent_ids": [u["user_id"] for u in recent],
                "stats_total": sum(stats_total.values()), "stats_de": stats_total["DE"],
                "stats_fr": stats_total["FR"], "by_gender": by_gender,
-               "rejects": len(rejects), "missing_id": uid("nobody")}, f, indent=1)
+               "rejects": len(rejects), "minute_now": minute_now, "missing_id": uid("nobody")}, f, indent=1)

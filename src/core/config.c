@@ -927,7 +927,18 @@ char *spate_config_interpolate(const char *in, char *err, size_t errlen)
             p++;
             continue;
         }
-        const char *start = p + 2, *close = strchr(start, '}');
+        /* the matching brace: a default may itself hold ${...} */
+        const char *start = p + 2, *close = NULL;
+        int depth = 1;
+        for (const char *q = start; *q; q++) {
+            if (q[0] == '$' && q[1] == '{') {
+                depth++;
+                q++;
+            } else if (*q == '}' && --depth == 0) {
+                close = q;
+                break;
+            }
+        }
         if (!close) {
             snprintf(err, errlen, "unterminated ${ in '%s'", in);
             spate_buf_free(&b);
@@ -963,8 +974,17 @@ char *spate_config_interpolate(const char *in, char *err, size_t errlen)
         int rc;
         if (val && *val)
             rc = spate_buf_append(&b, val, strlen(val));
-        else if (dflt)
-            rc = spate_buf_append(&b, dflt, (size_t)(close - dflt));
+        else if (dflt) {
+            char *d = strndup(dflt, (size_t)(close - dflt));
+            char *expanded = d ? spate_config_interpolate(d, err, errlen) : NULL;
+            free(d);
+            if (!expanded) {
+                spate_buf_free(&b);
+                return NULL;
+            }
+            rc = spate_buf_append(&b, expanded, strlen(expanded));
+            free(expanded);
+        }
         else {
             snprintf(err, errlen, "environment variable %s is not set and has no default "
                      "(write ${%s:-default})", name, name);

@@ -165,7 +165,7 @@ static void bad_enum_and_validator(void **state)
     m = load_err("sources:\n  - name: a\n    url: ftp://x\n");
     assert_string_equal(m, "t.yaml:3: sources[0].url: 'ftp://x' must start with http:// or https://");
     m = load_err("spark:\n  trigger: sometimes\n");
-    assert_non_null(strstr(m, "t.yaml:2: spark.trigger: 'sometimes' must be realtime"));
+    assert_non_null(strstr(m, "t.yaml:2: spark.trigger: 'sometimes' must be auto, realtime"));
 }
 
 static void cross_field_rules(void **state)
@@ -215,6 +215,15 @@ static void interpolation(void **state)
     char e[128];
     char *s = spate_config_interpolate("a$${X}b", e, sizeof e);
     assert_string_equal(s, "a${X}b");
+    free(s);
+    /* a default may refer to another variable */
+    setenv("SPATE_T_PORT", "29092", 1);
+    s = spate_config_interpolate("${SPATE_T_UNSET:-h:${SPATE_T_PORT:-9092}}/x", e, sizeof e);
+    assert_string_equal(s, "h:29092/x");
+    free(s);
+    unsetenv("SPATE_T_PORT");
+    s = spate_config_interpolate("${SPATE_T_UNSET:-h:${SPATE_T_PORT:-9092}}", e, sizeof e);
+    assert_string_equal(s, "h:9092");
     free(s);
 }
 

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# e2e/run.sh -- the main job end to end on the test stack: `spate run` streams
+# api-sim -> ingest -> Kafka -> Spark -> Kafka -> sink -> Cassandra for 2
+# minutes at 2,000 records/s and must verify with zero loss; then `spate check`
+# passes on the result and catches each broken contract in turn.
+set -uo pipefail
+cd "$SPATE_ROOT"
+passed=0
+failed=0
+ok() { echo "ok   $1"; passed=$((passed + 1)); }
+bad() { echo "FAIL $1"; failed=$((failed + 1)); }
+TMP="$(mktemp -d /tmp/spate-it-e2e.XXXXXX)"
+trap 'rm -rf "$TMP"' EXIT
+
+# spate.yaml itself, pointed at the test stack through its ${VAR:-default}s.
+export SPATE_KAFKA_PORT="${SPATE_KAFKA##*:}"
+export SPATE_KAFKA_CONTROLLER_PORT=$((SPATE_KAFKA_PORT + 1))
+export SPATE_CASSANDRA_STORAGE_PORT="${SPATE_IT_CASSANDRA_STORAGE_PORT:-27000}"
+export SPATE_STATE_DIR="$SPATE_IT_STATE"
+export SPATE_KEYSPACE=spate_e2e
+export SPATE_APISIM_PORT=28188 SPATE_INGEST_METRICS_PORT=29501 SPATE_SINK_METRICS_PORT=29502
+export SPATE_SERVE_PORT=28180 SPATE_SINK_GROUP="spate-sink-e2e"
+export SPATE_SOURCE_URL="http://127.0.0.1:${SPATE_APISIM_PORT}/api/"
+unset SPATE_KAFKA # derived from SPATE_KAFKA_PORT in spate.yaml
+S() { "$SPATE_BIN" -c spate.yaml "$@"; }
+
+RATE="${SPATE_E2E_RATE:-2000}"
+DURATION="${SPATE_E2E_FOR:-2m}"
+t0=$SECONDS
+S run --for "$DURATION" --rate "$RATE" --keep-stack --no-view >"$TMP/run.log" 2>&1
+rc=$?
+grep -vE '^(spate run|  )' "$TMP/run.log" | tail -5
+sed -n '/^record ledger/,$p' "$TMP/run.log"
+if [ $rc -eq 0 ] && grep -q "OK: nothing lost, nothing duplicated" "$TMP/run.log"; then
+  ok "spate run --for $DURATION --rate $RATE exits 0 and verifies zero loss ($((SECONDS - t0)) s)"
+else
+  bad "spate run exited $rc (log kept in $SPATE_BUILD/it-logs/e2e-run.log)"
+  mkdir -p "$SPATE_BUILD/it-logs"; cp "$TMP/run.log" "$SPATE_BUILD/it-logs/e2e-run.log"
+  for f in "$SPATE_IT_STATE"/run/*.log; do echo "--- $f"; tail -15 "$f"; done
+fi
+fetched=$(grep -oE 'ingest fetched [0-9]+' "$TMP/run.log" | grep -oE '[0-9]+$')
+stored=$(S cql -k spate_e2e --json --timeout 60s -e "SELECT count(*) AS n FROM users" 2>/dev/null |
+  python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["n"])' 2>/dev/null)
+dlq=$(S verify --json 2>/dev/null | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["dlq"]["ingest"]+d["dlq"]["process"]+d["dlq"]["sink"])' 2>/dev/null)
+if [ -n "$fetched" ] && [ "$fetched" -gt 0 ] && [ -n "$stored" ] && [ -n "$dlq" ] &&
+   [ "$stored" -eq $((fetched - dlq)) ]; then
+  ok "stored rows ($stored) = fetched ($fetched) - DLQ ($dlq)"
+else
+  bad "stored rows '$stored' != fetched '$fetched' - DLQ '$dlq'"
+fi
+min=$(( RATE * 60 ))
+if [ -n "$fetched" ] && [ "$fetched" -ge "$min" ]; then ok "fetched $fetched records (at least $min)";
+else bad "fetched only '$fetched' records, expected at least $min"; fi
+
+# ---- spate check: passes on the running result, then each broken contract ----
+out="$(S check 2>&1)"; rc=$?
+if [ $rc -eq 0 ]; then ok "spate check passes against the stack the run left"; else bad "spate check: $out"; fi
+
+export SPATE_KEYSPACE=spate_e2e_broken
+S schema apply >/dev/null 2>&1
+S cql -k spate_e2e_broken -e "ALTER TABLE users DROP email" >/dev/null 2>&1
+out="$(S check 2>&1)"; rc=$?
+if [ $rc -ne 0 ] && [[ "$out" == *"spate_e2e_broken.users has no column email"* ]]; then
+  ok "check catches a missing column"; else bad "missing column not caught: $out"; fi
+S cql -k spate_e2e_broken -e "ALTER TABLE users ADD email text; ALTER TABLE users DROP age" >/dev/null 2>&1
+S cql -k spate_e2e_broken -e "ALTER TABLE users ADD age boolean" >/dev/null 2>&1
+out="$(S check 2>&1)"; rc=$?
+if [ $rc -ne 0 ] && [[ "$out" == *"users.age is boolean, which cannot hold a integer field"* ]]; then
+  ok "check catches a column of the wrong type"; else bad "wrong type not caught: $out"; fi
+export SPATE_KEYSPACE=spate_e2e
+
+out="$(SPATE_KAFKA=127.0.0.1:1 S check --timeout 3000 2>&1)"; rc=$?
+if [ $rc -ne 0 ] && [[ "$out" == *"kafka: no broker of 127.0.0.1:1 answers"* ]]; then
+  ok "check catches an unreachable broker"; else bad "unreachable broker not caught: $out"; fi
+
+printf '#!/bin/sh\necho 3.5.1\n' >"$TMP/python"; chmod +x "$TMP/python"
+out="$(SPATE_PYTHON="$TMP/python" S check 2>&1)"; rc=$?
+if [ $rc -ne 0 ] && [[ "$out" == *"pyspark 3.5.1 found, the pipeline needs Spark 4.2.0"* ]]; then
+  ok "check catches a wrong Spark version"; else bad "wrong Spark version not caught: $out"; fi
+
+echo "e2e: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

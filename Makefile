@@ -44,7 +44,9 @@ spark-test:
 integration: build
 	tests/integration/run
 
-bench: setup build
+bench:
+	@scripts/setup --bench
+	@$(MAKE) --no-print-directory build
 	bench/run $(ARGS)
 
 fuzz:

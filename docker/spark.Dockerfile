@@ -13,8 +13,11 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 python3-venv ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 COPY docker/wheels/ /wheels/
+# PIP_OFFLINE=1: install from docker/wheels only (no PyPI at all)
+ARG PIP_OFFLINE=0
 RUN python3 -m venv /opt/spark-venv \
- && /opt/spark-venv/bin/pip install --no-cache-dir --no-compile --find-links /wheels \
+ && if [ "$PIP_OFFLINE" = 1 ]; then idx=--no-index; else idx=; fi \
+ && /opt/spark-venv/bin/pip install --no-cache-dir --no-compile $idx --find-links /wheels \
       "pyspark==${PYSPARK_VERSION}" \
  && rm -rf /opt/spark-venv/lib/python3*/site-packages/pip* \
            /opt/spark-venv/lib/python3*/site-packages/setuptools* \

@@ -389,6 +389,18 @@ int cql__frame_end(struct spate_buf *b, size_t start, int lz4)
     return 0;
 }
 
+int cql__frame_append(struct spate_buf *out, const void *frame, size_t len, int lz4)
+{
+    size_t start = out->len;
+    int rc = spate_buf_append(out, frame, len);
+    if (rc || !lz4)
+        return rc;
+    rc = cql__frame_end(out, start, 1);
+    if (rc)
+        out->len = start;
+    return rc;
+}
+
 void cql__frame_set_stream(uint8_t *frame, int16_t stream)
 {
     cql__put_u16(frame + 2, (uint16_t)stream);

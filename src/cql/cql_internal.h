@@ -170,6 +170,9 @@ int cql__decoder_next(struct cql_decoder *d, struct cql_frame *f);
 int cql__frame_begin(struct spate_buf *b, uint8_t version, int16_t stream, uint8_t opcode,
                      size_t *start);
 int cql__frame_end(struct spate_buf *b, size_t start, int lz4);
+/* Appends a complete uncompressed frame to out, compressing its body with
+ * LZ4 when lz4 is set (and the body is worth it). */
+int cql__frame_append(struct spate_buf *out, const void *frame, size_t len, int lz4);
 /* Rewrites the stream id of a frame already in a buffer. */
 void cql__frame_set_stream(uint8_t *frame, int16_t stream);
 

@@ -302,7 +302,8 @@ static int send_on(struct cql_session *s, struct cql_conn *c, struct cql_req *re
     if (stream < 0)
         return SPATE_EAGAIN;
     cql__frame_set_stream((uint8_t *)req->frame.data, (int16_t)stream);
-    if (spate_buf_append(&c->out, req->frame.data, req->frame.len)) {
+    /* frames are built uncompressed; each connection compresses if it negotiated LZ4 */
+    if (cql__frame_append(&c->out, req->frame.data, req->frame.len, c->lz4)) {
         cql__conn_release_stream(c, stream);
         return SPATE_ENOMEM;
     }
@@ -555,18 +556,17 @@ static void prepared_update(struct cql_prepared *p, struct cql_result *res)
     memset(&res->result_meta, 0, sizeof res->result_meta);
 }
 
-static int build_execute(struct cql_session *s, struct cql_conn *c, struct cql_req *req)
+static int build_execute(struct cql_req *req)
 {
     size_t st;
     spate_buf_reset(&req->frame);
-    int lz4 = c ? c->lz4 : s->cfg.compression;
     int rc = cql__frame_begin(&req->frame, CQL_VERSION_REQUEST, 0, CQL_OP_EXECUTE, &st);
     if (!rc)
         rc = cql__wr_short_bytes(&req->frame, req->prepared->id, req->prepared->idlen);
     if (!rc)
         rc = spate_buf_append(&req->frame, req->params.data, req->params.len);
     if (!rc)
-        rc = cql__frame_end(&req->frame, st, lz4);
+        rc = cql__frame_end(&req->frame, st, 0);
     return rc;
 }
 
@@ -589,7 +589,7 @@ static void on_reprepared(struct cql_session *s, struct cql_conn *c, struct cql_
     if (!parent)
         return;
     if (parent->opcode == CQL_OP_EXECUTE) {
-        if (build_execute(s, c, parent)) {
+        if (build_execute(parent)) {
             fail_req(s, c, parent, SPATE_ENOMEM, "out of memory");
             return;
         }
@@ -624,7 +624,7 @@ static int reprepare(struct cql_session *s, struct cql_conn *c, struct cql_req *
     pr->prepared = p;
     pr->parent = req;
     pr->timeout_ms = req->timeout_ms;
-    if (cql__enc_prepare(&pr->frame, 0, c->lz4, p->query, p->qlen) || send_on(s, c, pr)) {
+    if (cql__enc_prepare(&pr->frame, 0, 0, p->query, p->qlen) || send_on(s, c, pr)) {
         req_free(pr);
         return -1;
     }
@@ -739,7 +739,7 @@ static void propagate_keyspace(struct cql_session *s, struct cql_conn *origin)
             if (!r)
                 continue;
             r->internal = on_use_done;
-            if (cql__enc_query(&r->frame, 0, c->lz4, q, (size_t)n, &p) || send_on(s, c, r)) {
+            if (cql__enc_query(&r->frame, 0, 0, q, (size_t)n, &p) || send_on(s, c, r)) {
                 req_free(r);
                 continue;
             }
@@ -1063,7 +1063,7 @@ int cql_query_async(struct cql_session *s, const char *cql, const struct cql_val
     p.values_len = vals.len;
     p.value_count = (uint16_t)count;
     r->opcode = CQL_OP_QUERY;
-    rc = cql__enc_query(&r->frame, 0, s->cfg.compression, cql, strlen(cql), &p);
+    rc = cql__enc_query(&r->frame, 0, 0, cql, strlen(cql), &p);
     spate_buf_free(&vals);
     if (rc) {
         set_err(s, rc, -1, "cannot encode query: %s", spate_strerror(rc));
@@ -1103,7 +1103,7 @@ int cql_execute_async(struct cql_session *s, const struct cql_prepared *p,
     rc = cql__enc_params(&r->params, &prm);
     spate_buf_free(&vals);
     if (!rc)
-        rc = build_execute(s, NULL, r);
+        rc = build_execute(r);
     if (rc) {
         set_err(s, rc, -1, "cannot encode execute: %s", spate_strerror(rc));
         req_free(r);
@@ -1157,7 +1157,7 @@ int cql_batch_async(struct cql_session *s, enum cql_batch_type type,
     struct cql_params p;
     fill_params(s, opts, &p);
     r->opcode = CQL_OP_BATCH;
-    rc = cql__enc_batch(&r->frame, 0, s->cfg.compression, (int)type, e, n, p.consistency,
+    rc = cql__enc_batch(&r->frame, 0, 0, (int)type, e, n, p.consistency,
                         p.serial_consistency, p.has_timestamp, p.timestamp);
     if (rc) {
         set_err(s, rc, -1, "cannot encode batch: %s", spate_strerror(rc));
@@ -1314,7 +1314,7 @@ int cql_prepare(struct cql_session *s, const char *cql, const struct cql_prepare
     }
     r->arg = &w;
     r->opcode = CQL_OP_PREPARE;
-    int rc = cql__enc_prepare(&r->frame, 0, s->cfg.compression, cql, qlen);
+    int rc = cql__enc_prepare(&r->frame, 0, 0, cql, qlen);
     if (rc) {
         req_free(r);
         set_err(s, rc, -1, "cannot encode prepare: %s", spate_strerror(rc));

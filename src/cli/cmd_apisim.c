@@ -32,7 +32,7 @@ static void usage(FILE *f)
             "eventually succeeds and a test can replay every decision (see spate/apisim.h).\n"
             "\n"
             "options:\n"
-            "  --listen ADDR         address to bind (default 127.0.0.1)\n"
+            "  --listen ADDR         address to bind (default metrics.listen, 127.0.0.1)\n"
             "  --port N              port (default metrics.apisim_port, 8088; 0 = any free)\n"
             "  --threads N           worker threads (default 1)\n"
             "  --thread-per-connection  one thread per connection (implied by --latency/--jitter)\n"
@@ -223,7 +223,7 @@ int cmd_apisim(struct cli_ctx *ctx, int argc, char **argv)
         {"total-users", required_argument, NULL, O_TOTAL},
         {NULL, 0, NULL, 0},
     };
-    struct apisim_server_opts o = {.listen = "127.0.0.1", .port = -1, .threads = 1};
+    struct apisim_server_opts o = {.listen = NULL, .port = -1, .threads = 1};
     o.faults.seed = 1;
     o.faults.retry_after_s = 1;
     long n;
@@ -284,11 +284,15 @@ int cmd_apisim(struct cli_ctx *ctx, int argc, char **argv)
         fprintf(stderr, "spate api-sim: %s\n", err);
         return CLI_USAGE;
     }
-    if (o.port < 0) {
+    if (o.port < 0 || !o.listen) { /* defaults come from the config's metrics section */
         struct spate_config *cfg = cli_config(ctx);
         if (!cfg)
             return CLI_USAGE;
-        o.port = cfg->metrics.apisim_port;
+        if (o.port < 0)
+            o.port = cfg->metrics.apisim_port;
+        if (!o.listen)
+            o.listen = cfg->metrics.listen && *cfg->metrics.listen ? cfg->metrics.listen
+                                                                   : "127.0.0.1";
     }
 
     struct sigaction sa;

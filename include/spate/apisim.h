@@ -139,9 +139,14 @@ struct apisim_query {
 };
 
 /* Parse the query parameters of one request. get(name) returns the raw (URL-decoded)
- * value or NULL. Defaults come from run_faults (copied into q->faults). generated_seed
- * is used when no seed is given. Returns 0 or SPATE_EINVAL with a message naming the
- * parameter in err. Pure: no I/O. */
+ * value, "" for a parameter without a value, or NULL when absent. Defaults come from
+ * run_faults (copied into q->faults). generated_seed is used when no seed is given.
+ * Known parameters: results, page, seed, nat (comma list), gender, inc, exc (comma
+ * lists of top-level fields), noinfo, format (json only), total; and the fault
+ * overrides fault (a kind to force), fail_5xx, fail_429, malformed, truncated, reset,
+ * missing, wrong_type (shares, "0.1" or "10%"), retry_after, latency_ms, jitter_ms,
+ * fault_seed. Unknown parameters are ignored, as the real API does. Returns 0 or
+ * SPATE_EINVAL with a message naming the parameter in err. Pure: no I/O. */
 typedef const char *(*apisim_param_fn)(void *arg, const char *name);
 int apisim_query_parse(struct apisim_query *q, apisim_param_fn get, void *arg,
                        const struct apisim_faults *run_faults, const char *generated_seed,
@@ -161,7 +166,8 @@ int apisim_nat_postcode_numeric(int i);
 
 /* The login.uuid of record index of (seed, page): 36 chars + NUL into out. A valid v4
  * UUID; distinct for every (page, index) of one seed by construction (a bijection of
- * page << 13 | index sits in its low 62 bits). */
+ * page << 13 | index sits in its low 62 bits). It does not depend on results, nat,
+ * gender or inc/exc, so a consumer can predict keys from (seed, page, index) alone. */
 void apisim_user_uuid(const char *seed, int64_t page, int index, char out[37]);
 
 /* Append the full response body of q (the randomuser.me shape, record faults applied

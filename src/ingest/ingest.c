@@ -26,7 +26,7 @@
 #define MAX_KEY_BYTES 1024
 #define MAX_CURSOR_BYTES 8192
 /* Stop issuing requests while this many messages wait in the producer. */
-#define PRODUCER_HIGH_WATER 50000
+#define PRODUCER_HIGH_WATER 12000
 #define STATE_SAVE_INTERVAL_US 1000000
 
 struct ingest_engine;
@@ -246,7 +246,7 @@ static int producer_start(struct ingest_engine *eng)
     rc = rc ? rc : set_conf(conf, "linger.ms", "5");
     rc = rc ? rc : set_conf(conf, "batch.size", "1000000");
     rc = rc ? rc : set_conf(conf, "queue.buffering.max.messages", "200000");
-    rc = rc ? rc : set_conf(conf, "queue.buffering.max.kbytes", "32768");
+    rc = rc ? rc : set_conf(conf, "queue.buffering.max.kbytes", "16384");
     rc = rc ? rc : set_conf(conf, "compression.type", kc->compression);
     for (size_t i = 0; rc == 0 && i < kc->properties.count; i++)
         rc = set_conf(conf, kc->properties.items[i].key, kc->properties.items[i].value);

@@ -308,6 +308,35 @@ static void run_faults_follow_the_decision_function(void **state)
     apisim_server_stop(s);
 }
 
+/* Enough distinct pages to make the attempt table grow; counts survive the rehash. */
+static void attempts_survive_table_growth(void **state)
+{
+    (void)state;
+    struct apisim_server *s = start(NULL);
+    int port = apisim_server_port(s);
+    CURL *h = curl_easy_init();
+    struct spate_buf sink = {0};
+    char url[128];
+    for (int page = 1; page <= 3000; page++) {
+        snprintf(url, sizeof url, "http://127.0.0.1:%d/api/?seed=grow&page=%d&inc=nat", port, page);
+        curl_easy_setopt(h, CURLOPT_URL, url);
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
+        assert_int_equal(curl_easy_perform(h), CURLE_OK);
+        sink.len = 0;
+    }
+    curl_easy_cleanup(h);
+    spate_buf_free(&sink);
+    char hv[32];
+    for (int page = 1; page <= 3000; page += 997) {
+        snprintf(url, sizeof url, "/api/?seed=grow&page=%d&inc=nat", page);
+        struct reply r = get(port, url, NULL);
+        assert_string_equal(header(&r, "X-Spate-Attempt", hv, sizeof hv), "1");
+        reply_free(&r);
+    }
+    apisim_server_stop(s);
+}
+
 static void busy_port_is_reported(void **state)
 {
     (void)state;
@@ -332,6 +361,7 @@ int main(void)
         cmocka_unit_test(errors_are_json),
         cmocka_unit_test(each_forced_fault),
         cmocka_unit_test(run_faults_follow_the_decision_function),
+        cmocka_unit_test(attempts_survive_table_growth),
         cmocka_unit_test(busy_port_is_reported),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

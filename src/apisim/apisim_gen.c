@@ -487,6 +487,10 @@ static char *put_user(char *p, const struct apisim_query *q, uint64_t sh, int in
                           : (int)apisim__below(&r, (uint32_t)apisim__nat_count);
     const struct apisim_nat *n = &apisim__nats[ni];
     int male = q->gender ? q->gender == 1 : (int)apisim__below(&r, 2);
+    /* The rest of the user follows from its nationality and gender too, so asking the
+     * same (seed, page) with another nat= or gender= filter gives other people rather
+     * than the same draws dressed in another country's tables. */
+    r.s ^= apisim__mix64(((uint64_t)ni << 1 | (uint64_t)male) + 0x6e6174ULL);
     const char *first = male ? n->male[apisim__below(&r, (uint32_t)n->n_male)]
                              : n->female[apisim__below(&r, (uint32_t)n->n_female)];
     const char *last = n->last[apisim__below(&r, (uint32_t)n->n_last)];

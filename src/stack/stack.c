@@ -426,6 +426,12 @@ static int write_cassandra_config(const struct spate_config *cfg, const char *di
              dir, dir, dir, dir, dir, st->host, st->cassandra_storage_port, st->host, st->host,
              st->cassandra_storage_port, st->cassandra_port,
              auth && *auth ? auth : "AllowAllAuthenticator");
+    /* Tests that need more (client TLS, ...) append YAML here. */
+    const char *extra = getenv("SPATE_CASSANDRA_EXTRA_YAML");
+    if (extra && *extra) {
+        size_t used = strlen(text);
+        snprintf(text + used, sizeof text - used, "%s\n", extra);
+    }
     snprintf(path, sizeof path, "%s/cassandra.yaml", dir);
     int rc = write_file(path, text);
     if (rc)

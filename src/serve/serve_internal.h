@@ -77,6 +77,8 @@ struct serve_sample {
     double lat_count;
     /* consumer lag of the sink group on the clean topic, records */
     double lag;
+    /* raw-topic records the Spark queries have not finished (from the checkpoint) */
+    double lag_spark;
     /* ingest producer queue depth */
     double queue;
     int ingest_up, sink_up, kafka_up;
@@ -101,6 +103,9 @@ void serve__sample_derive(struct serve_sample *cur, const struct serve_sample *p
 void serve__sample_from_ingest(struct serve_sample *s, const struct serve_prom *p);
 void serve__sample_from_sink(struct serve_sample *s, const struct serve_prom *p,
                              const char *keyspace, struct serve_hist *hist);
+
+/* Sum of the offsets of topic in a Spark offset-log file (pure). 0 or SPATE_ENOTFOUND. */
+int serve__spark_offsets_parse(const char *text, size_t len, const char *topic, double *sum);
 
 /* ---- embedded assets -------------------------------------------------------------------- */
 

@@ -7,6 +7,8 @@
 #include "spate/log.h"
 
 #include <curl/curl.h>
+#include <dirent.h>
+#include <jansson.h>
 #include <librdkafka/rdkafka.h>
 #include <math.h>
 #include <stdio.h>
@@ -166,6 +168,7 @@ int serve__sample_json(const struct serve_sample *s, struct spate_buf *b)
     rc |= num(b, "p99", s->p99, 1);
     rc |= num(b, "lat_count", s->lat_count, 1);
     rc |= num(b, "lag", s->lag, 1);
+    rc |= num(b, "lag_spark", s->lag_spark, 1);
     rc |= num(b, "queue", s->queue, 1);
     rc |= spate_buf_appendf(b, ",\"up\":{\"ingest\":%s,\"sink\":%s,\"kafka\":%s}}",
                             s->ingest_up ? "true" : "false", s->sink_up ? "true" : "false",
@@ -373,6 +376,98 @@ static void kafka_sample(struct serve_pipeline *p, struct serve_sample *s)
     rd_kafka_topic_partition_list_destroy(ends);
 }
 
+/* ---- Spark progress from its checkpoint ---------------------------------------------------
+ * Spark does not commit offsets to Kafka; its checkpoint has them. offsets/<batch> is
+ * "v1", a metadata line, then one JSON line per source: {"topic":{"0":123,...}};
+ * commits/<batch> exists once that batch is fully written. */
+
+int serve__spark_offsets_parse(const char *text, size_t len, const char *topic, double *sum)
+{
+    size_t i = 0;
+    *sum = 0;
+    int found = 0;
+    for (int line = 0; i < len; line++) {
+        size_t e = i;
+        while (e < len && text[e] != '\n')
+            e++;
+        if (line >= 2 && e > i && text[i] == '{') {
+            json_error_t je;
+            json_t *doc = json_loadb(text + i, e - i, 0, &je);
+            json_t *parts = doc ? json_object_get(doc, topic) : NULL;
+            const char *k;
+            json_t *v;
+            if (json_is_object(parts)) {
+                json_object_foreach(parts, k, v) {
+                    if (json_is_integer(v) && json_integer_value(v) >= 0)
+                        *sum += (double)json_integer_value(v);
+                }
+                found = 1;
+            }
+            json_decref(doc);
+        }
+        i = e + 1;
+    }
+    return found ? 0 : SPATE_ENOTFOUND;
+}
+
+/* Highest numeric file name in dir, or -1. */
+static long latest_batch(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    long best = -1;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        char *end;
+        long n = strtol(de->d_name, &end, 10);
+        if (end != de->d_name && !*end && n > best)
+            best = n;
+    }
+    closedir(d);
+    return best;
+}
+
+/* Records of the raw topic every Spark query has fully processed (the least
+ * of the queries), or -1 when no checkpoint says. */
+static double spark_done(const struct serve_pipeline *p)
+{
+    char root[512];
+    const struct spate_config *cfg = p->cfg;
+    if (cfg->spark.checkpoint_dir && *cfg->spark.checkpoint_dir)
+        snprintf(root, sizeof root, "%s", cfg->spark.checkpoint_dir);
+    else
+        snprintf(root, sizeof root, "%s/spark/checkpoints",
+                 cfg->stack.data_dir ? cfg->stack.data_dir : ".spate");
+    DIR *d = opendir(root);
+    if (!d)
+        return -1;
+    double least = -1;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s/commits", root, de->d_name);
+        long batch = latest_batch(path);
+        if (batch < 0)
+            continue;
+        snprintf(path, sizeof path, "%s/%s/offsets/%ld", root, de->d_name, batch);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        char buf[65536];
+        size_t n = fread(buf, 1, sizeof buf, f);
+        fclose(f);
+        double sum;
+        if (serve__spark_offsets_parse(buf, n, cfg->kafka.topic_raw, &sum) == 0 &&
+            (least < 0 || sum < least))
+            least = sum;
+    }
+    closedir(d);
+    return least;
+}
+
 /* ---- the sampler thread ------------------------------------------------------------------ */
 
 static void take_sample(struct serve_pipeline *p)
@@ -381,7 +476,7 @@ static void take_sample(struct serve_pipeline *p)
     memset(&s, 0, sizeof s);
     s.t_ms = spate_wall_ms();
     s.fetched = s.raw = s.clean = s.stored = s.dlq = -1;
-    s.dlq_process = s.p50 = s.p90 = s.p99 = s.lat_count = s.lag = s.queue = -1;
+    s.dlq_process = s.p50 = s.p90 = s.p99 = s.lat_count = s.lag = s.lag_spark = s.queue = -1;
     struct serve_prom prom;
     if (scrape(p->ingest_url, &prom) == 0) {
         s.ingest_up = 1;
@@ -397,6 +492,9 @@ static void take_sample(struct serve_pipeline *p)
     }
     if (p->use_kafka)
         kafka_sample(p, &s);
+    double done = spark_done(p);
+    if (done >= 0 && s.raw >= 0)
+        s.lag_spark = s.raw > done ? s.raw - done : 0;
     if (hist.n) {
         uint64_t n = 0;
         const struct serve_hist *before = p->have_prev_hist ? &p->prev_hist : NULL;

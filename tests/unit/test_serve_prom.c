@@ -228,6 +228,24 @@ static void test_route(void **state)
     spate_buf_free(&b);
 }
 
+static void test_spark_offsets(void **state)
+{
+    (void)state;
+    static const char log[] =
+        "v1\n"
+        "{\"batchWatermarkMs\":0,\"batchTimestampMs\":1795623160394,\"conf\":{}}\n"
+        "{\"users.raw\":{\"2\":100,\"1\":250,\"0\":50}}\n";
+    double sum;
+    assert_int_equal(serve__spark_offsets_parse(log, sizeof log - 1, "users.raw", &sum), 0);
+    assert_true(sum == 400);
+    assert_int_equal(serve__spark_offsets_parse(log, sizeof log - 1, "other", &sum),
+                     SPATE_ENOTFOUND);
+    static const char junk[] = "v1\n{\n{not json\n";
+    assert_int_equal(serve__spark_offsets_parse(junk, sizeof junk - 1, "users.raw", &sum),
+                     SPATE_ENOTFOUND);
+    assert_int_equal(serve__spark_offsets_parse("", 0, "users.raw", &sum), SPATE_ENOTFOUND);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -235,6 +253,7 @@ int main(void)
         cmocka_unit_test(test_roundtrip_with_metrics),
         cmocka_unit_test(test_derive_and_json),
         cmocka_unit_test(test_route),
+        cmocka_unit_test(test_spark_offsets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -124,7 +124,8 @@ function drawAll() {
     { name: 'p99', color: color('--c4'), points: seriesOf('p99') },
   ], now);
   drawChart($('c-lag'), [
-    { name: 'lag', color: color('--c5'), points: seriesOf('lag') },
+    { name: 'spark', color: color('--c2'), points: seriesOf('lag_spark') },
+    { name: 'sink', color: color('--c5'), points: seriesOf('lag') },
   ], now);
   drawChart($('c-dlq'), [
     { name: 'ingest', color: color('--c1'), points: seriesOf('dlq_ingest') },
@@ -147,7 +148,7 @@ function showLatest(s) {
   $('k-process').textContent = fmt(s.r_process);
   $('k-sink').textContent = fmt(s.r_sink);
   $('k-latency').textContent = fmt(s.p50) + ' / ' + fmt(s.p99);
-  $('k-lag').textContent = fmt(s.lag);
+  $('k-lag').textContent = fmt(s.lag_spark) + ' / ' + fmt(s.lag);
   $('k-dlq').textContent = fmt(s.dlq_ingest) + ' / ' + fmt(s.dlq_process) + ' / ' + fmt(s.dlq_sink);
   $('k-totals').textContent = fmt(s.raw) + ' / ' + fmt(s.clean) + ' / ' + fmt(s.stored);
   setPill('up-ingest', s.up.ingest);

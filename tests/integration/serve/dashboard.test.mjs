@@ -3,12 +3,14 @@
 // playwright-core. Loads the page from `spate serve`, sees the charts update, finds a user by
 // id, refuses a bad id with the API's message, makes no request off this host, and saves a
 // screenshot.
-// Env: SERVE_URL (http://127.0.0.1:PORT), USER_ID, USER_NAME (first name of USER_ID),
-//      SCREENSHOT (png path), CHROMIUM (default /usr/bin/chromium), WAIT_S (default 6).
+// Env: SERVE_URL (http://127.0.0.1:PORT), USER_ID (default: the first user the table lists),
+//      USER_NAME (first name of USER_ID, checked when set), SCREENSHOT (png path),
+//      CHROMIUM (default /usr/bin/chromium), WAIT_S (default 6), FULL=1 to also require the
+//      latency and lag charts to have data (a pipeline with Spark and the sink running).
 import { chromium } from 'playwright-core';
 
 const url = process.env.SERVE_URL;
-const userId = process.env.USER_ID;
+let userId = process.env.USER_ID;   // unset: the first row of the latest-users table
 const userName = process.env.USER_NAME || '';
 const shot = process.env.SCREENSHOT || 'dashboard.png';
 const waitS = Number(process.env.WAIT_S || 6);
@@ -62,15 +64,24 @@ try {
   check(b.pixels !== a.pixels, 'throughput chart was redrawn with new data (pixels changed)');
   const ingest = await page.textContent('#k-ingest');
   check(ingest && ingest.trim() !== '–', `ingest rate tile shows a value (${ingest && ingest.trim()})`);
-  console.log(`     latency chart points ${b.lat}, lag chart points ${b.lag}`);
+  if (process.env.FULL === '1') {
+    check(b.lat > 0, `latency chart has ${b.lat} points`);
+    check(b.lag > 0, `lag chart has ${b.lag} points`);
+  } else {
+    console.log(`     latency chart points ${b.lat}, lag chart points ${b.lag}`);
+  }
 
   // Latest users table, filled from /api/users.
   await page.waitForSelector('#users tbody tr', { timeout: 10000 })
     .then(async () => ok(`latest users table has ${await page.locator('#users tbody tr').count()} rows`))
     .catch(() => bad('latest users table stayed empty'));
 
-  // Find a user by id.
-  if (userId) {
+  // Find a user by id (by default one the table lists, as a user would copy it).
+  if (!userId)
+    userId = await page.getAttribute('#users tbody tr:first-child', 'data-id').catch(() => null);
+  if (!userId) {
+    bad('no user id to search for');
+  } else {
     await page.fill('#user-id', userId);
     await page.click('#user-search');
     await page.waitForSelector(`#user-result[data-found="${userId}"]`, { timeout: 5000 })

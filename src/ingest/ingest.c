@@ -224,6 +224,17 @@ static void on_kafka_error(rd_kafka_t *rk, int err, const char *reason, void *op
     SPATE_WARN(COMP, "kafka: %s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
 }
 
+/* librdkafka's own log lines go through our logger (one format on stderr). */
+static void on_kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    (void)rk;
+    enum spate_log_level l = level <= 3   ? SPATE_LOG_ERROR
+                             : level == 4 ? SPATE_LOG_WARN
+                             : level <= 6 ? SPATE_LOG_INFO
+                                          : SPATE_LOG_DEBUG;
+    spate_log(l, COMP, "kafka %s: %s", fac, buf);
+}
+
 static int set_conf(rd_kafka_conf_t *conf, const char *k, const char *v)
 {
     char err[512];
@@ -259,6 +270,7 @@ static int producer_start(struct ingest_engine *eng)
     rd_kafka_conf_set_opaque(conf, eng);
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     rd_kafka_conf_set_error_cb(conf, on_kafka_error);
+    rd_kafka_conf_set_log_cb(conf, on_kafka_log);
     char err[512];
     eng->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
     if (!eng->rk) {

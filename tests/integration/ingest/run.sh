@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # run.sh -- integration tests of `spate ingest` against a real Kafka, api-sim and a small
 # scripted API (fake_api.py): pagination styles, resume, DLQ reasons, 1M records, faults,
-# SIGTERM mid-run, metrics.
+# SIGTERM mid-run, metrics; then outage.sh (a private broker stopped for 20 s mid-run;
+# INGEST_IT_SKIP_OUTAGE=1 skips it).
 #
 # Environment: SPATE_BIN (the spate binary), SPATE_KAFKA (bootstrap, default
 # 127.0.0.1:9092), SPATE_BUILD (where it_ingest_verify is; default: next to SPATE_BIN).
@@ -338,6 +339,22 @@ sed 's/^/  /' "$WORK/term2.verify"
 check "SIGTERM then restart: resumes where it stopped, 200000 records each once" \
   test $rc -eq 0 -a $vrc -eq 0
 stop_pid "$APISIM_PID"
+
+# ---- broker stopped for 20 s mid-run (its own private broker) ------------------------
+if [ "${INGEST_IT_SKIP_OUTAGE:-0}" != 1 ]; then
+  SPATE_BIN="$SPATE_BIN" SPATE_BUILD="$SPATE_BUILD" bash "$HERE/outage.sh" >"$WORK/outage.log" 2>&1
+  sed 's/^/  /' "$WORK/outage.log"
+  op="$(grep -o '^[0-9]* passed, [0-9]* failed' "$WORK/outage.log" | tail -1)"
+  passed=$((passed + ${op%% passed*}))
+  of="${op#*passed, }"
+  of="${of%% failed}"
+  if [ -z "$op" ]; then
+    bad "outage suite produced no summary"
+  elif [ "$of" -gt 0 ]; then
+    failed=$((failed + of))
+    failures+=("broker outage: see lines above")
+  fi
+fi
 
 echo
 if [ ${#failures[@]} -gt 0 ]; then

@@ -18,4 +18,4 @@ VOLUME /var/lib/cassandra
 USER spate
 EXPOSE 9042
 ENTRYPOINT ["/usr/bin/tini", "--", "/usr/local/bin/entrypoint.sh"]
-HEALTHCHECK --interval=5s --timeout=5s --start-period=120s --retries=6 CMD ["/usr/local/bin/healthcheck.sh"]
+HEALTHCHECK --interval=5s --timeout=20s --start-period=600s --retries=6 CMD ["/usr/local/bin/healthcheck.sh"]

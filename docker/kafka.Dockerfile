@@ -19,4 +19,4 @@ VOLUME /var/lib/kafka
 USER spate
 EXPOSE 9092 29092
 ENTRYPOINT ["/usr/bin/tini", "--", "/usr/local/bin/entrypoint.sh"]
-HEALTHCHECK --interval=5s --timeout=5s --start-period=60s --retries=6 CMD ["/usr/local/bin/healthcheck.sh"]
+HEALTHCHECK --interval=5s --timeout=20s --start-period=600s --retries=6 CMD ["/usr/local/bin/healthcheck.sh"]

@@ -209,7 +209,8 @@ enum cql_result_kind {
 
 /* A decoded RESULT. Every cell was validated against its column type when the
  * frame was decoded, so the accessors below never read out of bounds. Free
- * with cql_result_free() (NULL-safe). */
+ * with cql_result_free() (NULL-safe). A result of a prepared statement may
+ * borrow that statement's column metadata: free it before the session. */
 struct cql_result;
 
 void cql_result_free(struct cql_result *r);

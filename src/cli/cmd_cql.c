@@ -390,6 +390,31 @@ int cmd_cql(struct cli_ctx *ctx, int argc, char **argv)
     char *text = NULL;
     if (exec) {
         run_text(&cli, exec);
+    } else if (!file && isatty(STDIN_FILENO)) {
+        /* interactive: run each statement once its ';' is typed */
+        struct spate_buf acc = {0};
+        char line[4096];
+        fprintf(stderr, "connected; statements end with ';', Ctrl-D quits\n");
+        for (;;) {
+            fprintf(stderr, acc.len ? "   ...> " : "cql> ");
+            if (!fgets(line, sizeof line, stdin))
+                break;
+            spate_buf_append(&acc, line, strlen(line));
+            size_t l = acc.len;
+            while (l && (acc.data[l - 1] == '\n' || acc.data[l - 1] == ' ' || acc.data[l - 1] == '\t'))
+                l--;
+            if (l && acc.data[l - 1] == ';') {
+                spate_buf_append(&acc, "", 1);
+                run_text(&cli, acc.data);
+                spate_buf_reset(&acc);
+            }
+        }
+        if (acc.len) {
+            spate_buf_append(&acc, "", 1);
+            run_text(&cli, acc.data);
+        }
+        spate_buf_free(&acc);
+        fprintf(stderr, "\n");
     } else {
         FILE *f = stdin;
         if (file && strcmp(file, "-") != 0) {

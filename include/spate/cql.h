@@ -285,6 +285,9 @@ struct cql_session_config {
     int reconnect_initial_ms;          /* default 200 */
     int reconnect_max_ms;              /* default 10000 */
     size_t max_frame_bytes;            /* largest accepted frame, default 256 MiB */
+    int client_timestamps;             /* 1 = every write carries a client-side default
+                                          timestamp (wall clock, microseconds, strictly
+                                          increasing per session) unless opts give one */
 };
 
 /* Fills c with defaults (127.0.0.1:9042, consistency LOCAL_QUORUM ...). */
@@ -417,6 +420,8 @@ void cql_session_set_event_cb(struct cql_session *s, cql_event_fn fn, void *arg)
 size_t cql_session_host_count(const struct cql_session *s);
 /* Host i: "127.0.0.1:9042" into buf; *up = 1 when reachable. Returns 0 or SPATE_ERANGE. */
 int cql_session_host(const struct cql_session *s, size_t i, char *buf, size_t size, int *up);
+/* Requests sent to host i so far (routing statistics), 0 when i is out of range. */
+uint64_t cql_session_host_requests(const struct cql_session *s, size_t i);
 
 /* Murmur3 token of a serialized partition key, exactly as Cassandra's
  * Murmur3Partitioner computes it. */

@@ -27,6 +27,7 @@ struct cql_host {
     size_t ntokens;
     char dc[64];
     char last_err[300];
+    uint64_t requests;
 };
 
 struct cql_prepared {
@@ -94,6 +95,7 @@ struct cql_session {
     struct cql_conn *control;
     size_t rr;
     int need_refresh;
+    int64_t last_timestamp; /* client-side timestamps: strictly increasing */
     struct pollfd *pfds;
     struct cql_conn **pconns;
     size_t pcap;
@@ -243,6 +245,11 @@ int cql_session_host(const struct cql_session *s, size_t i, char *buf, size_t si
     return 0;
 }
 
+uint64_t cql_session_host_requests(const struct cql_session *s, size_t i)
+{
+    return i < s->nhosts ? s->hosts[i]->requests : 0;
+}
+
 static void host_update_up(struct cql_host *h)
 {
     int any = 0;
@@ -309,6 +316,8 @@ static int send_on(struct cql_session *s, struct cql_conn *c, struct cql_req *re
     }
     c->slots[stream] = req;
     c->in_flight++;
+    if (c->host)
+        c->host->requests++;
     int to = req->timeout_ms > 0 ? req->timeout_ms : s->cfg.request_timeout_ms;
     req->deadline = spate_mono_ms() + to;
     req->timeout_ms = to;
@@ -905,7 +914,16 @@ static int wire_cl(const struct cql_session *s, enum cql_consistency cl)
     return (int)cl - 1;
 }
 
-static void fill_params(const struct cql_session *s, const struct cql_query_opts *o,
+static int64_t next_timestamp(struct cql_session *s)
+{
+    int64_t now = spate_wall_ms() * 1000 + spate_mono_us() % 1000;
+    if (now <= s->last_timestamp)
+        now = s->last_timestamp + 1;
+    s->last_timestamp = now;
+    return now;
+}
+
+static void fill_params(struct cql_session *s, const struct cql_query_opts *o,
                         struct cql_params *p)
 {
     memset(p, 0, sizeof *p);
@@ -920,6 +938,9 @@ static void fill_params(const struct cql_session *s, const struct cql_query_opts
     if (o && o->has_timestamp) {
         p->has_timestamp = 1;
         p->timestamp = o->timestamp;
+    } else if (s->cfg.client_timestamps) {
+        p->has_timestamp = 1;
+        p->timestamp = next_timestamp(s);
     }
 }
 

@@ -105,6 +105,21 @@ static int answer(struct fake *fk, int fd, struct cql_frame *f)
     snprintf(text, sizeof text, "%.*s", (int)ql, q);
     if (strstr(text, "system.")) {
         put_error(fd, f->stream, CQL_ERR_INVALID, "no system tables here");
+    } else if (!strcmp(text, "timestamp?")) {
+        uint16_t cl;
+        uint8_t flags = 0;
+        int64_t ts = 0;
+        cql__rd_u16(&r, &cl);
+        cql__rd_u8(&r, &flags);
+        if (flags & CQL_QF_PAGE_SIZE) {
+            int32_t ps;
+            cql__rd_i32(&r, &ps);
+        }
+        if (flags & CQL_QF_DEFAULT_TIMESTAMP)
+            cql__rd_i64(&r, &ts);
+        char ans[32];
+        snprintf(ans, sizeof ans, "%s", ts > 1600000000000000LL ? "timestamped" : "none");
+        put_keyspace(fd, f->stream, ans);
     } else if (!strncmp(text, "USE ", 4)) {
         put_keyspace(fd, f->stream, "ok"); /* reconnects restore the keyspace */
     } else if (!strcmp(text, "ok")) {
@@ -340,6 +355,30 @@ static void test_server_error_and_cancel(void **state)
     assert_int_equal(a.n, 1);
 }
 
+static void test_client_timestamps(void **state)
+{
+    struct fake *fk = *state;
+    struct cql_session *s = connect_fake(fk, 2000);
+    struct cql_result *r;
+    assert_int_equal(cql_query(s, "timestamp?", NULL, 0, NULL, &r), 0);
+    assert_string_equal(cql_result_info(r), "none");
+    cql_result_free(r);
+    cql_session_free(s);
+    struct cql_session_config c;
+    cql_session_config_init(&c);
+    static const char *cp[] = {"127.0.0.1"};
+    c.contact_points = cp;
+    c.contact_point_count = 1;
+    c.port = fk->port;
+    c.client_timestamps = 1;
+    char err[256];
+    assert_int_equal(cql_session_new(&c, &s, err, sizeof err), 0);
+    assert_int_equal(cql_query(s, "timestamp?", NULL, 0, NULL, &r), 0);
+    assert_string_equal(cql_result_info(r), "timestamped");
+    cql_result_free(r);
+    cql_session_free(s);
+}
+
 static void test_no_server(void **state)
 {
     (void)state;
@@ -371,6 +410,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unprepared_retry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_error_and_cancel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_probe, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_client_timestamps, setup, teardown),
         cmocka_unit_test(test_no_server),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

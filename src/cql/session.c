@@ -646,6 +646,7 @@ static int reprepare(struct cql_session *s, struct cql_conn *c, struct cql_req *
 }
 
 static void propagate_keyspace(struct cql_session *s, struct cql_conn *origin);
+static void refresh_peers(struct cql_session *s);
 
 static void handle_event(struct cql_session *s, struct cql_response *r)
 {
@@ -806,7 +807,9 @@ int cql_session_poll(struct cql_session *s, int timeout_ms)
     int64_t now = spate_mono_ms();
     maybe_reconnect(s, 0);
     if (s->need_refresh) {
-        s->need_refresh = 0; /* topology changed: pools for new hosts come from reconnect */
+        /* topology changed: new hosts get pools through maybe_reconnect */
+        s->need_refresh = 0;
+        refresh_peers(s);
     }
     size_t total = 0;
     for (size_t i = 0; i < s->nhosts; i++)
@@ -1436,6 +1439,24 @@ static void inet_cell(const struct cql_result *r, size_t row, int col, char *out
     inet_ntop(len == 4 ? AF_INET : AF_INET6, p, out, (socklen_t)size);
 }
 
+#define PEERS_QUERY "SELECT peer, rpc_address, data_center, tokens FROM system.peers"
+
+static void apply_peers(struct cql_session *s, const struct cql_result *r)
+{
+    for (size_t i = 0; i < cql_result_row_count(r); i++) {
+        char addr[64];
+        inet_cell(r, i, cql_result_column_index(r, "rpc_address"), addr, sizeof addr);
+        if (!addr[0] || !strcmp(addr, "0.0.0.0") || !strcmp(addr, "::"))
+            inet_cell(r, i, cql_result_column_index(r, "peer"), addr, sizeof addr);
+        if (!addr[0])
+            continue;
+        struct cql_host *h = host_add(s, addr, s->cfg.port);
+        if (!h)
+            continue;
+        read_tokens(h, r, i, cql_result_column_index(r, "tokens"));
+    }
+}
+
 static void discover(struct cql_session *s, struct cql_host *first)
 {
     struct cql_result *r = NULL;
@@ -1453,23 +1474,30 @@ static void discover(struct cql_session *s, struct cql_host *first)
         r = NULL;
     }
     if (s->cfg.discover_peers &&
-        cql_query(s, "SELECT peer, rpc_address, data_center, tokens FROM system.peers", NULL, 0, &o,
-                  &r) == 0) {
-        for (size_t i = 0; i < cql_result_row_count(r); i++) {
-            char addr[64];
-            inet_cell(r, i, cql_result_column_index(r, "rpc_address"), addr, sizeof addr);
-            if (!addr[0] || !strcmp(addr, "0.0.0.0") || !strcmp(addr, "::"))
-                inet_cell(r, i, cql_result_column_index(r, "peer"), addr, sizeof addr);
-            if (!addr[0])
-                continue;
-            struct cql_host *h = host_add(s, addr, s->cfg.port);
-            if (!h)
-                continue;
-            read_tokens(h, r, i, cql_result_column_index(r, "tokens"));
-        }
+        cql_query(s, PEERS_QUERY, NULL, 0, &o, &r) == 0) {
+        apply_peers(s, r);
         cql_result_free(r);
     }
     build_ring(s);
+}
+
+/* A TOPOLOGY_CHANGE event: read system.peers again, asynchronously. */
+static void on_peers(void *arg, int status, struct cql_result *res, const struct cql_error *err)
+{
+    struct cql_session *s = arg;
+    if (status) {
+        SPATE_WARN(LOGC, "refreshing peers failed: %s", err ? err->message : "?");
+        return;
+    }
+    apply_peers(s, res);
+    build_ring(s);
+}
+
+static void refresh_peers(struct cql_session *s)
+{
+    struct cql_query_opts o = {.consistency = CQL_CL_ONE, .page_size = -1};
+    if (s->cfg.discover_peers)
+        cql_query_async(s, PEERS_QUERY, NULL, 0, &o, on_peers, s);
 }
 
 /* ---- session lifecycle ------------------------------------------------------------------------------ */

@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 # run.sh -- cql integration tests against a running Cassandra (the lead's runner calls this).
 # Env: SPATE_BIN (the spate binary), SPATE_CASSANDRA_HOST, SPATE_CASSANDRA_PORT.
-# Optional: SPATE_IT_DIR (where it_cql_* programs are; default: next to SPATE_BIN).
+# Optional: SPATE_IT_DIR (where it_cql_* programs are; default: next to SPATE_BIN);
+# SPATE_CQL_OWN_NODE=1 / SPATE_CQL_TWO_NODE=1 also run own_node.sh / two_node.sh (they start
+# Cassandra instances of their own on other ports; minutes each).
 # Prints "N passed, N failed" and exits non-zero on any failure.
 set -u
 BIN=${SPATE_BIN:?SPATE_BIN must point at the spate binary}
@@ -67,6 +69,18 @@ rc=$?
 [ $rc = 1 ] && echo "$out" | grep -qi "refused" && ok "cli: connection refused is clear" || bad "cli: refused" "$out"
 
 cql -q -e "DROP KEYSPACE IF EXISTS $ks" >/dev/null 2>&1
+
+# 3. optional, slow: a Cassandra of our own (auth, TLS, kill -9) and a two-node cluster
+here=$(cd "$(dirname "$0")" && pwd)
+for t in own_node two_node; do
+    var=SPATE_CQL_$(echo $t | tr a-z A-Z)
+    [ "${!var:-0}" = 1 ] || continue
+    out=$("$here/$t.sh" 2>&1)
+    echo "$out" | grep -E '^(ok|FAIL|     )' || true
+    line=$(echo "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -1)
+    p=$(echo "$line" | awk '{print $1}'); f=$(echo "$line" | awk '{print $3}')
+    passed=$((passed + ${p:-0})); failed=$((failed + ${f:-1}))
+done
 
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

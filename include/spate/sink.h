@@ -19,8 +19,8 @@ struct sink_options {
                                 * histogram; NULL = "ingested_at", "" = none */
     int64_t max_records;       /* stop once this many records are done; 0 = no limit */
     int64_t duration_ms;       /* stop after this long; 0 = no limit */
-    int64_t idle_exit_ms;      /* stop when nothing arrived for this long once records
-                                * have been seen; 0 = never */
+    int64_t idle_exit_ms;      /* stop when nothing arrived for this long (counted from
+                                * the start or the last record); 0 = never */
     int64_t drain_timeout_ms;  /* on stop, wait this long for in-flight writes; 0 = 60 s */
     int quiet;                 /* no periodic progress lines */
     /* Metrics go into this registry when not NULL (the caller serves it). */

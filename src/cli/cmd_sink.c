@@ -42,7 +42,7 @@ static void usage(FILE *f)
             "  --latency-field F    field with the ingest time (default ingested_at, '' = off)\n"
             "  --max-records N      stop once N records are done\n"
             "  --for DURATION       stop after DURATION (e.g. 30s, 5m)\n"
-            "  --idle-exit DURATION stop once nothing arrived for DURATION (after the first record)\n"
+            "  --idle-exit DURATION stop once nothing arrived for DURATION\n"
             "  --drain-timeout D    on stop, wait up to D for in-flight writes (default 60s)\n"
             "  --metrics-port P     serve /metrics on P (default metrics.sink_port, 0 = off)\n"
             "  -q, --quiet          no progress lines\n"

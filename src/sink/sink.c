@@ -235,7 +235,15 @@ static int build_values(struct sink *sk, struct sink_rec *r, const struct sink_t
     memset(qo, 0, sizeof *qo);
     qo->consistency = t->cl;
     qo->idempotent = 1;
-    if (t->ts_expr) {
+    if (!t->ts_expr && v->timestamp_ms >= 0) {
+        /* Writes of one partition are in flight together, so two records with
+         * the same primary key could reach the node in either order. Their
+         * Kafka timestamp (plus the offset's last digits, for records of the
+         * same millisecond) as the write timestamp makes the later record win
+         * whatever the arrival order, and makes a replay write the same cells. */
+        qo->has_timestamp = 1;
+        qo->timestamp = v->timestamp_ms * 1000 + v->offset % 1000;
+    } else if (t->ts_expr) {
         struct sink_datum d;
         struct sink_type tst = {.id = CQL_TYPE_TIMESTAMP};
         struct cql_value tv;
@@ -1281,6 +1289,7 @@ int sink_run(const struct spate_config *cfg, const struct sink_options *opts,
     }
 
     int64_t last_commit = spate_mono_ms(), last_tick = last_commit, last_log = last_commit;
+    sk->last_msg_ms = last_commit; /* idle time counts from the start too */
     uint64_t rows_at_tick = 0;
     int64_t started = spate_mono_ms();
     int stopping = 0;
@@ -1294,7 +1303,7 @@ int sink_run(const struct spate_config *cfg, const struct sink_options *opts,
                 why = "max records";
             else if (opts->duration_ms > 0 && now - started >= opts->duration_ms)
                 why = "duration";
-            else if (opts->idle_exit_ms > 0 && sk->last_msg_ms > 0 && sk->nlive == 0 &&
+            else if (opts->idle_exit_ms > 0 && sk->nlive == 0 &&
                      now - sk->last_msg_ms >= opts->idle_exit_ms)
                 why = "idle";
             if (why) {

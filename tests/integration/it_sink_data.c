@@ -5,6 +5,7 @@
  *   it_sink_data topics  --brokers B --partitions P TOPIC...
  *   it_sink_data produce --brokers B --topic T --count N --seed S --base-ms MS
  *                        [--poison-every K] [--from I] [--rate R]
+ *   it_sink_data lines   --brokers B --topic T   (stdin: key TAB value [TAB h=v,h=v])
  *   it_sink_data verify  --host H --port P --keyspace KS --count N --seed S --base-ms MS
  *                        [--poison-every K] [--dlq]
  *
@@ -295,6 +296,45 @@ static int cmd_produce(const char *brokers, const char *topic, int64_t count, in
     printf("produced %d (%" PRId64 " poison) in %.1f s, %d failed\n", delivered, poisons,
            (double)(spate_mono_ms() - t0) / 1000.0, failed_dr);
     return failed_dr ? 1 : 0;
+}
+
+/* Lines "key<TAB>value[<TAB>name=value,name=value]" from stdin, as is. */
+static int cmd_lines(const char *brokers, const char *topic)
+{
+    rd_kafka_t *rk = producer(brokers);
+    char line[65536];
+    int n = 0;
+    while (fgets(line, sizeof line, stdin)) {
+        line[strcspn(line, "\n")] = 0;
+        char *key = line, *val = strchr(line, '\t'), *hdrs = NULL;
+        if (!val)
+            continue;
+        *val++ = 0;
+        if ((hdrs = strchr(val, '\t')))
+            *hdrs++ = 0;
+        rd_kafka_headers_t *h = rd_kafka_headers_new(4);
+        for (char *tok = hdrs ? strtok(hdrs, ",") : NULL; tok; tok = strtok(NULL, ",")) {
+            char *eq = strchr(tok, '=');
+            if (eq) {
+                *eq = 0;
+                rd_kafka_header_add(h, tok, -1, eq + 1, -1);
+            }
+        }
+        rd_kafka_resp_err_t e = rd_kafka_producev(
+            rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, strlen(key)),
+            RD_KAFKA_V_VALUE(val, strlen(val)), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END);
+        if (e) {
+            rd_kafka_headers_destroy(h);
+            fprintf(stderr, "produce: %s\n", rd_kafka_err2str(e));
+            return 2;
+        }
+        n++;
+    }
+    rd_kafka_flush(rk, 30000);
+    rd_kafka_destroy(rk);
+    printf("produced %d, %d failed\n", delivered, failed_dr);
+    return failed_dr || delivered != n ? 1 : 0;
 }
 
 /* ---- verify ----------------------------------------------------------------- */
@@ -674,6 +714,8 @@ int main(int argc, char **argv)
         return cmd_topics(brokers, partitions, argv + optind, argc - optind);
     if (strcmp(cmd, "produce") == 0 && topic)
         return cmd_produce(brokers, topic, count, from, seed, base_ms, poison_every, rate);
+    if (strcmp(cmd, "lines") == 0 && topic)
+        return cmd_lines(brokers, topic);
     if (strcmp(cmd, "verify") == 0)
         return cmd_verify(host, port, ks, count, seed, base_ms, poison_every, dlq);
     fprintf(stderr, "it_sink_data: bad command line\n");

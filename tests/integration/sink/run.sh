@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# run.sh -- `spate schema` and `spate sink` against the real Kafka and Cassandra of the
+# test stack (the lead's runner calls this). Own keyspace and topics per run.
+#
+# Env: SPATE_BIN, SPATE_KAFKA, SPATE_CASSANDRA_HOST, SPATE_CASSANDRA_PORT, SPATE_RUN_ID,
+# SPATE_BUILD (where it_sink_data is; default: next to SPATE_BIN).
+# Optional: SPATE_SINK_IT_COUNT (records, default 50000), SPATE_SINK_IT_METRICS_PORT.
+# Prints "N passed, N failed" last and exits non-zero on any failure.
+set -u
+BIN=${SPATE_BIN:?SPATE_BIN must point at the spate binary}
+BUILD=${SPATE_BUILD:-$(dirname "$BIN")}
+DATA="$BUILD/it_sink_data"
+KAFKA=${SPATE_KAFKA:-127.0.0.1:9092}
+CHOST=${SPATE_CASSANDRA_HOST:-127.0.0.1}
+CPORT=${SPATE_CASSANDRA_PORT:-9042}
+RUN=${SPATE_RUN_ID:-$(date +%s)-$$}
+COUNT=${SPATE_SINK_IT_COUNT:-50000}
+MPORT=${SPATE_SINK_IT_METRICS_PORT:-29452}
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+TAG=$(echo "$RUN" | tr -c 'a-zA-Z0-9\n' '_' | tail -c 24)
+KS="sink_it_$TAG"
+P="sinkit-$TAG"
+SEED=$((RANDOM + 1))
+BASE=$(($(date +%s) * 1000))
+POISON_EVERY=1000
+WORK=$(mktemp -d /tmp/spate-sink-it.XXXXXX)
+passed=0
+failed=0
+PIDS=()
+ok() { passed=$((passed + 1)); echo "ok   $1"; }
+bad() { failed=$((failed + 1)); echo "FAIL $1"; [ -n "${2:-}" ] && echo "$2" | tail -20 | sed 's/^/     /'; }
+
+cleanup() {
+    for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+    "$BIN" -c "$WORK/sink.yaml" cql -e "DROP KEYSPACE IF EXISTS $KS" >/dev/null 2>&1
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# A config for this run: the test stack, our keyspace, topics and group, the
+# default mappings with our topic names.
+write_config() { # file group [extra-mappings-file]
+    cat >"$1" <<EOF
+log_level: info
+kafka:
+  bootstrap_servers: $KAFKA
+  topic_dlq: $P.dlq
+  properties:
+    session.timeout.ms: "6000"
+    heartbeat.interval.ms: "500"
+cassandra:
+  contact_points: [$CHOST]
+  port: $CPORT
+  keyspace: $KS
+  consistency: ONE
+metrics:
+  sink_port: 0
+EOF
+    if [ -n "${3:-}" ]; then cat "$3" >>"$1"; return; fi
+    sed -e "s/users\.clean/$P.clean/; s/users\.stats/$P.stats/; s/topic: users\.dlq/topic: $P.dlq/" \
+        -e "s/\${SPATE_SINK_GROUP:-spate-sink}/$2/" "$HERE/mappings.yaml" >>"$1"
+}
+write_config "$WORK/sink.yaml" "$P-g"
+# background instances run the binary itself, so $! is its pid (for kill -9)
+SINK=("$BIN" -c "$WORK/sink.yaml" sink)
+cql() { "$BIN" -c "$WORK/sink.yaml" cql -k "$KS" "$@"; }
+
+echo "# keyspace $KS, topics $P.*, seed $SEED, $COUNT records, poison every $POISON_EVERY"
+
+# ---- schema ------------------------------------------------------------------------
+out=$("$BIN" -c "$WORK/sink.yaml" schema apply 2>&1)
+if [ $? -eq 0 ] && echo "$out" | grep -q "created  table $KS.users$" &&
+    echo "$out" | grep -q "created  keyspace $KS" && echo "$out" | grep -q "5 created"; then
+    ok "schema apply: creates the keyspace and 4 tables, and says so"
+else bad "schema apply: creates the keyspace and 4 tables" "$out"; fi
+out=$("$BIN" -c "$WORK/sink.yaml" schema apply 2>&1)
+if [ $? -eq 0 ] && echo "$out" | grep -q "0 created, 5 already existed"; then
+    ok "schema apply: re-run is a no-op that reports what exists"
+else bad "schema apply: re-run is a no-op" "$out"; fi
+out=$("$BIN" -c "$WORK/sink.yaml" schema show 2>&1)
+echo "$out" | grep -q "'class': 'SimpleStrategy', 'replication_factor': 1" &&
+    ok "schema show: replication from the config" || bad "schema show: replication" "$out"
+
+# ---- start-up errors ---------------------------------------------------------------
+cat >"$WORK/badcol.map" <<EOF
+sink:
+  mappings:
+    - topic: $P.clean
+      tables:
+        - table: users
+          columns:
+            - {column: user_id, from: user_id}
+            - {column: favourite_colour, from: colour}
+EOF
+write_config "$WORK/badcol.yaml" "$P-bad" "$WORK/badcol.map"
+out=$(timeout 60 "$BIN" -c "$WORK/badcol.yaml" sink 2>&1); rc=$?
+if [ $rc -eq 2 ] && echo "$out" | grep -q "column favourite_colour does not exist in $KS.users"; then
+    ok "start-up error names a mapped column that does not exist (exit 2)"
+else bad "start-up error for a missing column (rc $rc)" "$out"; fi
+cat >"$WORK/badtype.map" <<EOF
+sink:
+  mappings:
+    - topic: $P.clean
+      tables:
+        - table: users
+          columns:
+            - {column: user_id, from: user_id}
+            - {column: age, from: registered_at, type: timestamp}
+EOF
+write_config "$WORK/badtype.yaml" "$P-bad" "$WORK/badtype.map"
+out=$(timeout 60 "$BIN" -c "$WORK/badtype.yaml" sink 2>&1); rc=$?
+if [ $rc -eq 2 ] && echo "$out" | grep -q "column age from 'registered_at': a int column cannot hold a field of type timestamp"; then
+    ok "start-up error names a column that cannot hold the field's type (exit 2)"
+else bad "start-up error for a type mismatch (rc $rc)" "$out"; fi
+cat >"$WORK/nopk.map" <<EOF
+sink:
+  mappings:
+    - topic: $P.clean
+      tables:
+        - table: users_by_nationality
+          columns:
+            - {column: user_id, from: user_id}
+            - {column: nationality, from: nationality}
+EOF
+write_config "$WORK/nopk.yaml" "$P-bad" "$WORK/nopk.map"
+out=$(timeout 60 "$BIN" -c "$WORK/nopk.yaml" sink 2>&1); rc=$?
+if [ $rc -eq 2 ] && echo "$out" | grep -q "primary key column day of $KS.users_by_nationality is not mapped"; then
+    ok "start-up error for an unmapped primary key column (exit 2)"
+else bad "start-up error for an unmapped primary key column (rc $rc)" "$out"; fi
+
+# ---- the stream, with kill -9, two instances and poison records -------------------
+"$DATA" topics --brokers "$KAFKA" --partitions 6 "$P.clean" "$P.stats" "$P.dlq" >/dev/null ||
+    bad "create topics"
+"$DATA" produce --brokers "$KAFKA" --topic "$P.clean" --count "$COUNT" --seed "$SEED" \
+    --base-ms "$BASE" --poison-every $POISON_EVERY >"$WORK/produce.out" 2>&1 &&
+    ok "produced $(cat "$WORK/produce.out")" || bad "produce" "$(cat "$WORK/produce.out")"
+
+# instance A, killed with -9 mid-stream
+"${SINK[@]}" -q >"$WORK/a.log" 2>&1 &
+A=$!; PIDS+=("$A")
+sleep 12
+kill -9 "$A" 2>/dev/null; wait "$A" 2>/dev/null
+grep -q "assigned" "$WORK/a.log" && ok "instance A consumed, then was killed with -9" ||
+    bad "instance A did not start" "$(cat "$WORK/a.log")"
+
+# instances B and C share the partitions; C is killed with -9
+"${SINK[@]}" -q --metrics-port "$MPORT" >"$WORK/b.log" 2>&1 &
+B=$!; PIDS+=("$B")
+"${SINK[@]}" -q >"$WORK/c.log" 2>&1 &
+C=$!; PIDS+=("$C")
+sleep 12
+kill -9 "$C" 2>/dev/null; wait "$C" 2>/dev/null
+metrics=$(curl -s "http://127.0.0.1:$MPORT/metrics")
+if echo "$metrics" | grep -q 'spate_sink_e2e_latency_seconds_quantile{quantile="0.999"}' &&
+    echo "$metrics" | grep -q '^spate_sink_consumer_lag ' &&
+    echo "$metrics" | grep -q '^spate_sink_write_retries_total ' &&
+    echo "$metrics" | grep -q '^spate_sink_dlq_total ' &&
+    echo "$metrics" | grep -q 'spate_sink_rows_written_total{table="'"$KS"'.users"}'; then
+    ok "metrics: e2e latency quantiles, lag, retries, DLQ and rows per table on /metrics"
+else bad "metrics endpoint" "$(echo "$metrics" | grep -v '^#' | head -20)"; fi
+grep -q "assigned" "$WORK/c.log" && ok "two instances in one group (C got partitions, then kill -9)" ||
+    bad "instance C never got partitions" "$(cat "$WORK/c.log" "$WORK/b.log")"
+
+# B takes over C's partitions; SIGTERM it mid-stream: exit 0 with a summary
+sleep 15
+kill -TERM "$B"
+wait "$B"; rc=$?
+if [ $rc -eq 0 ] && grep -q "spate sink: .* records, .* rows" "$WORK/b.log"; then
+    ok "SIGTERM: drains, commits, exits 0 with a summary: $(grep 'spate sink: ' "$WORK/b.log" | tail -1 | cut -c1-90)"
+else bad "SIGTERM exit (rc $rc)" "$(tail -5 "$WORK/b.log")"; fi
+
+# a restart finishes the stream
+timeout 600 "$BIN" -c "$WORK/sink.yaml" sink -q --idle-exit 10s >"$WORK/d.log" 2>&1
+rc=$?
+[ $rc -eq 0 ] && ok "restart consumed the rest: $(grep 'spate sink: ' "$WORK/d.log" | tail -1 | cut -c1-90)" ||
+    bad "restart (rc $rc)" "$(tail -5 "$WORK/d.log")"
+
+out=$("$DATA" verify --host "$CHOST" --port "$CPORT" --keyspace "$KS" --count "$COUNT" \
+    --seed "$SEED" --base-ms "$BASE" --poison-every $POISON_EVERY --dlq 2>&1)
+rc=$?
+echo "$out" | grep -E '^(ok|FAIL|     )' | sed 's/^/  /'
+[ $rc -eq 0 ] && ok "after kill -9, a second instance killed, SIGTERM and restart: nothing lost, nothing duplicated, values equal, poison in the DLQ table" ||
+    bad "verification after the faults" "$out"
+
+# ---- stats and other DLQ shapes ------------------------------------------------------
+printf '%s\t%s\n' \
+    "k1" '{"window_start":"2026-11-25T10:00:00.000Z","window_end":"2026-11-25T10:01:00.000Z","nationality":"FR","gender":"female","signups":3,"avg_age":41.5}' \
+    "k1" '{"window_start":"2026-11-25T10:00:00.000Z","window_end":"2026-11-25T10:01:00.000Z","nationality":"FR","gender":"female","signups":7,"avg_age":40.25}' \
+    "k2" '{"window_start":"2026-11-25T10:01:00.000Z","window_end":"2026-11-25T10:02:00.000Z","nationality":null,"gender":"male","signups":1,"avg_age":null}' |
+    "$DATA" lines --brokers "$KAFKA" --topic "$P.stats" >/dev/null
+printf '%s\t%s\t%s\n' \
+    "raw-key-1" 'garbage {not json' 'spate.stage=ingest,spate.error=record is not a JSON object' \
+    "raw-key-2" '{"stage":"process","reason":"invalid_email","key":"abc","raw":"{\"x\":1}","at":"2026-11-24T23:59:59.000Z"}' 'spate.stage=process,spate.error=invalid_email' |
+    "$DATA" lines --brokers "$KAFKA" --topic "$P.dlq" >/dev/null
+timeout 300 "$BIN" -c "$WORK/sink.yaml" sink -q --idle-exit 6s >"$WORK/e.log" 2>&1
+out=$(cql --json -e "SELECT nationality, gender, signups, avg_age FROM signups_by_minute WHERE nationality = 'FR' AND day = '2026-11-25'" 2>&1)
+[ "$out" = '{"nationality":"FR","gender":"female","signups":7,"avg_age":40.25}' ] &&
+    ok "users.stats: upsert keeps the latest total per minute, nationality and gender" ||
+    bad "users.stats -> signups_by_minute" "$out"
+out=$(cql --json -e "SELECT gender, signups, avg_age FROM signups_by_minute WHERE nationality = '' AND day = '2026-11-25'" 2>&1)
+[ "$out" = '{"gender":"male","signups":1,"avg_age":null}' ] &&
+    ok "users.stats: a null nationality is stored under '' (not dropped)" ||
+    bad "users.stats null nationality" "$out"
+out=$(cql --json -e "SELECT stage, reason, record_key, raw FROM rejected_by_day WHERE day = '2026-11-24'" 2>&1)
+echo "$out" | grep -q '"stage":"process","reason":"invalid_email","record_key":"abc","raw":"{\\"x\\":1}"' &&
+    ok "users.dlq: a Spark envelope is stored by its own day, stage, reason, key and raw" ||
+    bad "users.dlq Spark envelope" "$out"
+today=$(date -u +%F)
+out=$(cql --json -e "SELECT stage, reason, record_key, raw FROM rejected_by_day WHERE day = '$today'" 2>&1)
+echo "$out" | grep -q '"stage":"ingest","reason":"record is not a JSON object","record_key":"raw-key-1","raw":"garbage {not json"' &&
+    ok "users.dlq: ingest's raw record falls back to headers, Kafka key and raw bytes" ||
+    bad "users.dlq raw + headers" "$(echo "$out" | grep -v '"stage":"sink"' | head -5)"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

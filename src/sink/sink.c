@@ -68,9 +68,22 @@ struct sink_write {
     int queued;
 };
 
+/* What a record keeps of its Kafka message: a copy, so the consumer's fetch
+ * buffers are released at once (a message pins its whole fetch response). */
+struct sink_kmsg {
+    int32_t partition;
+    int64_t offset;
+    int64_t timestamp_ms; /* -1 = none */
+    char *key;            /* NULL = no key */
+    size_t key_len;
+    char *payload;        /* NULL = no value */
+    size_t len;
+    rd_kafka_headers_t *headers; /* NULL = none */
+};
+
 struct sink_rec {
     struct sink *sk;
-    rd_kafka_message_t *msg;
+    struct sink_kmsg msg;
     struct sink_route *route;
     struct sink_part *part; /* NULL once abandoned (partition revoked) */
     uint64_t seq;
@@ -153,9 +166,9 @@ static struct sink_part *find_part(struct sink *sk, const char *topic, int32_t p
 
 static int header_lookup(void *arg, const char *name, const void **ptr, size_t *len)
 {
-    rd_kafka_message_t *m = arg;
-    rd_kafka_headers_t *h = NULL;
-    if (rd_kafka_message_headers(m, &h) != RD_KAFKA_RESP_ERR_NO_ERROR || !h)
+    const struct sink_kmsg *m = arg;
+    rd_kafka_headers_t *h = m->headers;
+    if (!h)
         return SPATE_ENOTFOUND;
     return rd_kafka_header_get_last(h, name, ptr, len) == RD_KAFKA_RESP_ERR_NO_ERROR
                ? 0
@@ -164,13 +177,12 @@ static int header_lookup(void *arg, const char *name, const void **ptr, size_t *
 
 static void view_of(struct sink_rec *r, const json_t *root, struct sink_msg_view *v)
 {
-    rd_kafka_message_t *m = r->msg;
-    rd_kafka_timestamp_type_t tt;
+    struct sink_kmsg *m = &r->msg;
     memset(v, 0, sizeof *v);
     v->topic = r->route->topic;
     v->partition = m->partition;
     v->offset = m->offset;
-    v->timestamp_ms = rd_kafka_message_timestamp(m, &tt);
+    v->timestamp_ms = m->timestamp_ms;
     v->key = m->key;
     v->key_len = m->key_len;
     v->value = m->payload;
@@ -181,7 +193,7 @@ static void view_of(struct sink_rec *r, const json_t *root, struct sink_msg_view
     v->now_ms = spate_wall_ms();
 }
 
-static json_t *parse_value(const rd_kafka_message_t *m, char *why, size_t whylen)
+static json_t *parse_value(const struct sink_kmsg *m, char *why, size_t whylen)
 {
     if (!m->payload || m->len == 0) {
         snprintf(why, whylen, "empty value");
@@ -267,7 +279,10 @@ static void rec_free(struct sink *sk, struct sink_rec *r)
     if (r->next)
         r->next->prev = r->prev;
     sk->nlive--;
-    rd_kafka_message_destroy(r->msg);
+    free(r->msg.key);
+    free(r->msg.payload);
+    if (r->msg.headers)
+        rd_kafka_headers_destroy(r->msg.headers);
     free(r->reason);
     free(r);
 }
@@ -290,7 +305,7 @@ static void on_dlq_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *o
 
 static void send_to_dlq(struct sink *sk, struct sink_rec *r)
 {
-    rd_kafka_message_t *m = r->msg;
+    const struct sink_kmsg *m = &r->msg;
     if (r->route->is_dlq || !r->part) {
         /* A record of the DLQ topic itself that no table takes stays in that
          * topic (nothing is lost); sending it there again would loop. */
@@ -342,8 +357,8 @@ static void send_to_dlq(struct sink *sk, struct sink_rec *r)
         return;
     }
     rd_kafka_headers_t *h = rd_kafka_headers_new(8);
-    rd_kafka_headers_t *orig = NULL;
-    if (rd_kafka_message_headers(m, &orig) == RD_KAFKA_RESP_ERR_NO_ERROR && orig) {
+    rd_kafka_headers_t *orig = m->headers;
+    if (orig) {
         const char *name;
         const void *val;
         size_t size;
@@ -405,7 +420,7 @@ static void poison(struct sink *sk, struct sink_rec *r, const char *why)
         r->reason = strdup(why);
         metrics_counter_inc(sk->m_poison);
         SPATE_WARN(LOG, "%s[%" PRId32 "]@%" PRId64 ": poison record: %s", r->route->topic,
-                   r->msg->partition, r->msg->offset, why);
+                   r->msg.partition, r->msg.offset, why);
     }
 }
 
@@ -461,7 +476,7 @@ static void submit(struct sink *sk, struct sink_write *w, json_t *root_hint)
     char why[512];
     json_t *root = root_hint;
     if (!root)
-        root = parse_value(r->msg, why, sizeof why);
+        root = parse_value(&r->msg, why, sizeof why);
     struct sink_msg_view v;
     view_of(r, root, &v);
     struct cql_query_opts qo;
@@ -623,7 +638,33 @@ static void handle_message(struct sink *sk, rd_kafka_message_t *m)
         return;
     }
     r->sk = sk;
-    r->msg = m;
+    {
+        struct sink_kmsg *k = &r->msg;
+        rd_kafka_timestamp_type_t tt;
+        k->partition = m->partition;
+        k->offset = m->offset;
+        k->timestamp_ms = rd_kafka_message_timestamp(m, &tt);
+        if (m->key) {
+            k->key = malloc(m->key_len + 1);
+            if (k->key) {
+                memcpy(k->key, m->key, m->key_len);
+                k->key_len = m->key_len;
+            }
+        }
+        if (m->payload) {
+            k->payload = malloc(m->len + 1);
+            if (k->payload) {
+                memcpy(k->payload, m->payload, m->len);
+                k->len = m->len;
+            }
+        }
+        rd_kafka_message_detach_headers(m, &k->headers);
+        if ((m->key && !k->key) || (m->payload && !k->payload)) {
+            sk->fatal = 1;
+            snprintf(sk->fatal_msg, sizeof sk->fatal_msg, "out of memory");
+        }
+        rd_kafka_message_destroy(m);
+    }
     r->route = route;
     r->part = part;
     r->seq = seq;
@@ -637,7 +678,7 @@ static void handle_message(struct sink *sk, rd_kafka_message_t *m)
         r->w[i] = (struct sink_write){.rec = r, .table = i};
 
     char why[512] = "";
-    json_t *root = parse_value(m, why, sizeof why);
+    json_t *root = parse_value(&r->msg, why, sizeof why);
     if (!root)
         r->reason = strdup(why); /* kept as context should a key column be missing */
     if (root && sk->latency_field && *sk->latency_field) {

@@ -40,7 +40,9 @@ struct ingest_summary {
 /* Run until every source is finished (end of pagination, max_records), the
  * duration passes or *stop becomes non-zero (set it from a signal handler).
  * Then stop polling, finish every in-flight request, wait for every delivery
- * report and save the resume state. The summary is filled in every case.
+ * report and save the resume state. If *stop reaches 2 while waiting for
+ * delivery reports, the undelivered messages are purged and counted as
+ * failed. The summary is filled in every case.
  * Returns 0; SPATE_ECONFIG (unknown source, bad settings); SPATE_EKAFKA
  * (producer or topic set-up failed, or deliveries failed); SPATE_ESYS. */
 int ingest_run(const struct spate_config *cfg, const struct ingest_options *opts,

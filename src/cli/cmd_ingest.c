@@ -17,10 +17,12 @@
 
 static volatile sig_atomic_t stop_flag;
 
+/* The first signal drains; a second one stops waiting for Kafka. */
 static void on_signal(int sig)
 {
     (void)sig;
-    stop_flag = 1;
+    if (stop_flag < 2)
+        stop_flag++;
 }
 
 static void usage(FILE *f)
@@ -31,7 +33,8 @@ static void usage(FILE *f)
             "Poll the HTTP JSON sources of the config and produce every record, exactly as\n"
             "received, to kafka.topic_raw; bad payloads go to kafka.topic_dlq. SIGINT or\n"
             "SIGTERM stops polling, drains in-flight requests and delivery reports, and\n"
-            "prints a summary line.\n"
+            "prints a summary line; a second signal stops waiting for Kafka (undelivered\n"
+            "messages are counted as failed and the resume state stays before them).\n"
             "\n"
             "options:\n"
             "  --source NAME        only this source (default: every source)\n"

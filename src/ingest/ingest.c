@@ -1065,7 +1065,17 @@ static void run_loop(struct ingest_engine *eng)
     }
     /* Every request is over; now wait for every delivery report. */
     int64_t last_log = spate_mono_ms();
+    int purged = 0;
     while (rd_kafka_outq_len(eng->rk) > 0) {
+        if (!purged && eng->stop && *eng->stop >= 2) {
+            /* A second signal: give up waiting (the broker may be gone for
+             * good). Purged messages come back as failed delivery reports,
+             * so the summary counts them and the state stays before them. */
+            SPATE_WARN(COMP, "second signal: abandoning %d undelivered messages",
+                       rd_kafka_outq_len(eng->rk));
+            rd_kafka_purge(eng->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+            purged = 1;
+        }
         rd_kafka_flush(eng->rk, 200);
         if (spate_mono_ms() - last_log > 5000) {
             SPATE_INFO(COMP, "waiting for %d delivery reports", rd_kafka_outq_len(eng->rk));

@@ -21,7 +21,8 @@ RUN python3 -m venv /opt/spark-venv \
       "pyspark==${PYSPARK_VERSION}" \
  && rm -rf /opt/spark-venv/lib/python3*/site-packages/pip* \
            /opt/spark-venv/lib/python3*/site-packages/setuptools* \
-           /opt/spark-venv/lib/python3*/site-packages/_distutils_hack
+           /opt/spark-venv/lib/python3*/site-packages/_distutils_hack \
+           /opt/spark-venv/lib/python3*/site-packages/distutils-precedence.pth
 
 FROM debian:bookworm-slim
 ARG DEBIAN_FRONTEND=noninteractive

@@ -754,6 +754,16 @@ static int start_cassandra(const struct spate_config *cfg, const char *java, con
     arg(&b, "-Dcassandra.skip_wait_for_gossip_to_settle=0");
     arg(&b, "-Dcassandra.superuser_setup_delay_ms=0");
     arg(&b, "-Dcassandra.ring_delay_ms=1000");
+    /* Tests may add or override JVM options (a later -D wins), e.g. a longer ring
+     * delay for a node that joins another on a busy machine. */
+    const char *jvm_extra = getenv("SPATE_CASSANDRA_JVM_OPTS");
+    if (jvm_extra && *jvm_extra) {
+        char opts[1024];
+        spate_strlcpy(opts, jvm_extra, sizeof opts);
+        for (char *save = NULL, *tok = strtok_r(opts, " ", &save); tok;
+             tok = strtok_r(NULL, " ", &save))
+            arg(&b, "%s", tok);
+    }
     arg(&b, "-cp");
     arg(&b, "%s", cp);
     arg(&b, "org.apache.cassandra.service.CassandraDaemon");

@@ -87,7 +87,7 @@ def main():
     consumer = Consumer({"bootstrap.servers": a.brokers, "group.id": a.group,
                          "enable.auto.commit": False, "auto.offset.reset": "earliest"})
     consumer.subscribe([a.topic])
-    done = rows = 0
+    done = rows = retries = 0
     t0 = None
     while done < a.count:
         msgs = consumer.consume(num_messages=a.batch, timeout=1.0)
@@ -105,14 +105,25 @@ def main():
             stmts.append((ins_users, [r[c] for c in USERS_COLS]))
             stmts.append((ins_nat, [r[c] for c in NAT_COLS]))
             done += 1
-        results = execute_concurrent(session, stmts, concurrency=a.concurrency,
-                                     raise_on_first_error=True)
-        rows += sum(1 for ok, _ in results if ok)
+        # retry what failed (timeouts under load) until every write succeeded
+        for attempt in range(100):
+            results = execute_concurrent(session, stmts, concurrency=a.concurrency,
+                                         raise_on_first_error=False)
+            failed = [st for st, (ok, _) in zip(stmts, results) if not ok]
+            rows += len(stmts) - len(failed)
+            if not failed:
+                break
+            retries += len(failed)
+            stmts = failed
+            time.sleep(min(0.05 * 2 ** attempt, 5))
+        else:
+            sys.exit("writes kept failing: %s" % results[0][1])
         consumer.commit(asynchronous=False)  # only after every write of the batch
     secs = time.monotonic() - t0
     consumer.close()
     cluster.shutdown()
-    print("peer: %d records, %d rows in %.1f s (%.0f rows/s)" % (done, rows, secs, rows / secs))
+    print("peer: %d records, %d rows in %.1f s (%.0f rows/s), %d retries" % (
+        done, rows, secs, rows / secs, retries))
 
 
 if __name__ == "__main__":

@@ -77,8 +77,9 @@ c0=$(cpu_of "$cpid")
     "$BIN" -c "$WORK/bench.yaml" sink -q --group "bench-sink-$TAG-spate" --max-records "$COUNT" \
     --metrics-port 0 --latency-field '' >"$WORK/sink.log" 2>&1
 c1=$(cpu_of "$cpid")
-read -r su ss srss swall <"$WORK/sink.time"
+read -r su ss srss swall < <(tail -1 "$WORK/sink.time")
 sline=$(grep 'spate sink: ' "$WORK/sink.log" | tail -1)
+[ -n "$sline" ] || { echo "spate sink failed:"; tail -20 "$WORK/sink.log"; exit 1; }
 srows=$(echo "$sline" | sed -E 's/.* ([0-9]+) rows in ([0-9.]+) s.*/\1/')
 ssecs=$(echo "$sline" | sed -E 's/.* ([0-9]+) rows in ([0-9.]+) s.*/\2/')
 "$DATA" verify --host "$chost" --port "$cport" --keyspace "$KS" --count "$COUNT" --seed 11 \
@@ -92,8 +93,9 @@ c2=$(cpu_of "$cpid")
     --group "bench-sink-$TAG-peer" --host "$chost" --port "$cport" --keyspace "$KS" \
     --count "$COUNT" >"$WORK/peer.log" 2>&1
 c3=$(cpu_of "$cpid")
-read -r pu ps prss pwall <"$WORK/peer.time"
+read -r pu ps prss pwall < <(tail -1 "$WORK/peer.time")
 pline=$(grep '^peer: ' "$WORK/peer.log" | tail -1)
+[ -n "$pline" ] || { echo "the peer failed:"; tail -20 "$WORK/peer.log"; exit 1; }
 prows=$(echo "$pline" | sed -E 's/.* ([0-9]+) rows in ([0-9.]+) s.*/\1/')
 psecs=$(echo "$pline" | sed -E 's/.* ([0-9]+) rows in ([0-9.]+) s.*/\2/')
 

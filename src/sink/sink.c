@@ -120,6 +120,7 @@ struct sink {
     int fatal;
     char fatal_msg[256];
     int64_t last_msg_ms;
+    int64_t last_retry_log_ms;
     uint64_t rng;
     struct sink_summary sum;
     /* metrics */
@@ -557,9 +558,13 @@ static void on_write_done(void *arg, int status, struct cql_result *res,
         w->attempts++;
         sk->sum.retries++;
         metrics_counter_inc(sk->m_retries);
-        if (w->attempts == 1 || w->attempts % 20 == 0)
-            SPATE_WARN(LOG, "write to %s failed (%s), attempt %d: retrying",
-                       r->route->tables[w->table].label, msg, w->attempts);
+        int64_t now = spate_mono_ms();
+        if (now - sk->last_retry_log_ms >= 5000) { /* one line per 5 s, not per write */
+            SPATE_WARN(LOG, "write to %s failed (%s), attempt %d: retrying (%zu writes "
+                            "waiting)",
+                       r->route->tables[w->table].label, msg, w->attempts, sk->nretry + 1);
+            sk->last_retry_log_ms = now;
+        }
         schedule_retry(sk, w,
                        sink__backoff_ms(w->attempts, sk->cfg->sink.retry_initial_ms,
                                         sk->cfg->sink.retry_max_ms, rnd(sk)));

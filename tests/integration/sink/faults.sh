@@ -27,25 +27,27 @@ failed=0
 SINK_PID=
 ok() { passed=$((passed + 1)); echo "ok   $1"; }
 bad() { failed=$((failed + 1)); echo "FAIL $1"; [ -n "${2:-}" ] && echo "$2" | tail -20 | sed 's/^/     /'; }
+# Ports below the ephemeral range (32768+): a client reconnecting to a port in that
+# range while nothing listens can connect to itself and then hold the port.
 mkdir -p "$DIR"
 CFG="$DIR/sink-faults.yaml"
 cat >"$CFG" <<EOF
 log_level: info
 kafka:
-  bootstrap_servers: 127.0.0.1:39092
+  bootstrap_servers: 127.0.0.1:31092
   topic_dlq: $P.dlq
 cassandra:
   contact_points: [127.0.0.1]
-  port: 39042
+  port: 31042
   keyspace: $KS
   consistency: ONE
   request_timeout: 5s
 stack:
   data_dir: $DIR/state
-  kafka_port: 39092
-  kafka_controller_port: 39093
-  cassandra_port: 39042
-  cassandra_storage_port: 37000
+  kafka_port: 31092
+  kafka_controller_port: 31093
+  cassandra_port: 31042
+  cassandra_storage_port: 31000
   kafka_heap_mb: 512
   cassandra_heap_mb: 1024
 metrics:
@@ -63,10 +65,10 @@ trap cleanup EXIT
 
 t0=$SECONDS
 spate stack up || { bad "own stack up"; echo "$passed passed, $failed failed"; exit 1; }
-ok "own stack up on 39092/39042 ($((SECONDS - t0)) s)"
+ok "own stack up on 31092/31042 ($((SECONDS - t0)) s)"
 spate schema apply >/dev/null && ok "schema apply" || bad "schema apply"
-"$DATA" topics --brokers 127.0.0.1:39092 --partitions 6 "$P.clean" "$P.stats" "$P.dlq" >/dev/null
-out=$("$DATA" produce --brokers 127.0.0.1:39092 --topic "$P.clean" --count "$COUNT" \
+"$DATA" topics --brokers 127.0.0.1:31092 --partitions 6 "$P.clean" "$P.stats" "$P.dlq" >/dev/null
+out=$("$DATA" produce --brokers 127.0.0.1:31092 --topic "$P.clean" --count "$COUNT" \
     --seed "$SEED" --base-ms "$BASE" --poison-every 1000 2>&1) && ok "$out" || bad "produce" "$out"
 
 "$BIN" -c "$CFG" sink --idle-exit 30s >"$DIR/sink.log" 2>&1 &
@@ -87,14 +89,14 @@ grep -q "Cassandra unavailable" "$DIR/sink.log" && ok "sink noticed and paused c
 [ "$maxrss" -lt 131072 ] && ok "memory bounded during the outage (max RSS $((maxrss / 1024)) MB)" ||
     bad "RSS grew to $((maxrss / 1024)) MB during the outage"
 t1=$SECONDS
-spate stack up >/dev/null 2>&1 && ok "Cassandra restarted ($((SECONDS - t1)) s)" || bad "restart Cassandra"
+out=$(spate stack up 2>&1) && ok "Cassandra restarted ($((SECONDS - t1)) s)" || bad "restart Cassandra" "$out"
 wait "$SINK_PID"; rc=$?
 SINK_PID=
 [ $rc -eq 0 ] && ok "sink resumed by itself and finished: $(grep 'spate sink: ' "$DIR/sink.log" | cut -c1-150)" ||
     bad "sink exit $rc" "$(tail "$DIR/sink.log")"
 grep -q "Cassandra is back" "$DIR/sink.log" && ok "resume logged: $(grep -o 'Cassandra is back after [0-9.]* s' "$DIR/sink.log" | head -1)" ||
-    bad "no resume logged"
-out=$("$DATA" verify --host 127.0.0.1 --port 39042 --keyspace "$KS" --count "$COUNT" \
+    bad "no resume logged" "$(grep -v CONFWARN "$DIR/sink.log" | tail -5)"
+out=$("$DATA" verify --host 127.0.0.1 --port 31042 --keyspace "$KS" --count "$COUNT" \
     --seed "$SEED" --base-ms "$BASE" --poison-every 1000 --dlq 2>&1)
 rc=$?
 echo "$out" | grep -E '^(ok|FAIL|     )' | sed 's/^/  /'

@@ -51,12 +51,15 @@ int jsonpath_find(const struct jsonpath *jp, const char *json, size_t len,
  * and find the value at jp (as jsonpath_find). When that value is an array and
  * on_elem is not NULL, on_elem is called for each of its elements, in order,
  * during the pass -- before the rest of the document is checked, so a caller
- * must not act on the elements until this returns 0. Returns 0 with *out set
+ * must not act on the elements until this returns 0. When sub is not NULL,
+ * the value at sub inside each element is found in the same pass and passed
+ * as on_elem's third argument (NULL when absent). Returns 0 with *out set
  * (out may be NULL), SPATE_EPARSE or SPATE_ENOTFOUND (valid JSON, no such
  * value). */
-int jsonpath_validate_find(const struct jsonpath *jp, const char *json, size_t len,
-                           struct jsonpath_span *out,
-                           void (*on_elem)(void *arg, const struct jsonpath_span *elem),
+int jsonpath_validate_find(const struct jsonpath *jp, const struct jsonpath *sub,
+                           const char *json, size_t len, struct jsonpath_span *out,
+                           void (*on_elem)(void *arg, const struct jsonpath_span *elem,
+                                           const struct jsonpath_span *sub),
                            void *arg);
 
 /* Iterate the elements of an array span (from jsonpath_find):

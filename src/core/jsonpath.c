@@ -245,7 +245,9 @@ static const char *skip_literal(const char *p, const char *end, const char *lit,
  * off the path. */
 struct walk {
     const struct jsonpath *jp;
-    void (*on_elem)(void *arg, const struct jsonpath_span *elem);
+    const struct jsonpath *sub; /* looked up inside each reported element */
+    void (*on_elem)(void *arg, const struct jsonpath_span *elem,
+                    const struct jsonpath_span *sub);
     void *arg;
     struct jsonpath_span target;
     int found;
@@ -294,12 +296,19 @@ static const char *skip_container(const char *p, const char *end, int depth, int
         idx++;
         enum jsonpath_type t;
         const char *vstart = p;
-        p = skip_value(p, end, depth + 1, &t, child_on >= 0 ? w : NULL, child_on);
-        if (!p)
-            return NULL;
         if (report) {
+            /* The element is scanned once: validated, and its sub path found
+             * on the way. */
+            struct walk ew = {.jp = w->sub};
+            p = skip_value(p, end, depth + 1, &t, w->sub ? &ew : NULL, w->sub ? 0 : -1);
+            if (!p)
+                return NULL;
             struct jsonpath_span el = {vstart, (size_t)(p - vstart), t};
-            w->on_elem(w->arg, &el);
+            w->on_elem(w->arg, &el, ew.found ? &ew.target : NULL);
+        } else {
+            p = skip_value(p, end, depth + 1, &t, child_on >= 0 ? w : NULL, child_on);
+            if (!p)
+                return NULL;
         }
         p = skip_ws(p, end);
         if (p >= end)
@@ -360,14 +369,15 @@ static const char *skip_value(const char *p, const char *end, int depth,
     return r;
 }
 
-int jsonpath_validate_find(const struct jsonpath *jp, const char *json, size_t len,
-                           struct jsonpath_span *out,
-                           void (*on_elem)(void *arg, const struct jsonpath_span *elem),
+int jsonpath_validate_find(const struct jsonpath *jp, const struct jsonpath *sub,
+                           const char *json, size_t len, struct jsonpath_span *out,
+                           void (*on_elem)(void *arg, const struct jsonpath_span *elem,
+                                           const struct jsonpath_span *sub),
                            void *arg)
 {
     if (!jp || !json)
         return SPATE_EINVAL;
-    struct walk w = {.jp = jp, .on_elem = on_elem, .arg = arg};
+    struct walk w = {.jp = jp, .sub = sub, .on_elem = on_elem, .arg = arg};
     const char *end = json + len;
     const char *p = skip_ws(json, end);
     p = skip_value(p, end, 0, NULL, &w, 0);

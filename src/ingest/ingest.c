@@ -102,18 +102,25 @@ struct ingest_engine {
     struct metrics_counter *m_dlq_acked;
     struct metrics_histogram *m_produce_latency;
     struct metrics_gauge *m_queue_depth, *m_inflight;
-    /* Record spans of the response being processed (reused). */
-    struct jsonpath_span *elems;
+    /* Record spans of the response being processed and the span of each
+     * record's key (type JSONPATH_NULL when absent); reused. */
+    struct ingest_elem *elems;
     size_t nelems, elems_cap;
     int elems_oom;
 };
 
-static void collect_elem(void *arg, const struct jsonpath_span *el)
+struct ingest_elem {
+    struct jsonpath_span rec;
+    struct jsonpath_span key;
+};
+
+static void collect_elem(void *arg, const struct jsonpath_span *el,
+                         const struct jsonpath_span *key)
 {
     struct ingest_engine *eng = arg;
     if (eng->nelems == eng->elems_cap) {
         size_t cap = eng->elems_cap ? eng->elems_cap * 2 : 1024;
-        struct jsonpath_span *e = realloc(eng->elems, cap * sizeof *e);
+        struct ingest_elem *e = realloc(eng->elems, cap * sizeof *e);
         if (!e) {
             eng->elems_oom = 1;
             return;
@@ -121,7 +128,15 @@ static void collect_elem(void *arg, const struct jsonpath_span *el)
         eng->elems = e;
         eng->elems_cap = cap;
     }
-    eng->elems[eng->nelems++] = *el;
+    struct ingest_elem *x = &eng->elems[eng->nelems++];
+    x->rec = *el;
+    if (key) {
+        x->key = *key;
+    } else {
+        x->key.p = NULL;
+        x->key.len = 0;
+        x->key.type = JSONPATH_NULL;
+    }
 }
 
 /* ---------------------------------------------------------------- metrics */
@@ -642,7 +657,8 @@ static int process_body(struct ingest_src *s, struct ingest_req *r)
     eng->nelems = 0;
     eng->elems_oom = 0;
     struct jsonpath_span arr;
-    int vrc = jsonpath_validate_find(s->records_jp, body, blen, &arr, collect_elem, eng);
+    int vrc = jsonpath_validate_find(s->records_jp, s->key_jp, body, blen, &arr, collect_elem,
+                                     eng);
     if (vrc == SPATE_EPARSE) {
         send_dlq(s, r, "not_json", body, blen, NULL, 0);
         return 1;
@@ -663,16 +679,13 @@ static int process_body(struct ingest_src *s, struct ingest_req *r)
     size_t n = eng->nelems;
     char key[MAX_KEY_BYTES];
     for (size_t i = 0; i < n; i++) {
-        const struct jsonpath_span rec = eng->elems[i];
+        const struct jsonpath_span rec = eng->elems[i].rec;
         if (rec.len > (size_t)s->cfg->max_record_bytes) {
             send_dlq(s, r, "record_too_large", rec.p, rec.len, NULL, 0);
             continue;
         }
-        struct jsonpath_span ks;
         size_t klen = 0;
-        int krc = jsonpath_find(s->key_jp, rec.p, rec.len, &ks);
-        if (krc == 0)
-            krc = jsonpath_scalar_text(&ks, key, sizeof key, &klen);
+        int krc = jsonpath_scalar_text(&eng->elems[i].key, key, sizeof key, &klen);
         if (krc != 0 || klen == 0) {
             send_dlq(s, r, "record_without_key", rec.p, rec.len, NULL, 0);
             continue;

@@ -187,14 +187,20 @@ static void test_find_malformed(void **state)
 
 struct collected {
     struct jsonpath_span el[8];
+    struct jsonpath_span sub[8];
+    int has_sub[8];
     int n;
 };
 
-static void collect(void *arg, const struct jsonpath_span *el)
+static void collect(void *arg, const struct jsonpath_span *el, const struct jsonpath_span *sub)
 {
     struct collected *c = arg;
-    if (c->n < 8)
+    if (c->n < 8) {
         c->el[c->n] = *el;
+        c->has_sub[c->n] = sub != NULL;
+        if (sub)
+            c->sub[c->n] = *sub;
+    }
     c->n++;
 }
 
@@ -204,7 +210,7 @@ static void test_validate_find(void **state)
     struct jsonpath *jp = compile("results");
     struct jsonpath_span sp;
     struct collected c = {0};
-    assert_int_equal(jsonpath_validate_find(jp, doc, strlen(doc), &sp, collect, &c), 0);
+    assert_int_equal(jsonpath_validate_find(jp, NULL, doc, strlen(doc), &sp, collect, &c), 0);
     assert_int_equal(sp.type, JSONPATH_ARRAY);
     assert_int_equal(c.n, 4);
     /* The same spans as jsonpath_find + iteration. */
@@ -218,22 +224,40 @@ static void test_validate_find(void **state)
     /* Invalid anywhere, even after the array: EPARSE. */
     for (size_t len = 0; len < strlen(doc); len++) {
         c.n = 0;
-        assert_int_equal(jsonpath_validate_find(jp, doc, len, &sp, collect, &c), SPATE_EPARSE);
+        assert_int_equal(jsonpath_validate_find(jp, NULL, doc, len, &sp, collect, &c), SPATE_EPARSE);
     }
+    jsonpath_free(jp);
+    /* With a sub path: each element's key is found in the same pass. */
+    jp = compile("results");
+    struct jsonpath *key = compile("login.uuid");
+    c.n = 0;
+    assert_int_equal(jsonpath_validate_find(jp, key, doc, strlen(doc), &sp, collect, &c), 0);
+    assert_int_equal(c.n, 4);
+    char buf[64];
+    assert_true(c.has_sub[0]);
+    assert_int_equal(jsonpath_scalar_text(&c.sub[0], buf, sizeof buf, NULL), 0);
+    assert_string_equal(buf, "u-1");
+    assert_true(c.has_sub[1]);
+    assert_int_equal(c.sub[1].type, JSONPATH_NUMBER);
+    assert_false(c.has_sub[2]);
+    assert_true(c.has_sub[3]); /* "lo\u0067in" is "login" */
+    assert_int_equal(jsonpath_scalar_text(&c.sub[3], buf, sizeof buf, NULL), 0);
+    assert_string_equal(buf, "escaped-key");
+    jsonpath_free(key);
     jsonpath_free(jp);
     /* Valid but absent: ENOTFOUND; nested and indexed paths work. */
     jp = compile("results[1].tags[1]");
     c.n = 0;
-    assert_int_equal(jsonpath_validate_find(jp, doc, strlen(doc), &sp, collect, &c), 0);
+    assert_int_equal(jsonpath_validate_find(jp, NULL, doc, strlen(doc), &sp, collect, &c), 0);
     assert_int_equal(c.n, 2);
     assert_int_equal(c.el[0].len, 1);
     jsonpath_free(jp);
     jp = compile("results[3].login.uuid");
-    assert_int_equal(jsonpath_validate_find(jp, doc, strlen(doc), &sp, NULL, NULL), 0);
+    assert_int_equal(jsonpath_validate_find(jp, NULL, doc, strlen(doc), &sp, NULL, NULL), 0);
     assert_int_equal(sp.type, JSONPATH_STRING);
     jsonpath_free(jp);
     jp = compile("nothing.here");
-    assert_int_equal(jsonpath_validate_find(jp, doc, strlen(doc), &sp, NULL, NULL),
+    assert_int_equal(jsonpath_validate_find(jp, NULL, doc, strlen(doc), &sp, NULL, NULL),
                      SPATE_ENOTFOUND);
     jsonpath_free(jp);
     /* Strings longer than the 8-byte fast path, with specials at every offset. */

@@ -413,11 +413,11 @@ def main(argv=None):
     def on_signal(signum, frame):
         stopping["flag"] = True
         log(f"signal {signum}: stopping the queries")
-        for sq in spark.streams.active:
-            try:
+        try:
+            for sq in spark.streams.active:
                 sq.stop()
-            except Exception:  # already stopping
-                pass
+        except Exception:  # the JVM got the signal too and is already gone
+            pass
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
@@ -446,8 +446,15 @@ def main(argv=None):
     except PipelineError as e:
         log(f"error: {e}")
         return 2
+    except Exception as e:
+        if stopping["flag"]:  # the JVM went away first on a signal to the group
+            return 0
+        raise
     finally:
-        spark.stop()
+        try:
+            spark.stop()
+        except Exception:
+            pass
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ starts and the time from its first output to the last is measured: the
 maximum sustained records/s of `clean` on this machine, in both modes.
 
   .venv/bin/python bench/spark/bench.py [--rates 1000,10000] [--duration 120]
-      [--backlog 300000] [--modes realtime,microbatch] [--out bench/results/spark.txt]
+      [--backlog 300000] [--modes realtime,microbatch] [--out bench/spark/results.txt]
 
 Needs Kafka on SPATE_KAFKA (default 127.0.0.1:9092) and the built spate binary
 (SPATE_BIN, default build/spate). Uses its own topics and checkpoints.
@@ -127,7 +127,7 @@ def latency_run(tool, tmp, mode, rate, duration, tag):
         time.sleep(5)
         count = rate * duration
         cons = subprocess.Popen([tool, "latency", KAFKA, job.topics["clean"],
-                                 str(count + max(rate * 10, 2000)), str(duration + 240),
+                                 str(count + max(rate * 10, 2000)), str(duration + 180),
                                  str(t_warm_end)],
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         time.sleep(2)
@@ -174,7 +174,7 @@ def main():
     ap.add_argument("--modes", default="realtime,microbatch")
     ap.add_argument("--skip-throughput", action="store_true")
     ap.add_argument("--skip-latency", action="store_true")
-    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "spark.txt"))
+    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "spark", "results.txt"))
     a = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="spate-bench-spark-")
     tool = os.path.join(tmp, "spark_load")

@@ -156,6 +156,7 @@ static enum MHD_Result store_answer(struct MHD_Connection *c, int rc, struct spa
     spate_buf_free(b);
     if (rc == SPATE_ENOTFOUND)
         return send_error(c, MHD_HTTP_NOT_FOUND, err, status);
+    SPATE_WARN("serve", "%s: %s", spate_err_name(rc), err);
     if (rc == SPATE_EUNAVAILABLE || rc == SPATE_ETIMEDOUT)
         return send_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, err, status);
     return send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, err, status);
@@ -473,8 +474,10 @@ void serve_stop(struct serve_server *s)
 {
     if (!s)
         return;
+    int64_t t0 = spate_mono_ms();
     if (s->daemon)
         MHD_stop_daemon(s->daemon);
+    SPATE_DEBUG("serve", "HTTP server stopped in %lld ms", (long long)(spate_mono_ms() - t0));
     if (s->fd >= 0)
         close(s->fd);
     serve__pipeline_stop(s->pipeline);

@@ -272,7 +272,7 @@ static int kafka_open(struct serve_pipeline *p)
 static int kafka_metadata(struct serve_pipeline *p)
 {
     const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_resp_err_t e = rd_kafka_metadata(p->rk, 1, NULL, &md, 1500);
+    rd_kafka_resp_err_t e = rd_kafka_metadata(p->rk, 1, NULL, &md, 1000);
     if (e) {
         snprintf(p->kafka_error, sizeof p->kafka_error, "metadata: %s", rd_kafka_err2str(e));
         return SPATE_EKAFKA;
@@ -330,7 +330,7 @@ static void kafka_sample(struct serve_pipeline *p, struct serve_sample *s)
     rd_kafka_topic_partition_list_t *ends = rd_kafka_topic_partition_list_copy(p->ends);
     for (int i = 0; i < ends->cnt; i++)
         ends->elems[i].offset = RD_KAFKA_OFFSET_END;
-    rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(p->rk, ends, 1500);
+    rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(p->rk, ends, 1000);
     if (e) {
         snprintf(p->kafka_error, sizeof p->kafka_error, "offsets: %s", rd_kafka_err2str(e));
         rd_kafka_topic_partition_list_destroy(ends);
@@ -355,7 +355,7 @@ static void kafka_sample(struct serve_pipeline *p, struct serve_sample *s)
     s->dlq = dlq;
     if (p->committed->cnt > 0) {
         rd_kafka_topic_partition_list_t *com = rd_kafka_topic_partition_list_copy(p->committed);
-        if (rd_kafka_committed(p->rk, com, 1500) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (rd_kafka_committed(p->rk, com, 1000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
             double lag = 0, done = 0;
             for (int i = 0; i < com->cnt; i++) {
                 const rd_kafka_topic_partition_t *tp = &com->elems[i];
@@ -470,6 +470,14 @@ static double spark_done(const struct serve_pipeline *p)
 
 /* ---- the sampler thread ------------------------------------------------------------------ */
 
+static int stopping(struct serve_pipeline *p)
+{
+    pthread_mutex_lock(&p->lock);
+    int stop = p->stop;
+    pthread_mutex_unlock(&p->lock);
+    return stop;
+}
+
 static void take_sample(struct serve_pipeline *p)
 {
     struct serve_sample s;
@@ -485,11 +493,15 @@ static void take_sample(struct serve_pipeline *p)
     }
     struct serve_hist hist;
     memset(&hist, 0, sizeof hist);
+    if (stopping(p))
+        return;
     if (scrape(p->sink_url, &prom) == 0) {
         s.sink_up = 1;
         serve__sample_from_sink(&s, &prom, p->cfg->cassandra.keyspace, &hist);
         serve__prom_free(&prom);
     }
+    if (stopping(p))
+        return;
     if (p->use_kafka)
         kafka_sample(p, &s);
     double done = spark_done(p);
@@ -601,7 +613,10 @@ void serve__pipeline_stop(struct serve_pipeline *p)
         p->stop = 1;
         pthread_cond_signal(&p->wake);
         pthread_mutex_unlock(&p->lock);
+        int64_t t0 = spate_mono_ms();
         pthread_join(p->thread, NULL);
+        SPATE_DEBUG("serve", "pipeline sampler stopped in %lld ms",
+                    (long long)(spate_mono_ms() - t0));
     }
     kafka_close(p);
     pthread_mutex_destroy(&p->lock);

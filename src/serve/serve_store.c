@@ -289,7 +289,8 @@ int serve_store_latest(struct serve_store *st, const char *nationality, int limi
     }
     release(sl);
     if (rc == 0) {
-        qsort(rows, n, sizeof *rows, cmp_latest);
+        if (n > 1)
+            qsort(rows, n, sizeof *rows, cmp_latest);
         size_t shown = n < (size_t)limit ? n : (size_t)limit;
         rc = spate_buf_append(out, "{\"nationality\":", 15);
         if (rc == 0)

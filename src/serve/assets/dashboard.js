@@ -45,10 +45,10 @@ function drawChart(canvas, series, now) {
   const left = 52, right = 10, top = 18, bottom = 20;
   const pw = w - left - right, ph = h - top - bottom;
   const t0 = now - WINDOW_MS;
-  let max = 0, points = 0;
+  let max = 0, points = 0, lastT = 0;
   for (const s of series)
     for (const [t, v] of s.points)
-      if (t >= t0 && v !== null) { if (v > max) max = v; points++; }
+      if (t >= t0 && v !== null) { if (v > max) max = v; points++; if (t > lastT) lastT = t; }
   max = niceMax(max * 1.1);
   const x = (t) => left + ((t - t0) / WINDOW_MS) * pw;
   const y = (v) => top + ph - (v / max) * ph;
@@ -105,6 +105,7 @@ function drawChart(canvas, series, now) {
     g.fillText('no data yet', left + pw / 2, top + ph / 2);
   }
   canvas.dataset.samples = String(points);
+  canvas.dataset.last = String(lastT);
 }
 
 function seriesOf(key) {

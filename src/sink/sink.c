@@ -483,10 +483,11 @@ static void submit(struct sink *sk, struct sink_write *w, json_t *root_hint)
     struct cql_query_opts qo;
     sink__scratch_reset(&sk->sc);
     int rc = build_values(sk, r, t, &v, sk->vals, &qo, why, sizeof why);
-    if (!root_hint && root)
-        json_decref(root);
     if (rc == 0)
         rc = execute(sk, w, sk->vals, &qo, why, sizeof why);
+    /* only now: the text values point into root until execute serialized them */
+    if (!root_hint && root)
+        json_decref(root);
     sent(sk, w, rc, why);
 }
 
@@ -570,6 +571,7 @@ static void on_write_done(void *arg, int status, struct cql_result *res,
                                         sk->cfg->sink.retry_max_ms, rnd(sk)));
         return;
     }
+    set_down(sk, 0, NULL); /* the node answered: it is up, the write is bad */
     char why[600];
     snprintf(why, sizeof why, "%s: %s", r->route->tables[w->table].name, msg);
     poison(sk, r, why);
@@ -756,6 +758,9 @@ static void set_paused(struct sink *sk, int pause)
 static void update_flow(struct sink *sk)
 {
     size_t limit = (size_t)sk->max_in_flight;
+    /* down with nothing left to retry: resume, the next writes probe the node */
+    if (sk->down && sk->nretry == 0 && cql_session_in_flight(sk->cql) == 0)
+        set_down(sk, 0, NULL);
     if (!sk->paused && (sk->nlive >= limit || sk->down || *sk->stop))
         set_paused(sk, 1);
     else if (sk->paused && !sk->down && !*sk->stop && sk->nlive <= limit / 2)

@@ -50,6 +50,7 @@ stack:
   cassandra_storage_port: 31000
   kafka_heap_mb: 512
   cassandra_heap_mb: 1024
+  start_timeout: 900
 metrics:
   sink_port: 0
 EOF

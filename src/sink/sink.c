@@ -1005,10 +1005,19 @@ static int setup_table(struct sink *sk, const struct spate_sink_config *m,
 
     struct cql_value args[2] = {cql_text(t->ks), cql_text(t->name)};
     struct cql_result *res = NULL;
-    int rc = cql_query(sk->cql,
+    /* set-up calls get a generous timeout and a few tries: a busy node at
+     * start is not a reason to fail (request_timeout is for the writes) */
+    struct cql_query_opts so = {.timeout_ms = 30000};
+    int rc;
+    for (int attempt = 0;; attempt++) {
+        rc = cql_query(sk->cql,
                        "SELECT column_name, kind, type FROM system_schema.columns "
                        "WHERE keyspace_name = ? AND table_name = ?",
-                       args, 2, NULL, &res);
+                       args, 2, &so, &res);
+        if (!(rc == SPATE_ETIMEDOUT || rc == SPATE_EUNAVAILABLE) || attempt >= 5)
+            break;
+        spate_sleep_ms(500);
+    }
     if (rc) {
         snprintf(err, errlen, "%s: reading system_schema.columns: %s", where,
                  cql_session_errstr(sk->cql));
@@ -1119,7 +1128,12 @@ static int setup_table(struct sink *sk, const struct spate_sink_config *m,
     spate_buf_appendf(&q, ")");
     if (t->ttl_s > 0)
         spate_buf_appendf(&q, " USING TTL %d", t->ttl_s);
-    rc = cql_prepare(sk->cql, q.data, &t->stmt);
+    for (int attempt = 0;; attempt++) {
+        rc = cql_prepare(sk->cql, q.data, &t->stmt);
+        if (!(rc == SPATE_ETIMEDOUT || rc == SPATE_EUNAVAILABLE) || attempt >= 20)
+            break;
+        spate_sleep_ms(200);
+    }
     if (rc)
         snprintf(err, errlen, "%s: preparing %s: %s", where, q.data, cql_session_errstr(sk->cql));
     spate_buf_free(&q);

@@ -212,5 +212,24 @@ echo "$out" | grep -q '"stage":"ingest","reason":"record is not a JSON object","
     ok "users.dlq: ingest's raw record falls back to headers, Kafka key and raw bytes" ||
     bad "users.dlq raw + headers" "$(echo "$out" | grep -v '"stage":"sink"' | head -5)"
 
+# ---- write timeouts: a 60 ms request timeout makes many writes time out; every
+# one is retried with backoff until acknowledged (none lost, none sent to the DLQ)
+KS2="${KS}_t"
+sed -e "s/keyspace: $KS\$/keyspace: $KS2\n  request_timeout: 60ms/" -e "s/$P\\./$P-t./g" \
+    -e "s/$P-g/$P-t-g/" "$WORK/sink.yaml" >"$WORK/timeouts.yaml"
+"$BIN" -c "$WORK/sink.yaml" schema apply --keyspace "$KS2" >/dev/null
+"$DATA" topics --brokers "$KAFKA" --partitions 3 "$P-t.clean" "$P-t.stats" "$P-t.dlq" >/dev/null
+"$DATA" produce --brokers "$KAFKA" --topic "$P-t.clean" --count 3000 --seed "$SEED" \
+    --base-ms "$BASE" >/dev/null 2>&1
+timeout 300 "$BIN" -c "$WORK/timeouts.yaml" sink -q --idle-exit 8s >"$WORK/t.log" 2>&1
+tline=$(grep 'spate sink: ' "$WORK/t.log" | tail -1)
+out=$("$DATA" verify --host "$CHOST" --port "$CPORT" --keyspace "$KS2" --count 3000 \
+    --seed "$SEED" --base-ms "$BASE" 2>&1)
+rc=$?
+if [ $rc -eq 0 ] && echo "$tline" | grep -q " 0 to DLQ" && ! echo "$tline" | grep -q " 0 retries"; then
+    ok "write timeouts are retried until acknowledged: $(echo "$tline" | grep -o '[0-9]* retries')"
+else bad "write timeouts (rc $rc): $tline" "$out"; fi
+"$BIN" -c "$WORK/sink.yaml" cql -e "DROP KEYSPACE IF EXISTS $KS2" >/dev/null 2>&1
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

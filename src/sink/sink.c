@@ -101,6 +101,11 @@ struct sink {
     volatile sig_atomic_t *stop;
     const char *keyspace, *dlq_topic, *latency_field;
     int max_in_flight;
+    /* records allowed in flight now: halved when writes time out (the node
+     * is behind; more requests would only time out too and be retried), grown
+     * back by one per acknowledged write, up to max_in_flight */
+    int window;
+    int64_t last_cut_ms;
     struct sink_route *routes;
     size_t nroutes;
     struct cql_session *cql;
@@ -543,6 +548,8 @@ static void on_write_done(void *arg, int status, struct cql_result *res,
         return;
     }
     if (status == 0) {
+        if (sk->window < sk->max_in_flight)
+            sk->window++;
         const struct sink_table *t = &r->route->tables[w->table];
         metrics_counter_inc(t->m_rows);
         sk->sum.rows++;
@@ -556,6 +563,12 @@ static void on_write_done(void *arg, int status, struct cql_result *res,
     if (is_transient(status)) {
         if (status != SPATE_ETIMEDOUT)
             set_down(sk, 1, msg);
+        int64_t t = spate_mono_ms();
+        if (status == SPATE_ETIMEDOUT && t - sk->last_cut_ms >= 1000) {
+            sk->window = sk->window / 2 > 8 ? sk->window / 2 : 8;
+            sk->last_cut_ms = t;
+            SPATE_DEBUG(LOG, "write timed out: window %d records", sk->window);
+        }
         w->attempts++;
         sk->sum.retries++;
         metrics_counter_inc(sk->m_retries);
@@ -596,6 +609,7 @@ static void run_retries(struct sink *sk)
         }
     }
     /* oldest first is not needed for correctness: every write is an upsert */
+    size_t limit = (size_t)sk->window * 2;
     while (due) {
         struct sink_write *w = due;
         due = w->next_retry;
@@ -603,6 +617,10 @@ static void run_retries(struct sink *sk)
         w->next_retry = NULL;
         if (!w->rec->part || sk->closing) {
             write_done(sk, w->rec);
+            continue;
+        }
+        if (cql_session_in_flight(sk->cql) >= limit) {
+            schedule_retry(sk, w, 20); /* the window is full: not a new attempt */
             continue;
         }
         submit(sk, w, NULL);
@@ -757,7 +775,7 @@ static void set_paused(struct sink *sk, int pause)
 
 static void update_flow(struct sink *sk)
 {
-    size_t limit = (size_t)sk->max_in_flight;
+    size_t limit = (size_t)sk->window;
     /* down with nothing left to retry: resume, the next writes probe the node */
     if (sk->down && sk->nretry == 0 && cql_session_in_flight(sk->cql) == 0)
         set_down(sk, 0, NULL);
@@ -1230,6 +1248,7 @@ int sink_run(const struct spate_config *cfg, const struct sink_options *opts,
     sk->dlq_topic = opts->dlq_topic ? opts->dlq_topic : cfg->kafka.topic_dlq;
     sk->latency_field = opts->latency_field ? opts->latency_field : "ingested_at";
     sk->max_in_flight = cfg->sink.max_in_flight;
+    sk->window = sk->max_in_flight;
     sk->rng = (uint64_t)spate_mono_us() | 1;
     int own_reg = 0;
     sk->reg = opts->metrics;
@@ -1382,7 +1401,7 @@ int sink_run(const struct spate_config *cfg, const struct sink_options *opts,
         }
         /* consume while there is room */
         int got = 0;
-        while ((sk->nlive < (size_t)sk->max_in_flight || sk->paused) && got < 1000) {
+        while ((sk->nlive < (size_t)sk->window || sk->paused) && got < 1000) {
             rd_kafka_message_t *m = rd_kafka_consumer_poll(sk->consumer, 0);
             if (!m)
                 break;

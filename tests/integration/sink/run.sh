@@ -136,10 +136,22 @@ else bad "start-up error for an unmapped primary key column (rc $rc)" "$out"; fi
     --base-ms "$BASE" --poison-every $POISON_EVERY >"$WORK/produce.out" 2>&1 &&
     ok "produced $(cat "$WORK/produce.out")" || bad "produce" "$(cat "$WORK/produce.out")"
 
-# instance A, killed with -9 mid-stream
-"${SINK[@]}" -q >"$WORK/a.log" 2>&1 &
+# records done so far by the instance serving /metrics on port $1
+done_at() { curl -s "http://127.0.0.1:$1/metrics" | awk '/^spate_sink_records_total / {print int($2)}'; }
+# wait until that instance has done $2 records (or $3 s passed)
+wait_done() {
+    local i n
+    for i in $(seq 1 "$3"); do
+        n=$(done_at "$1"); [ "${n:-0}" -ge "$2" ] && return 0; sleep 1
+    done
+    return 1
+}
+
+# instance A, killed with -9 mid-stream (after a fifth of the records)
+"${SINK[@]}" -q --metrics-port $((MPORT + 1)) >"$WORK/a.log" 2>&1 &
 A=$!; PIDS+=("$A")
-sleep 12
+wait_done $((MPORT + 1)) $((COUNT / 5)) 120
+echo "# A killed after $(done_at $((MPORT + 1))) records"
 kill -9 "$A" 2>/dev/null; wait "$A" 2>/dev/null
 grep -q "assigned" "$WORK/a.log" && ok "instance A consumed, then was killed with -9" ||
     bad "instance A did not start" "$(cat "$WORK/a.log")"
@@ -147,9 +159,10 @@ grep -q "assigned" "$WORK/a.log" && ok "instance A consumed, then was killed wit
 # instances B and C share the partitions; C is killed with -9
 "${SINK[@]}" -q --metrics-port "$MPORT" >"$WORK/b.log" 2>&1 &
 B=$!; PIDS+=("$B")
-"${SINK[@]}" -q >"$WORK/c.log" 2>&1 &
+"${SINK[@]}" -q --metrics-port $((MPORT + 2)) >"$WORK/c.log" 2>&1 &
 C=$!; PIDS+=("$C")
-sleep 12
+wait_done $((MPORT + 2)) $((COUNT / 10)) 120
+echo "# C killed after $(done_at $((MPORT + 2))) records"
 kill -9 "$C" 2>/dev/null; wait "$C" 2>/dev/null
 metrics=$(curl -s "http://127.0.0.1:$MPORT/metrics")
 if echo "$metrics" | grep -q 'spate_sink_e2e_latency_seconds_quantile{quantile="0.999"}' &&
@@ -163,7 +176,8 @@ grep -q "assigned" "$WORK/c.log" && ok "two instances in one group (C got partit
     bad "instance C never got partitions" "$(cat "$WORK/c.log" "$WORK/b.log")"
 
 # B takes over C's partitions; SIGTERM it mid-stream: exit 0 with a summary
-sleep 15
+b0=$(done_at "$MPORT")
+wait_done "$MPORT" $(( ${b0:-0} + COUNT / 10 )) 120
 kill -TERM "$B"
 wait "$B"; rc=$?
 if [ $rc -eq 0 ] && grep -q "spate sink: .* records, .* rows" "$WORK/b.log"; then

@@ -140,6 +140,16 @@ static int roundtrip(struct cql_conn *c, struct cql_response *resp, int64_t dead
     return rc;
 }
 
+static int connected_to_self(int fd)
+{
+    struct sockaddr_storage a, b;
+    socklen_t al = sizeof a, bl = sizeof b;
+    if (getsockname(fd, (struct sockaddr *)&a, &al) != 0 ||
+        getpeername(fd, (struct sockaddr *)&b, &bl) != 0)
+        return 0;
+    return al == bl && memcmp(&a, &b, al) == 0;
+}
+
 static int do_connect(struct cql_conn *c, const char *host, int port, int64_t deadline, char *err,
                       size_t errlen)
 {
@@ -163,7 +173,17 @@ static int do_connect(struct cql_conn *c, const char *host, int port, int64_t de
             int w = wait_fd(fd, POLLOUT, deadline);
             int soerr = 0;
             socklen_t sl = sizeof soerr;
-            if (w == 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr == 0) {
+            if (w == 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr == 0 &&
+                connected_to_self(fd)) {
+                /* A port in the ephemeral range with nothing listening can be
+                 * "reached" by TCP simultaneous open from our own socket; that
+                 * would hold the port and keep the server from restarting. */
+                snprintf(err, errlen, "connect to %s:%d: connection refused (nothing listens)",
+                         host, port);
+                rc = SPATE_ECONNREFUSED;
+                close(fd);
+                continue;
+            } else if (w == 0 && soerr == 0) {
                 c->fd = fd;
                 freeaddrinfo(res);
                 return 0;

@@ -411,13 +411,11 @@ def main(argv=None):
     stopping = {"flag": False}
 
     def on_signal(signum, frame):
+        # Only a flag: a py4j call from inside a signal handler would re-enter
+        # the gateway connection the main loop is blocked on.
+        if not stopping["flag"]:
+            log(f"signal {signum}: stopping the queries")
         stopping["flag"] = True
-        log(f"signal {signum}: stopping the queries")
-        try:
-            for sq in spark.streams.active:
-                sq.stop()
-        except Exception:  # the JVM got the signal too and is already gone
-            pass
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
@@ -433,7 +431,9 @@ def main(argv=None):
             start_query(spark, args, pipeline, n)
         while spark.streams.active and not stopping["flag"]:
             try:
-                spark.streams.awaitAnyTermination()
+                # short waits so a signal is acted on within a second
+                if spark.streams.awaitAnyTermination(1):
+                    spark.streams.resetTerminated()
             except Exception as e:  # a query failed: stop the rest, exit non-zero
                 if stopping["flag"]:
                     break
@@ -441,7 +441,10 @@ def main(argv=None):
                 for sq in spark.streams.active:
                     sq.stop()
                 return 1
-            spark.streams.resetTerminated()
+        if stopping["flag"]:
+            for sq in spark.streams.active:
+                sq.stop()
+            log("queries stopped")
         return 0
     except PipelineError as e:
         log(f"error: {e}")

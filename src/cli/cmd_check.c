@@ -228,7 +228,7 @@ static void check_cassandra(struct checker *c, const struct spate_config *cfg, i
                 } else if (!type_fits(cc->type, ctype)) {
                     snprintf(fix, sizeof fix,
                              "change the column type or the mapping's type for %s", cc->column);
-                    fail(c, fix, "cassandra: %s.%s.%s is %s, which cannot hold a %s field", ks,
+                    fail(c, fix, "cassandra: %s.%s.%s is %s, which cannot hold the mapped %s field", ks,
                          tab->table, cc->column, ctype, cc->type);
                     bad++;
                 }

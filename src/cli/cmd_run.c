@@ -129,14 +129,15 @@ static void fmt_num(char *buf, size_t len, double v)
     buf[o] = '\0';
 }
 
-static void fmt_ms(char *buf, size_t len, double seconds)
+/* /api/pipeline reports latency percentiles in milliseconds. */
+static void fmt_ms(char *buf, size_t len, double ms)
 {
-    if (isnan(seconds))
+    if (isnan(ms))
         snprintf(buf, len, "-");
-    else if (seconds < 1.0)
-        snprintf(buf, len, "%.0f ms", seconds * 1000.0);
+    else if (ms < 1000.0)
+        snprintf(buf, len, "%.0f ms", ms);
     else
-        snprintf(buf, len, "%.2f s", seconds);
+        snprintf(buf, len, "%.2f s", ms / 1000.0);
 }
 
 static const char *const stage_names[NSTAGES] = {"api-sim", "ingest", "spark", "sink", "serve"};

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# two_node.sh -- a two-node Cassandra cluster on 127.0.0.1 and 127.0.0.2 (ports 45042/47000,
+# two_node.sh -- a two-node Cassandra cluster on 127.0.0.1 and 127.0.0.2 (ports 25042/25000,
 # data in /tmp/spate-cql-n1 and -n2): peer discovery, token-aware routing checked against the
 # server's token(), failover when the second node is killed. Always stops both nodes.
 # Env: SPATE_BIN; SPATE_IT_DIR (default next to SPATE_BIN). Prints "N passed, N failed".
@@ -10,7 +10,7 @@ BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
 IT_DIR=${SPATE_IT_DIR:-$(dirname "$BIN")}
 N1=/tmp/spate-cql-n1
 N2=/tmp/spate-cql-n2
-PORT=45042
+PORT=25042
 passed=0
 failed=0
 ok() { passed=$((passed + 1)); echo "ok   $1"; }
@@ -26,9 +26,9 @@ stack:
   data_dir: $d
   host: 127.0.0.$i
   cassandra_port: $PORT
-  cassandra_storage_port: 47000
-  kafka_port: 45092
-  kafka_controller_port: 45093
+  cassandra_storage_port: 25000
+  kafka_port: 25092
+  kafka_controller_port: 25093
   kafka_heap_mb: 192
   cassandra_heap_mb: 640
   start_timeout: 400
@@ -40,7 +40,7 @@ echo "starting node 2 (127.0.0.2:$PORT), joining node 1 ..."
 SPATE_CASSANDRA_JVM_OPTS="-Dcassandra.ring_delay_ms=30000" SPATE_CASSANDRA_EXTRA_YAML="seed_provider:
   - class_name: org.apache.cassandra.locator.SimpleSeedProvider
     parameters:
-      - seeds: \"127.0.0.1:47000\"" node $N2 up >$N2/up.log 2>&1 && ok "node 2 up" || { bad "node 2 up" "$(tail -20 $N2/up.log)"; echo "$passed passed, $failed failed"; exit 1; }
+      - seeds: \"127.0.0.1:25000\"" node $N2 up >$N2/up.log 2>&1 && ok "node 2 up" || { bad "node 2 up" "$(tail -20 $N2/up.log)"; echo "$passed passed, $failed failed"; exit 1; }
 # wait until node 1 sees node 2 as a peer
 for i in $(seq 1 60); do
     n=$("$BIN" cql -H 127.0.0.1 -P $PORT -q --json -e "SELECT peer FROM system.peers" 2>/dev/null | wc -l)

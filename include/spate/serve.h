@@ -78,8 +78,6 @@ int serve_parse_range(const char *from, const char *to, int64_t now_ms, int64_t 
 char *serve_format_time(int64_t ms, char *buf, size_t size);
 /* days since the epoch -> "2026-11-25" (buf >= 11). Returns buf. */
 char *serve_format_day(int32_t days, char *buf, size_t size);
-/* Civil date <-> days since 1970-01-01 (proleptic Gregorian). */
-int64_t serve_days_from_civil(int64_t y, unsigned m, unsigned d);
 /* Appends s as a JSON string (with quotes), escaping as RFC 8259 asks. */
 int serve_json_string(struct spate_buf *out, const char *s, size_t len);
 

@@ -22,6 +22,9 @@ struct stack_status {
     char log_path[512];
 };
 
+/* The absolute state folder: stack.data_dir, relative paths taken from the
+ * working directory. 0, SPATE_ESYS or SPATE_ETOOBIG. */
+int stack_state_dir(const struct spate_config *cfg, char *out, size_t outlen);
 /* Start what is not running and wait until both answer clients (Kafka a
  * metadata request, Cassandra a CQL STARTUP/READY). Harmless when already up.
  * On failure returns a SPATE_E* code, prints why (with the failing service's

@@ -21,6 +21,16 @@ size_t spate_strlcpy(char *dst, const char *src, size_t size);
  * Returns 0 or SPATE_EINVAL. */
 int spate_parse_duration_ms(const char *s, int64_t *out_ms);
 
+/* Value of a hex digit (either case), or -1. */
+int spate_hexval(int c);
+/* A UUID in its canonical 36-character form, or as 32 hex digits, into its
+ * 16 bytes. 0 or SPATE_EINVAL. */
+int spate_parse_uuid(const char *s, size_t len, uint8_t out[16]);
+/* Days since 1970-01-01 of a proleptic Gregorian date, and back (Howard
+ * Hinnant's civil-date algorithms, written from their description). */
+int64_t spate_days_from_civil(int64_t y, unsigned m, unsigned d);
+void spate_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
+
 /* Growable byte buffer. Owner frees with spate_buf_free(). */
 struct spate_buf {
     char *data;

@@ -3,6 +3,7 @@
 #include "apisim_internal.h"
 
 #include "spate/error.h"
+#include "spate/util.h"
 
 #include <openssl/evp.h>
 #include <string.h>
@@ -284,20 +285,6 @@ void apisim_user_uuid(const char *seed, int64_t page, int index, char out[37])
 
 /* ---- dates --------------------------------------------------------------------------- */
 
-/* Days since 1970-01-01 to a proleptic Gregorian date (the era-based method). */
-static void civil_from_days(int64_t z, int *y, int *m, int *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = (int)(yoe + era * 400 + (*m <= 2));
-}
-
 static inline char *put2(char *p, int v)
 {
     p[0] = (char)('0' + v / 10);
@@ -311,8 +298,10 @@ static int put_date(char **pp, int64_t t, int ms)
 {
     int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400;
     int64_t sod = t - days * 86400;
-    int y, m, d;
-    civil_from_days(days, &y, &m, &d);
+    int64_t y64;
+    unsigned um, ud;
+    spate_civil_from_days(days, &y64, &um, &ud);
+    int y = (int)y64, m = (int)um, d = (int)ud;
     char *p = *pp;
     *p++ = (char)('0' + y / 1000);
     *p++ = (char)('0' + y / 100 % 10);
@@ -332,10 +321,11 @@ static int put_date(char **pp, int64_t t, int ms)
     p = put2(p, ms % 100);
     *p++ = 'Z';
     *pp = p;
-    int ry, rm, rd;
-    civil_from_days(APISIM_REF_EPOCH / 86400, &ry, &rm, &rd);
-    int age = ry - y;
-    if (rm < m || (rm == m && rd < d))
+    int64_t ry;
+    unsigned rm, rd;
+    spate_civil_from_days(APISIM_REF_EPOCH / 86400, &ry, &rm, &rd);
+    int age = (int)ry - y;
+    if (rm < um || (rm == um && rd < ud))
         age--;
     return age;
 }

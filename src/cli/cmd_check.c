@@ -3,6 +3,7 @@
 #include "cli.h"
 
 #include "spate/cql.h"
+#include "spate/kafka.h"
 #include "spate/util.h"
 
 #include <ctype.h>
@@ -63,22 +64,16 @@ static void fail(struct checker *c, const char *fix, const char *fmt, ...)
     c->failed++;
 }
 
-static void quiet_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
-{
-    (void)rk;
-    (void)level;
-    (void)fac;
-    (void)buf;
-}
-
 static void check_kafka(struct checker *c, const struct spate_config *cfg, int topics,
                         int timeout_ms)
 {
     char errstr[512];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    rd_kafka_conf_set_log_cb(conf, quiet_log);
-    rd_kafka_conf_set(conf, "bootstrap.servers", cfg->kafka.bootstrap_servers, errstr,
-                      sizeof errstr);
+    rd_kafka_conf_t *conf = spate_kafka_client_conf(cfg->kafka.bootstrap_servers,
+                                                    &cfg->kafka.properties, errstr, sizeof errstr);
+    if (!conf) {
+        fail(c, "fix kafka.bootstrap_servers or kafka.properties", "%s", errstr);
+        return;
+    }
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
     if (!rk) {
         fail(c, "check kafka.bootstrap_servers", "kafka client: %s", errstr);

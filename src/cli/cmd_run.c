@@ -436,12 +436,12 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
         return CLI_FAIL;
     }
     r.exe[n] = '\0';
-    char state[PATH_MAX];
-    if (cfg->stack.data_dir[0] == '/')
-        snprintf(state, sizeof state, "%s", cfg->stack.data_dir);
-    else if (getcwd(state, sizeof state - 64))
-        strncat(state, "/", sizeof state - strlen(state) - 1),
-            strncat(state, cfg->stack.data_dir, sizeof state - strlen(state) - 1);
+    char state[PATH_MAX - 64];
+    if (stack_state_dir(cfg, state, sizeof state) != 0) {
+        fprintf(stderr, "spate run: stack.data_dir %s: path too long or no working directory\n",
+                cfg->stack.data_dir);
+        return CLI_FAIL;
+    }
     snprintf(r.run_dir, sizeof r.run_dir, "%s/run", state);
     mkdir(state, 0755);
     mkdir(r.run_dir, 0755);

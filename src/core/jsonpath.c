@@ -2,6 +2,7 @@
 /* jsonpath.c -- a validating JSON skipper and dotted-path lookup over raw bytes. */
 #include "spate/jsonpath.h"
 #include "spate/error.h"
+#include "spate/util.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -136,17 +137,6 @@ static const char *skip_ws(const char *p, const char *end)
     return p;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* p at the opening quote. *has_escape tells the caller whether a plain
  * memcmp of the body is the key's value. */
 static const char *skip_string(const char *p, const char *end, int *has_escape)
@@ -173,7 +163,7 @@ static const char *skip_string(const char *p, const char *end, int *has_escape)
                 if (end - p < 5)
                     return NULL;
                 for (int i = 1; i <= 4; i++)
-                    if (hexval(p[i]) < 0)
+                    if (spate_hexval(p[i]) < 0)
                         return NULL;
                 p += 5;
                 break;
@@ -409,8 +399,8 @@ int jsonpath_validate(const char *json, size_t len)
 /* Decode one \uXXXX (p after the 'u'). */
 static unsigned hex4(const char *p)
 {
-    return (unsigned)(hexval(p[0]) << 12 | hexval(p[1]) << 8 | hexval(p[2]) << 4 |
-                      hexval(p[3]));
+    return (unsigned)(spate_hexval(p[0]) << 12 | spate_hexval(p[1]) << 8 | spate_hexval(p[2]) << 4 |
+                      spate_hexval(p[3]));
 }
 
 /* Unescape the body of a string (between the quotes) into out. Returns the

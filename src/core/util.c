@@ -138,3 +138,58 @@ void spate_buf_free(struct spate_buf *b)
     b->data = NULL;
     b->len = b->cap = 0;
 }
+
+int spate_hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int spate_parse_uuid(const char *s, size_t len, uint8_t out[16])
+{
+    if (!s || (len != 36 && len != 32))
+        return SPATE_EINVAL;
+    size_t j = 0;
+    for (size_t i = 0; i < len;) {
+        if (len == 36 && (i == 8 || i == 13 || i == 18 || i == 23)) {
+            if (s[i] != '-')
+                return SPATE_EINVAL;
+            i++;
+            continue;
+        }
+        int hi = spate_hexval((unsigned char)s[i]), lo = spate_hexval((unsigned char)s[i + 1]);
+        if (hi < 0 || lo < 0)
+            return SPATE_EINVAL;
+        out[j++] = (uint8_t)(hi << 4 | lo);
+        i += 2;
+    }
+    return j == 16 ? 0 : SPATE_EINVAL;
+}
+
+int64_t spate_days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+void spate_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d)
+{
+    int64_t z = days + 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    *d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
+    *y = yoe + era * 400 + (*m <= 2);
+}

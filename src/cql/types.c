@@ -428,62 +428,6 @@ static int parse_double(const char *s, double *out)
     return 0;
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = tolower(c);
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
-static int parse_uuid(const char *s, size_t len, uint8_t out[16])
-{
-    size_t j = 0;
-    if (len != 36)
-        return SPATE_EINVAL;
-    for (size_t i = 0; i < 36;) {
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (s[i] != '-')
-                return SPATE_EINVAL;
-            i++;
-            continue;
-        }
-        int h = hexval((unsigned char)s[i]), l = hexval((unsigned char)s[i + 1]);
-        if (h < 0 || l < 0)
-            return SPATE_EINVAL;
-        out[j++] = (uint8_t)(h << 4 | l);
-        i += 2;
-    }
-    return 0;
-}
-
-/* days since 1970-01-01 of a proleptic Gregorian date (Hinnant's algorithm) */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    unsigned doe = (unsigned)(z - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t yy = (int64_t)yoe + era * 400;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    unsigned mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = yy + (*m <= 2);
-}
-
 /* "[-]YYYY-MM-DD" -> days; *rest points after it. */
 static int parse_date_part(const char *s, int64_t *days, const char **rest)
 {
@@ -501,7 +445,7 @@ static int parse_date_part(const char *s, int64_t *days, const char **rest)
         return SPATE_EINVAL;
     if (y > 100000000LL)
         return SPATE_ERANGE;
-    *days = days_from_civil(neg ? -y : y, mo, d);
+    *days = spate_days_from_civil(neg ? -y : y, mo, d);
     *rest = end + n;
     return 0;
 }
@@ -689,7 +633,7 @@ static int blob_from_text(const char *s, size_t len, struct spate_buf *out)
         if (len % 2)
             return SPATE_EINVAL;
         for (size_t i = 2; i < len; i += 2) {
-            int h = hexval((unsigned char)s[i]), l = hexval((unsigned char)s[i + 1]);
+            int h = spate_hexval((unsigned char)s[i]), l = spate_hexval((unsigned char)s[i + 1]);
             if (h < 0 || l < 0)
                 return SPATE_EINVAL;
             uint8_t b = (uint8_t)(h << 4 | l);
@@ -1077,7 +1021,7 @@ static int enc_content(struct spate_buf *b, const struct cql_type *t, const stru
         if (v->kind == CQL_V_UUID)
             memcpy(u, v->u.uuid, 16);
         else if (v->kind == CQL_V_TEXT) {
-            if (parse_uuid(v->u.s.ptr, v->u.s.len, u))
+            if (v->u.s.len != 36 || spate_parse_uuid(v->u.s.ptr, 36, u))
                 return mismatch(err, errlen, t, v, "not a UUID");
         } else
             return mismatch(err, errlen, t, v, NULL);
@@ -1427,7 +1371,7 @@ static int fmt_value(const struct cql_type *t, const uint8_t *p, int32_t len, in
             rem += 86400000, days--;
         int64_t y;
         unsigned mo, d;
-        civil_from_days(days, &y, &mo, &d);
+        spate_civil_from_days(days, &y, &mo, &d);
         int64_t s = rem / 1000;
         return spate_buf_appendf(out, json ? "\"%04" PRId64 "-%02u-%02uT%02d:%02d:%02d.%03dZ\""
                                            : "%04" PRId64 "-%02u-%02u %02d:%02d:%02d.%03d000+0000",
@@ -1438,7 +1382,7 @@ static int fmt_value(const struct cql_type *t, const uint8_t *p, int32_t len, in
         int64_t days = (int64_t)(uint32_t)cql__get_i32(p) - 2147483648LL;
         int64_t y;
         unsigned mo, d;
-        civil_from_days(days, &y, &mo, &d);
+        spate_civil_from_days(days, &y, &mo, &d);
         return spate_buf_appendf(out, json ? "\"%04" PRId64 "-%02u-%02u\"" : "%04" PRId64 "-%02u-%02u",
                                  y, mo, d);
     }

@@ -4,6 +4,7 @@
 
 #include "ingest_internal.h"
 #include "spate/error.h"
+#include "spate/kafka.h"
 #include "spate/jsonpath.h"
 #include "spate/log.h"
 #include "spate/metrics.h"
@@ -320,59 +321,12 @@ static int producer_start(struct ingest_engine *eng)
 static int ensure_topics(struct ingest_engine *eng)
 {
     const struct spate_kafka_config *kc = &eng->cfg->kafka;
-    const char *names[2] = {eng->topic_raw, eng->topic_dlq};
-    size_t n = strcmp(names[0], names[1]) == 0 ? 1 : 2;
-    rd_kafka_NewTopic_t *nt[2] = {NULL, NULL};
+    const char *const names[2] = {eng->topic_raw, eng->topic_dlq};
     char err[512];
-    int rc = 0;
-    for (size_t i = 0; i < n; i++) {
-        nt[i] = rd_kafka_NewTopic_new(names[i], kc->partitions, kc->replication_factor, err,
-                                      sizeof err);
-        if (!nt[i]) {
-            SPATE_ERROR(COMP, "topic %s: %s", names[i], err);
-            rc = SPATE_ECONFIG;
-        }
-    }
-    rd_kafka_queue_t *q = rd_kafka_queue_new(eng->rk);
-    rd_kafka_AdminOptions_t *ao = rd_kafka_AdminOptions_new(eng->rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
-    rd_kafka_AdminOptions_set_request_timeout(ao, 15000, err, sizeof err);
-    rd_kafka_AdminOptions_set_operation_timeout(ao, 15000, err, sizeof err);
-    if (rc == 0) {
-        rd_kafka_CreateTopics(eng->rk, nt, n, ao, q);
-        rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 30000);
-        if (!ev) {
-            SPATE_ERROR(COMP, "no answer from Kafka at %s within 30 s while creating topics",
-                        kc->bootstrap_servers);
-            rc = SPATE_EKAFKA;
-        } else if (rd_kafka_event_error(ev)) {
-            SPATE_ERROR(COMP, "creating topics on %s: %s", kc->bootstrap_servers,
-                        rd_kafka_event_error_string(ev));
-            rc = SPATE_EKAFKA;
-        } else {
-            const rd_kafka_CreateTopics_result_t *res = rd_kafka_event_CreateTopics_result(ev);
-            size_t cnt = 0;
-            const rd_kafka_topic_result_t **tr = rd_kafka_CreateTopics_result_topics(res, &cnt);
-            for (size_t i = 0; i < cnt; i++) {
-                rd_kafka_resp_err_t e = rd_kafka_topic_result_error(tr[i]);
-                if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
-                    SPATE_INFO(COMP, "created topic %s (%d partitions, replication %d)",
-                               rd_kafka_topic_result_name(tr[i]), kc->partitions,
-                               kc->replication_factor);
-                else if (e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
-                    SPATE_ERROR(COMP, "creating topic %s: %s", rd_kafka_topic_result_name(tr[i]),
-                                rd_kafka_topic_result_error_string(tr[i]));
-                    rc = SPATE_EKAFKA;
-                }
-            }
-        }
-        if (ev)
-            rd_kafka_event_destroy(ev);
-    }
-    rd_kafka_AdminOptions_destroy(ao);
-    rd_kafka_queue_destroy(q);
-    for (size_t i = 0; i < n; i++)
-        if (nt[i])
-            rd_kafka_NewTopic_destroy(nt[i]);
+    int rc = spate_kafka_create_topics(eng->rk, names, 2, kc->partitions, kc->replication_factor,
+                                       COMP, err, sizeof err);
+    if (rc)
+        SPATE_ERROR(COMP, "%s (Kafka at %s)", err, kc->bootstrap_servers);
     return rc;
 }
 

@@ -4,6 +4,7 @@
 
 #include "spate/cql.h"
 #include "spate/error.h"
+#include "spate/kafka.h"
 #include "spate/util.h"
 
 #include <jansson.h>
@@ -12,31 +13,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void quiet_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
-{
-    (void)rk;
-    (void)level;
-    (void)fac;
-    (void)buf;
-}
-
 int scan_topic(const char *bootstrap, const struct spate_kvlist *props, const char *topic,
                int timeout_ms, void (*fn)(void *arg, const struct scan_record *r), void *arg,
                uint64_t *records, char *err, size_t errlen)
 {
     char errstr[512];
     *records = 0;
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    /* user properties first (security settings), then what the scan needs */
-    for (size_t i = 0; props && i < props->count; i++) {
-        const char *k = props->items[i].key;
-        if (!strncmp(k, "linger", 6) || !strncmp(k, "batch", 5) || !strcmp(k, "acks") ||
-            !strncmp(k, "compression", 11) || !strncmp(k, "enable.idempotence", 18))
-            continue; /* producer-only settings */
-        rd_kafka_conf_set(conf, k, props->items[i].value, errstr, sizeof errstr);
-    }
-    if (rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, errstr, sizeof errstr) ||
-        rd_kafka_conf_set(conf, "group.id", "spate-verify", errstr, sizeof errstr) ||
+    rd_kafka_conf_t *conf = spate_kafka_client_conf(bootstrap, props, err, errlen);
+    if (!conf)
+        return SPATE_ECONFIG;
+    if (rd_kafka_conf_set(conf, "group.id", "spate-verify", errstr, sizeof errstr) ||
         rd_kafka_conf_set(conf, "enable.auto.commit", "false", errstr, sizeof errstr) ||
         rd_kafka_conf_set(conf, "enable.partition.eof", "true", errstr, sizeof errstr) ||
         rd_kafka_conf_set(conf, "fetch.max.bytes", "52428800", errstr, sizeof errstr)) {
@@ -44,7 +30,6 @@ int scan_topic(const char *bootstrap, const struct spate_kvlist *props, const ch
         rd_kafka_conf_destroy(conf);
         return SPATE_ECONFIG;
     }
-    rd_kafka_conf_set_log_cb(conf, quiet_log);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
     if (!rk) {
         snprintf(err, errlen, "kafka consumer: %s", errstr);

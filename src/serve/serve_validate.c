@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* serve_validate.c -- pure parsers of request parameters (ids, times, limits) and JSON strings. */
 #include "spate/error.h"
+#include "spate/util.h"
 #include "spate/serve.h"
 
 #include <ctype.h>
@@ -9,36 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int serve_parse_uuid(const char *s, uint8_t out[16])
 {
+    /* the REST API takes the canonical form only, as the users table shows it */
     if (!s || strlen(s) != 36)
         return SPATE_EINVAL;
-    size_t n = 0;
-    for (size_t i = 0; i < 36;) {
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (s[i] != '-')
-                return SPATE_EINVAL;
-            i++;
-            continue;
-        }
-        int hi = hexval((unsigned char)s[i]), lo = hexval((unsigned char)s[i + 1]);
-        if (hi < 0 || lo < 0)
-            return SPATE_EINVAL;
-        out[n++] = (uint8_t)(hi << 4 | lo);
-        i += 2;
-    }
-    return 0;
+    return spate_parse_uuid(s, 36, out);
 }
 
 int serve_parse_nationality(const char *s, char out[3])
@@ -67,30 +44,6 @@ int serve_parse_limit(const char *s, int def, int min, int max, int *out)
         return SPATE_ERANGE;
     *out = (int)v;
     return 0;
-}
-
-/* Howard Hinnant's days_from_civil algorithm, written from its description. */
-int64_t serve_days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
-    *y = yoe + era * 400 + (*m <= 2);
 }
 
 static int days_in_month(int64_t y, unsigned m)
@@ -124,7 +77,7 @@ static int parse_date(const char **p, int64_t *days)
         return SPATE_EINVAL;
     if (y < 1970 || y > 9999 || m < 1 || m > 12 || d < 1 || d > days_in_month(y, (unsigned)m))
         return SPATE_EINVAL;
-    *days = serve_days_from_civil(y, (unsigned)m, (unsigned)d);
+    *days = spate_days_from_civil(y, (unsigned)m, (unsigned)d);
     return 0;
 }
 
@@ -271,7 +224,7 @@ char *serve_format_time(int64_t ms, char *buf, size_t size)
     int64_t rem = ms - days * 86400000;
     int64_t y;
     unsigned m, d;
-    civil_from_days(days, &y, &m, &d);
+    spate_civil_from_days(days, &y, &m, &d);
     snprintf(buf, size, "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ", (long long)y, m, d,
              (int)(rem / 3600000), (int)(rem / 60000 % 60), (int)(rem / 1000 % 60),
              (int)(rem % 1000));
@@ -282,7 +235,7 @@ char *serve_format_day(int32_t days, char *buf, size_t size)
 {
     int64_t y;
     unsigned m, d;
-    civil_from_days(days, &y, &m, &d);
+    spate_civil_from_days(days, &y, &m, &d);
     snprintf(buf, size, "%04lld-%02u-%02u", (long long)y, m, d);
     return buf;
 }

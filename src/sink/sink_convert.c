@@ -3,6 +3,7 @@
 #include "sink_internal.h"
 
 #include "spate/error.h"
+#include "spate/util.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -286,17 +287,6 @@ static int digits(const char *s, int n, int *out)
     return 0;
 }
 
-/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar. */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 static int valid_ymd(int y, int m, int d)
 {
     static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -313,7 +303,7 @@ static int parse_date_prefix(const char *s, size_t len, int64_t *days)
     if (len < 10 || s[4] != '-' || s[7] != '-' || digits(s, 4, &y) || digits(s + 5, 2, &m) ||
         digits(s + 8, 2, &d) || !valid_ymd(y, m, d))
         return SPATE_EPARSE;
-    *days = days_from_civil(y, m, d);
+    *days = spate_days_from_civil(y, (unsigned)m, (unsigned)d);
     return 0;
 }
 
@@ -423,36 +413,9 @@ int64_t sink__day_of_ms(int64_t ms)
     return d;
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int sink__parse_uuid(const char *s, size_t len, uint8_t out[16])
 {
-    if (len != 36 && len != 32)
-        return SPATE_EPARSE;
-    size_t j = 0;
-    for (size_t i = 0; i < len;) {
-        if (len == 36 && (i == 8 || i == 13 || i == 18 || i == 23)) {
-            if (s[i] != '-')
-                return SPATE_EPARSE;
-            i++;
-            continue;
-        }
-        int hi = hexval((unsigned char)s[i]), lo = hexval((unsigned char)s[i + 1]);
-        if (hi < 0 || lo < 0)
-            return SPATE_EPARSE;
-        out[j++] = (uint8_t)(hi << 4 | lo);
-        i += 2;
-    }
-    return j == 16 ? 0 : SPATE_EPARSE;
+    return spate_parse_uuid(s, len, out) ? SPATE_EPARSE : 0;
 }
 
 static int parse_int_text(const char *s, size_t len, int64_t *out)
@@ -1025,8 +988,8 @@ static int convert_scalar(const struct sink_type *t, const struct sink_datum *d,
             if (!b)
                 return SPATE_ENOMEM;
             for (size_t i = 0; i < n; i++) {
-                int hi = hexval((unsigned char)s[2 + 2 * i]),
-                    lo = hexval((unsigned char)s[3 + 2 * i]);
+                int hi = spate_hexval((unsigned char)s[2 + 2 * i]),
+                    lo = spate_hexval((unsigned char)s[3 + 2 * i]);
                 if (hi < 0 || lo < 0)
                     return fail(t, d, "bad hex digit", err, errlen, SPATE_ETYPE);
                 b[i] = (uint8_t)(hi << 4 | lo);

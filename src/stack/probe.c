@@ -4,31 +4,18 @@
 
 #include "spate/cql.h"
 #include "spate/error.h"
+#include "spate/kafka.h"
 
-#include <librdkafka/rdkafka.h>
 #include <stdio.h>
 #include <string.h>
-
-static void quiet_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
-{
-    (void)rk;
-    (void)level;
-    (void)fac;
-    (void)buf; /* connection-refused noise while the broker boots */
-}
 
 int stack__probe_kafka(const char *host, int port, int timeout_ms, char *err, size_t errlen)
 {
     char servers[300], errstr[512];
     snprintf(servers, sizeof servers, "%s:%d", host, port);
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    if (rd_kafka_conf_set(conf, "bootstrap.servers", servers, errstr, sizeof errstr) !=
-        RD_KAFKA_CONF_OK) {
-        rd_kafka_conf_destroy(conf);
-        snprintf(err, errlen, "%s", errstr);
+    rd_kafka_conf_t *conf = spate_kafka_client_conf(servers, NULL, err, errlen);
+    if (!conf)
         return SPATE_EINVAL;
-    }
-    rd_kafka_conf_set_log_cb(conf, quiet_log);
     rd_kafka_conf_set(conf, "socket.connection.setup.timeout.ms", "1000", errstr, sizeof errstr);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
     if (!rk) {

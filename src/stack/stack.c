@@ -29,7 +29,7 @@ static const char *const service_names[STACK_NSERVICES] = {"kafka", "cassandra"}
 
 /* ---- paths ---------------------------------------------------------------- */
 
-int stack__state_dir(const struct spate_config *cfg, char *out, size_t outlen)
+int stack_state_dir(const struct spate_config *cfg, char *out, size_t outlen)
 {
     const char *d = cfg->stack.data_dir;
     if (d[0] == '/') {
@@ -48,7 +48,7 @@ static int svc_path(const struct spate_config *cfg, enum stack_service s, const 
                     char *out, size_t outlen)
 {
     char dir[PATH_MAX];
-    int rc = stack__state_dir(cfg, dir, sizeof dir);
+    int rc = stack_state_dir(cfg, dir, sizeof dir);
     if (rc)
         return rc;
     if ((size_t)snprintf(out, outlen, "%s/%s%s%s", dir, service_names[s], leaf[0] ? "/" : "",
@@ -183,7 +183,7 @@ static void marker_for(const struct spate_config *cfg, enum stack_service s, cha
                        size_t outlen)
 {
     char dir[PATH_MAX];
-    if (stack__state_dir(cfg, dir, sizeof dir) != 0)
+    if (stack_state_dir(cfg, dir, sizeof dir) != 0)
         dir[0] = '\0';
     snprintf(out, outlen, "-Dspate.stack=%s/%s", dir, service_names[s]);
 }
@@ -892,7 +892,7 @@ int stack_up(const struct spate_config *cfg, int quiet)
     }
     find_java(cfg, java, sizeof java);
     char state[PATH_MAX];
-    if (stack__state_dir(cfg, state, sizeof state) || mkdirs(state)) {
+    if (stack_state_dir(cfg, state, sizeof state) || mkdirs(state)) {
         fprintf(stderr, "spate stack: cannot create the state folder %s: %s\n",
                 cfg->stack.data_dir, strerror(errno));
         return SPATE_ESYS;

@@ -7,7 +7,6 @@
 
 #include <stddef.h>
 
-int stack__state_dir(const struct spate_config *cfg, char *out, size_t outlen);
 int stack__lib_dir(char *out, size_t outlen);
 /* 0 when the broker answers a metadata request within timeout_ms. */
 int stack__probe_kafka(const char *host, int port, int timeout_ms, char *err, size_t errlen);

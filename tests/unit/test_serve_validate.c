@@ -2,6 +2,7 @@
 /* test_serve_validate.c -- request parameter parsing of `spate serve`: ids, times, limits, JSON. */
 #include "spate/error.h"
 #include "spate/serve.h"
+#include "spate/util.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -135,7 +136,7 @@ static void test_day_and_range(void **state)
     assert_string_equal(serve_format_time(0, buf, sizeof buf), "1970-01-01T00:00:00.000Z");
     assert_string_equal(serve_format_time(951782400000LL, buf, sizeof buf),
                         "2000-02-29T00:00:00.000Z");
-    assert_int_equal(serve_days_from_civil(2000, 3, 1), 11017);
+    assert_int_equal(spate_days_from_civil(2000, 3, 1), 11017);
 
     int64_t f, t;
     char err[256];

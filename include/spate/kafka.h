@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* kafka.h -- configuration for spate's short-lived Kafka clients. */
+#ifndef SPATE_KAFKA_H
+#define SPATE_KAFKA_H
+
+#include "spate/config.h"
+
+#include <librdkafka/rdkafka.h>
+#include <stddef.h>
+
+/* A librdkafka configuration for a probe, admin or scan client: bootstrap
+ * servers plus the connection settings of props (security.*, sasl.*, ssl.*,
+ * socket.*, client.id, broker.address.family). Producer tuning is left out: a
+ * consumer or admin client rejects or ignores it. Its log callback is silent
+ * because these clients report failure through their return values, and
+ * librdkafka's connection-refused lines while a broker boots are noise.
+ * props may be NULL. NULL with err filled when a setting is refused. */
+rd_kafka_conf_t *spate_kafka_client_conf(const char *bootstrap, const struct spate_kvlist *props,
+                                         char *err, size_t errlen);
+
+/* Create the named topics that do not exist yet through rk's admin API
+ * (partitions and replication as given; an existing topic is left as it is;
+ * a name listed twice is created once). Logs each creation under comp.
+ * 0, or an error code with err naming the topic and the broker's reason. */
+int spate_kafka_create_topics(rd_kafka_t *rk, const char *const *names, size_t n, int partitions,
+                              int replication, const char *comp, char *err, size_t errlen);
+
+#endif

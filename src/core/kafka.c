@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* kafka.c -- configuration for spate's short-lived Kafka clients. */
+#include "spate/kafka.h"
+
+#include "spate/error.h"
+#include "spate/log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void quiet_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    (void)rk;
+    (void)level;
+    (void)fac;
+    (void)buf;
+}
+
+static int connection_setting(const char *k)
+{
+    static const char *const prefixes[] = {"security.", "sasl.", "ssl.", "socket.", NULL};
+    for (int i = 0; prefixes[i]; i++)
+        if (strncmp(k, prefixes[i], strlen(prefixes[i])) == 0)
+            return 1;
+    return strcmp(k, "client.id") == 0 || strcmp(k, "broker.address.family") == 0;
+}
+
+rd_kafka_conf_t *spate_kafka_client_conf(const char *bootstrap, const struct spate_kvlist *props,
+                                         char *err, size_t errlen)
+{
+    char errstr[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set_log_cb(conf, quiet_log);
+    for (size_t i = 0; props && i < props->count; i++) {
+        const char *k = props->items[i].key;
+        if (!connection_setting(k))
+            continue;
+        if (rd_kafka_conf_set(conf, k, props->items[i].value, errstr, sizeof errstr) !=
+            RD_KAFKA_CONF_OK) {
+            snprintf(err, errlen, "kafka.properties.%s: %s", k, errstr);
+            rd_kafka_conf_destroy(conf);
+            return NULL;
+        }
+    }
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, errstr, sizeof errstr) !=
+        RD_KAFKA_CONF_OK) {
+        snprintf(err, errlen, "kafka.bootstrap_servers: %s", errstr);
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    return conf;
+}
+
+/* Long enough for a broker that is still electing its controller. */
+#define CREATE_TIMEOUT_MS 30000
+
+int spate_kafka_create_topics(rd_kafka_t *rk, const char *const *names, size_t n, int partitions,
+                              int replication, const char *comp, char *err, size_t errlen)
+{
+    rd_kafka_NewTopic_t **nt = calloc(n ? n : 1, sizeof *nt);
+    if (!nt) {
+        snprintf(err, errlen, "out of memory");
+        return SPATE_ENOMEM;
+    }
+    size_t m = 0;
+    int rc = 0;
+    char errstr[512];
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        int seen = 0;
+        for (size_t j = 0; j < i; j++)
+            seen |= strcmp(names[i], names[j]) == 0;
+        if (seen)
+            continue;
+        nt[m] = rd_kafka_NewTopic_new(names[i], partitions, replication, errstr, sizeof errstr);
+        if (!nt[m]) {
+            snprintf(err, errlen, "topic %s: %s", names[i], errstr);
+            rc = SPATE_ECONFIG;
+            break;
+        }
+        m++;
+    }
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_AdminOptions_t *ao = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+    rd_kafka_AdminOptions_set_request_timeout(ao, CREATE_TIMEOUT_MS, errstr, sizeof errstr);
+    rd_kafka_AdminOptions_set_operation_timeout(ao, CREATE_TIMEOUT_MS, errstr, sizeof errstr);
+    rd_kafka_event_t *ev = NULL;
+    if (rc == 0 && m > 0) {
+        rd_kafka_CreateTopics(rk, nt, m, ao, q);
+        ev = rd_kafka_queue_poll(q, CREATE_TIMEOUT_MS + 5000);
+        if (!ev) {
+            snprintf(err, errlen, "creating topics: no answer within %d s",
+                     CREATE_TIMEOUT_MS / 1000 + 5);
+            rc = SPATE_ETIMEDOUT;
+        } else if (rd_kafka_event_error(ev)) {
+            snprintf(err, errlen, "creating topics: %s", rd_kafka_event_error_string(ev));
+            rc = SPATE_EKAFKA;
+        } else {
+            size_t cnt = 0;
+            const rd_kafka_topic_result_t **tr =
+                rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &cnt);
+            for (size_t i = 0; i < cnt; i++) {
+                rd_kafka_resp_err_t e = rd_kafka_topic_result_error(tr[i]);
+                if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+                    SPATE_INFO(comp, "created topic %s (%d partitions, replication %d)",
+                               rd_kafka_topic_result_name(tr[i]), partitions, replication);
+                } else if (e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS && rc == 0) {
+                    snprintf(err, errlen, "creating topic %s: %s",
+                             rd_kafka_topic_result_name(tr[i]),
+                             rd_kafka_topic_result_error_string(tr[i]));
+                    rc = SPATE_EKAFKA;
+                }
+            }
+        }
+    }
+    if (ev)
+        rd_kafka_event_destroy(ev);
+    rd_kafka_AdminOptions_destroy(ao);
+    rd_kafka_queue_destroy(q);
+    for (size_t i = 0; i < m; i++)
+        rd_kafka_NewTopic_destroy(nt[i]);
+    free(nt);
+    return rc;
+}

@@ -35,6 +35,9 @@ int stack_up(const struct spate_config *cfg, int quiet);
 int stack_down(const struct spate_config *cfg, int quiet);
 /* Fill one status per service (array of STACK_NSERVICES). */
 int stack_status(const struct spate_config *cfg, struct stack_status *out);
+/* The pid of a running service of this stack (checked by its marker, no
+ * probe: cheap enough to call every second), or 0. */
+pid_t stack_pid(const struct spate_config *cfg, enum stack_service svc);
 /* Absolute path of a service's main log file. */
 int stack_log_path(const struct spate_config *cfg, enum stack_service svc, char *out,
                    size_t outlen);

@@ -8,6 +8,7 @@
 #include "spate/util.h"
 
 #include <curl/curl.h>
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -67,7 +68,11 @@ struct run {
     char run_dir[PATH_MAX];
     const char *config_path;
     int view;
-    int64_t t0;
+    int64_t t0;          /* the stages started */
+    int64_t started_ms;  /* spate run started (stack and schema included) */
+    int64_t first_row_ms; /* from started_ms to the first stored row, or -1 */
+    int64_t mem_at;      /* when the memory line was last measured */
+    char mem_line[256];
     char base_url[128];
     json_t *last; /* last /api/pipeline "latest" sample */
     int64_t fetched; /* from ingest's summary */
@@ -142,6 +147,81 @@ static void fmt_ms(char *buf, size_t len, double ms)
 
 static const char *const stage_names[NSTAGES] = {"api-sim", "ingest", "spark", "sink", "serve"};
 
+/* RSS of pid and all its descendants in kB: the spark stage is spate, then
+ * Python, then the JVM, and the JVM is what uses the memory. */
+static int64_t tree_rss_kb(pid_t root)
+{
+    enum { MAXP = 4096 };
+    static pid_t pid[MAXP], ppid[MAXP];
+    static int64_t rss[MAXP];
+    static char in[MAXP];
+    size_t n = 0;
+    DIR *d = opendir("/proc");
+    if (!d)
+        return 0;
+    long page_kb = sysconf(_SC_PAGESIZE) / 1024;
+    struct dirent *e;
+    while ((e = readdir(d)) && n < MAXP) {
+        if (e->d_name[0] < '1' || e->d_name[0] > '9')
+            continue;
+        char path[300], buf[1024];
+        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        size_t k = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[k] = '\0';
+        char *p = strrchr(buf, ')'); /* the command name may hold spaces */
+        int pp = 0;
+        long long r = 0;
+        /* after ")": state ppid ... rss is the 24th field overall */
+        if (!p || sscanf(p + 2, "%*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
+                                "%*d %*d %*d %*u %*u %lld", &pp, &r) != 2)
+            continue;
+        pid[n] = (pid_t)atoi(e->d_name);
+        ppid[n] = (pid_t)pp;
+        rss[n] = r * page_kb;
+        in[n] = pid[n] == root;
+        n++;
+    }
+    closedir(d);
+    for (int changed = 1; changed;) {
+        changed = 0;
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < n && !in[i]; j++)
+                if (in[j] && ppid[i] == pid[j])
+                    in[i] = 1, changed = 1;
+    }
+    int64_t sum = 0;
+    for (size_t i = 0; i < n; i++)
+        if (in[i])
+            sum += rss[i];
+    return sum;
+}
+
+/* "memory  ingest 41 MB  spark 912 MB ..." every 5 s: /proc scans are not free. */
+static const char *memory_line(struct run *r, int final)
+{
+    int64_t now = spate_mono_ms();
+    if (r->mem_at && (final || now - r->mem_at < 5000)) /* final: the stages are gone */
+        return r->mem_line;
+    r->mem_at = now;
+    size_t o = (size_t)snprintf(r->mem_line, sizeof r->mem_line, "  memory    ");
+    for (int i = 0; i < NSTAGES && o < sizeof r->mem_line; i++)
+        if (r->enabled[i] && r->st[i].pid)
+            o += (size_t)snprintf(r->mem_line + o, sizeof r->mem_line - o, " %s %" PRId64 " MB",
+                                  stage_names[i], tree_rss_kb(r->st[i].pid) / 1024);
+    static const char *const svc[] = {"kafka", "cassandra"};
+    for (int i = 0; i < 2 && o < sizeof r->mem_line; i++) {
+        pid_t p = stack_pid(r->cfg, i == 0 ? STACK_KAFKA : STACK_CASSANDRA);
+        if (p)
+            o += (size_t)snprintf(r->mem_line + o, sizeof r->mem_line - o, " %s %" PRId64 " MB",
+                                  svc[i], tree_rss_kb(p) / 1024);
+    }
+    return r->mem_line;
+}
+
 static void render(struct run *r, int final)
 {
     json_t *p = NULL;
@@ -182,6 +262,15 @@ static void render(struct run *r, int final)
     fmt_ms(e, sizeof e, num(p, "p99"));
     fmt_num(f, sizeof f, num(p, "lag"));
     printf("  latency    p50 %s   p99 %s   (fetched -> stored)   consumer lag %s\n", d, e, f);
+    if (r->first_row_ms < 0 && num(p, "stored") > 0) {
+        r->first_row_ms = spate_mono_ms() - r->started_ms;
+        SPATE_INFO("run", "first row stored %.1f s after spate run started",
+                   r->first_row_ms / 1000.0);
+    }
+    if (r->first_row_ms >= 0)
+        printf("  first row  stored %.1f s after spate run started (stack, schema and Spark "
+               "start-up included)\n", r->first_row_ms / 1000.0);
+    printf("%s\n", memory_line(r, final));
     printf("  stages    ");
     for (int i = 0; i < NSTAGES; i++) {
         if (!r->enabled[i])
@@ -429,7 +518,8 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
     }
 
     struct run r = {.cfg = cfg, .config_path = ctx->config_explicit ? ctx->config_path : NULL,
-                    .view = view, .fetched = -1, .ingest_produced = -1};
+                    .view = view, .fetched = -1, .ingest_produced = -1,
+                    .started_ms = spate_mono_ms(), .first_row_ms = -1};
     ssize_t n = readlink("/proc/self/exe", r.exe, sizeof r.exe - 1);
     if (n <= 0) {
         perror("spate run: /proc/self/exe");

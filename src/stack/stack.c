@@ -823,6 +823,16 @@ int stack_status(const struct spate_config *cfg, struct stack_status *out)
     return 0;
 }
 
+pid_t stack_pid(const struct spate_config *cfg, enum stack_service svc)
+{
+    char pf[PATH_MAX], marker[PATH_MAX + 32];
+    if (pid_file(cfg, svc, pf, sizeof pf))
+        return 0;
+    marker_for(cfg, svc, marker, sizeof marker);
+    pid_t pid = read_pid(pf);
+    return pid && pid_is_ours(pid, marker) ? pid : 0;
+}
+
 static const char *port_key(enum stack_service s, int which)
 {
     if (s == STACK_KAFKA)

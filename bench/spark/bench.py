@@ -108,15 +108,21 @@ spark:
             self.proc.wait()
 
 
+def trigger_of(mode):
+    """realtime, realtime:DUR (the checkpoint interval of real-time mode) or microbatch."""
+    return mode if mode.startswith("realtime") else "microbatch"
+
+
 def produce(tool, topic, count, rate):
     return subprocess.Popen([tool, "produce", KAFKA, topic, str(count), str(rate), "0", "0"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
 def latency_run(tool, tmp, mode, rate, duration, tag):
-    raw = f"bench-spark-{tag}-{mode}-{rate}"
+    safe = mode.replace(":", "-")
+    raw = f"bench-spark-{tag}-{safe}-{rate}"
     create_topic(raw)
-    job = Job(tmp, f"{mode}-{rate}", "realtime" if mode == "realtime" else "microbatch", raw)
+    job = Job(tmp, f"{safe}-{rate}", trigger_of(mode), raw)
     job.start()
     try:
         job.wait_started()
@@ -140,11 +146,12 @@ def latency_run(tool, tmp, mode, rate, duration, tag):
 
 
 def throughput_run(tool, tmp, mode, backlog, tag):
-    raw = f"bench-spark-{tag}-tput-{mode}"
+    safe = mode.replace(":", "-")
+    raw = f"bench-spark-{tag}-tput-{safe}"
     create_topic(raw)
     p = produce(tool, raw, backlog, 0)
     pout = p.communicate()[0].strip()
-    job = Job(tmp, f"tput-{mode}", "realtime" if mode == "realtime" else "microbatch", raw)
+    job = Job(tmp, f"tput-{safe}", trigger_of(mode), raw)
     job.start()
     try:
         job.wait_started()
@@ -171,7 +178,8 @@ def main():
     ap.add_argument("--rates", default="1000,10000")
     ap.add_argument("--duration", type=int, default=120)
     ap.add_argument("--backlog", type=int, default=300000)
-    ap.add_argument("--modes", default="realtime,microbatch")
+    ap.add_argument("--modes", default="realtime,microbatch",
+                    help="realtime, realtime:DUR (e.g. realtime:5m), microbatch")
     ap.add_argument("--skip-throughput", action="store_true")
     ap.add_argument("--skip-latency", action="store_true")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "spark", "results.txt"))

@@ -70,6 +70,7 @@ struct spate_pagination_config {
     int64_t max_pages; /* 0 = unbounded */
     char *cursor_path; /* JSON path of the next cursor in the response (cursor) */
     char *cursor_param;/* query parameter carrying the cursor (cursor) */
+    int64_t follow_ms; /* page: at the end of the data, poll again this often (0 = stop) */
 };
 
 struct spate_source_config {

@@ -146,6 +146,7 @@ static const struct cfg_spec pagination_spec[] = {
     I64(spate_pagination_config, max_pages, "max_pages", "0", 0, 1e15),
     STR(spate_pagination_config, cursor_path, "cursor_path", NULL),
     STR(spate_pagination_config, cursor_param, "cursor_param", "cursor"),
+    DUR(spate_pagination_config, follow_ms, "follow", "0", 0, 86400000),
     END_SPEC,
 };
 

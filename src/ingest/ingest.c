@@ -64,6 +64,7 @@ struct ingest_src {
     size_t max_body;
     int inflight; /* in curl */
     int waiting;  /* in the retry list */
+    int64_t follow_due_us; /* pagination.follow: when to look for new records (0 = not due) */
     char *state_path;
     int64_t last_save_us;
     const char *seed;
@@ -631,8 +632,19 @@ static int process_body(struct ingest_src *s, struct ingest_req *r)
     ingest__record_headers(hs, s->cfg->name, fetched_at, fetched_buf, sizeof fetched_buf,
                            r->request_id);
     size_t n = eng->nelems;
+    /* Following a growing source: the head of a page fetched again was produced before. */
+    size_t first = 0;
+    if (r->entry && r->entry->skip_records > 0) {
+        first = (size_t)r->entry->skip_records;
+        if (first > n) {
+            SPATE_WARN(COMP, "%s: page %" PRId64 " now holds %zu records, %zu before: the source "
+                       "removed records, which page-number pagination cannot follow",
+                       s->cfg->name, r->entry->page, n, first);
+            first = n;
+        }
+    }
     char key[MAX_KEY_BYTES];
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = first; i < n; i++) {
         const struct jsonpath_span rec = eng->elems[i].rec;
         if (rec.len > (size_t)s->cfg->max_record_bytes) {
             send_dlq(s, r, "record_too_large", rec.p, rec.len, NULL, 0);
@@ -647,8 +659,8 @@ static int process_body(struct ingest_src *s, struct ingest_req *r)
         produce(eng, eng->rkt_raw, r->entry, key, klen, rec.p, rec.len, hs,
                 INGEST_RECORD_HEADERS);
     }
-    eng->sum.fetched += n;
-    metrics_counter_add(s->m_fetched, n);
+    eng->sum.fetched += n - first;
+    metrics_counter_add(s->m_fetched, n - first);
     const char *next = NULL;
     char cursor[MAX_CURSOR_BYTES];
     if (s->style == INGEST_STYLE_CURSOR) {
@@ -830,6 +842,12 @@ static int src_init(struct ingest_engine *eng, struct ingest_src *s,
     }
     if (s->style == INGEST_STYLE_CURSOR && !s->cursor_jp)
         return SPATE_ECONFIG;
+    if (cfg->pagination.follow_ms > 0 && s->style != INGEST_STYLE_PAGE) {
+        SPATE_ERROR(COMP, "%s: pagination.follow needs pagination.style page: a cursor or "
+                    "link API that ends gives no position to look for new records from",
+                    cfg->name);
+        return SPATE_ECONFIG;
+    }
     if (s->style != INGEST_STYLE_NONE) {
         if (cfg->state_file) {
             s->state_path = strdup(cfg->state_file);
@@ -875,7 +893,32 @@ static int src_finished(const struct ingest_src *s, const struct ingest_engine *
 {
     if (s->inflight || s->waiting)
         return 0;
-    return !ingest__pager_can_issue(&s->pager) || eng->bound_reached;
+    if (eng->bound_reached)
+        return 1;
+    if (s->cfg->pagination.follow_ms > 0 && s->pager.done)
+        return 0; /* the end of the data for now: follow() looks again */
+    return !ingest__pager_can_issue(&s->pager);
+}
+
+/* pagination.follow: once a source reached the end of its data and nothing
+ * is open, wait follow_ms and start over where new records will appear.
+ * Returns microseconds until it is due (or a large value). */
+static int64_t follow(struct ingest_src *s, int64_t now)
+{
+    int64_t every = s->cfg->pagination.follow_ms * 1000;
+    if (every <= 0 || !s->pager.done || s->inflight || s->waiting ||
+        ingest__pager_open(&s->pager) > 0)
+        return INT64_MAX;
+    if (s->follow_due_us == 0) {
+        s->follow_due_us = now + every;
+        SPATE_DEBUG(COMP, "%s: end of the data at page %" PRId64 "; looking again in %" PRId64
+                    " ms", s->cfg->name, s->pager.end_page, every / 1000);
+    }
+    if (now < s->follow_due_us)
+        return s->follow_due_us - now;
+    s->follow_due_us = 0;
+    ingest__pager_follow(&s->pager, s->batch);
+    return 0;
 }
 
 /* Issue due retries and new requests; returns microseconds until the rate
@@ -913,6 +956,11 @@ static int64_t pump(struct ingest_engine *eng, int64_t now)
         return wake;
     if (rd_kafka_outq_len(eng->rk) > PRODUCER_HIGH_WATER)
         return wake < 5000 ? wake : 5000;
+    for (size_t i = 0; i < eng->nsrc; i++) {
+        int64_t w = follow(&eng->srcs[i], now);
+        if (w < wake)
+            wake = w;
+    }
     for (size_t i = 0; i < eng->nsrc; i++) {
         struct ingest_src *s = &eng->srcs[i];
         while (!eng->bound_reached && s->inflight + s->waiting < s->concurrency &&

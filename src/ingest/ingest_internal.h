@@ -102,6 +102,7 @@ struct ingest_entry {
     int processing;  /* request in flight, waiting for retry, or being produced */
     int64_t pending; /* produced messages not yet acknowledged */
     int failed;      /* a delivery failed: never complete, state stays before it */
+    int64_t skip_records; /* style page: leading records produced by an earlier fetch */
     void *owner;     /* the engine's source; the pager never touches it */
 };
 
@@ -117,6 +118,10 @@ struct ingest_pager {
     int busy;            /* cursor/link: a request is outstanding */
     int done;            /* end of data reached */
     int64_t end_page;    /* style page: lowest page found empty (resume there) */
+    int64_t tail_page;   /* style page: highest page that held records (0 = none) */
+    int64_t tail_count;  /* ... and how many it held */
+    int64_t refetch_page;  /* style page, following: this page is fetched again ... */
+    int64_t refetch_skip;  /* ... and its first refetch_skip records are not produced */
     uint64_t next_seq;
     struct ingest_entry *head, *tail; /* issued, not yet complete, by seq */
     int dirty;           /* state changed since last save */
@@ -138,6 +143,10 @@ struct ingest_entry *ingest__pager_issue(struct ingest_pager *pg);
  * an empty page is the end. */
 int ingest__pager_response(struct ingest_pager *pg, struct ingest_entry *e, size_t nrecords,
                            const char *next);
+/* Page style at the end of the data with nothing open: start over where new
+ * records will appear, the last page again when it held fewer than batch
+ * records (skipping those already produced), else the first empty page. */
+void ingest__pager_follow(struct ingest_pager *pg, int batch);
 /* A cursor/link request gave up (retries exhausted): nothing follows. */
 void ingest__pager_abandon(struct ingest_pager *pg, struct ingest_entry *e);
 /* Call after e->processing or e->pending changed: pops (and frees) complete

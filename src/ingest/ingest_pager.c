@@ -120,6 +120,10 @@ struct ingest_entry *ingest__pager_issue(struct ingest_pager *pg)
         while (in_skip(pg, pg->next_page))
             pg->next_page++;
         e->page = pg->next_page++;
+        if (pg->refetch_page && e->page == pg->refetch_page) {
+            e->skip_records = pg->refetch_skip;
+            pg->refetch_page = 0;
+        }
         trim_skip(pg);
         break;
     case INGEST_STYLE_CURSOR:
@@ -151,6 +155,11 @@ int ingest__pager_response(struct ingest_pager *pg, struct ingest_entry *e, size
     case INGEST_STYLE_NONE:
         break;
     case INGEST_STYLE_PAGE:
+        if (nrecords > 0 && e->page >= pg->tail_page) {
+            pg->tail_page = e->page;
+            pg->tail_count = (int64_t)nrecords;
+            pg->dirty = 1;
+        }
         if (nrecords == 0) {
             /* The end of the data for now: a later run starts here again, so
              * records appended to the source are not skipped. */
@@ -177,6 +186,28 @@ int ingest__pager_response(struct ingest_pager *pg, struct ingest_entry *e, size
         break;
     }
     return 0;
+}
+
+void ingest__pager_follow(struct ingest_pager *pg, int batch)
+{
+    if (pg->style != INGEST_STYLE_PAGE || !pg->done || pg->head)
+        return;
+    int64_t from = pg->end_page;
+    pg->refetch_page = 0;
+    if (pg->tail_page >= pg->start_page && pg->tail_page + 1 == pg->end_page &&
+        pg->tail_count < batch) {
+        from = pg->tail_page;
+        pg->refetch_page = from;
+        pg->refetch_skip = pg->tail_count;
+    }
+    /* Pages from here on were empty or partial: none of them is complete. */
+    size_t k = 0;
+    while (k < pg->nskip && pg->skip[k] < from)
+        k++;
+    pg->nskip = k;
+    pg->next_page = from;
+    pg->done = 0;
+    pg->dirty = 1;
 }
 
 void ingest__pager_abandon(struct ingest_pager *pg, struct ingest_entry *e)
@@ -257,6 +288,10 @@ int ingest__pager_state(const struct ingest_pager *pg, struct spate_buf *out)
                 spate_buf_appendf(out, " %" PRId64, pg->skip[i]))
                 return SPATE_ENOMEM;
         if (spate_buf_append(out, "\n", 1))
+            return SPATE_ENOMEM;
+        /* Where the data ended: a source that grows continues on this page. */
+        if (pg->tail_page && spate_buf_appendf(out, "tail %" PRId64 " %" PRId64 "\n",
+                                               pg->tail_page, pg->tail_count))
             return SPATE_ENOMEM;
     } else if (pg->style == INGEST_STYLE_CURSOR || pg->style == INGEST_STYLE_LINK) {
         const char *pos;
@@ -349,6 +384,14 @@ int ingest__pager_load(struct ingest_pager *pg, const char *text)
             free(skip);
             return SPATE_EPARSE;
         }
+        long long tp = 0, tc = 0;
+        if (*p == '\n' && strncmp(p + 1, "tail ", 5) == 0 &&
+            (sscanf(p + 6, "%lld %lld", &tp, &tc) != 2 || tp < 0 || tc < 0)) {
+            free(skip);
+            return SPATE_EPARSE;
+        }
+        pg->tail_page = tp;
+        pg->tail_count = tc;
         if (ns)
             qsort(skip, ns, sizeof *skip, cmp_i64);
         free(pg->skip);

@@ -42,7 +42,7 @@ static void test_page_in_order(void **state)
     }
     assert_int_equal(ingest__pager_open(&pg), 0);
     char *s = state_of(&pg);
-    assert_string_equal(s, "spate-ingest-state 1\nstyle page\nnext_page 6\nskip\n");
+    assert_string_equal(s, "spate-ingest-state 1\nstyle page\nnext_page 6\nskip\ntail 5 10\n");
     free(s);
     /* An empty page is the end, and the place to resume. */
     struct ingest_entry *e6 = ingest__pager_issue(&pg);
@@ -51,7 +51,7 @@ static void test_page_in_order(void **state)
     finish(&pg, e6, 0, NULL);
     assert_false(ingest__pager_can_issue(&pg));
     s = state_of(&pg);
-    assert_string_equal(s, "spate-ingest-state 1\nstyle page\nnext_page 6\nskip\n");
+    assert_string_equal(s, "spate-ingest-state 1\nstyle page\nnext_page 6\nskip\ntail 5 10\n");
     free(s);
     ingest__pager_free(&pg);
 }
@@ -74,12 +74,12 @@ static void test_page_out_of_order_and_resume(void **state)
     ingest__pager_settle(&pg, e[0]);
     assert_int_equal(ingest__pager_open(&pg), 3);
     char *s = state_of(&pg);
-    assert_string_equal(s, "spate-ingest-state 1\nstyle page\nnext_page 1\nskip 2 4 5\n");
+    assert_string_equal(s, "spate-ingest-state 1\nstyle page\nnext_page 1\nskip 2 4 5\ntail 5 10\n");
     /* Deliveries of page 1 arrive: the low mark moves to 3. */
     e[0]->pending = 0;
     ingest__pager_settle(&pg, e[0]);
     char *s2 = state_of(&pg);
-    assert_string_equal(s2, "spate-ingest-state 1\nstyle page\nnext_page 3\nskip 4 5\n");
+    assert_string_equal(s2, "spate-ingest-state 1\nstyle page\nnext_page 3\nskip 4 5\ntail 5 10\n");
 
     /* A new run resumes: 3, then 6, 7 ... (4 and 5 are skipped), up to max_pages. */
     struct ingest_pager r;
@@ -101,6 +101,62 @@ static void test_page_out_of_order_and_resume(void **state)
     ingest__pager_free(&c);
     free(s);
     free(s2);
+    ingest__pager_free(&r);
+    ingest__pager_free(&pg);
+}
+
+/* pagination.follow: a source that grows after the end was reached. */
+static void test_page_follow(void **state)
+{
+    (void)state;
+    struct ingest_pager pg;
+    ingest__pager_init(&pg, INGEST_STYLE_PAGE, 1, 0);
+    /* 25 records in pages of 10: 1 and 2 full, 3 holds 5, 4 is empty. */
+    size_t have[] = {10, 10, 5, 0};
+    for (int i = 0; i < 4; i++)
+        finish(&pg, ingest__pager_issue(&pg), have[i], NULL);
+    assert_false(ingest__pager_can_issue(&pg));
+    char *s = state_of(&pg);
+    assert_string_equal(s, "spate-ingest-state 1\nstyle page\nnext_page 4\nskip\ntail 3 5\n");
+    /* Follow: page 3 again, its first 5 records skipped, then 4 onwards. */
+    ingest__pager_follow(&pg, 10);
+    assert_true(ingest__pager_can_issue(&pg));
+    struct ingest_entry *e = ingest__pager_issue(&pg);
+    assert_int_equal(e->page, 3);
+    assert_int_equal(e->skip_records, 5);
+    struct ingest_entry *e4 = ingest__pager_issue(&pg);
+    assert_int_equal(e4->page, 4);
+    assert_int_equal(e4->skip_records, 0);
+    finish(&pg, e, 10, NULL); /* page 3 filled up */
+    finish(&pg, e4, 2, NULL);
+    finish(&pg, ingest__pager_issue(&pg), 0, NULL); /* page 5: the new end */
+    /* A restart resumes at 5 and, following, fetches page 4 again skipping 2. */
+    char *s2 = state_of(&pg);
+    assert_string_equal(s2, "spate-ingest-state 1\nstyle page\nnext_page 5\nskip\ntail 4 2\n");
+    struct ingest_pager r;
+    ingest__pager_init(&r, INGEST_STYLE_PAGE, 1, 0);
+    assert_int_equal(ingest__pager_load(&r, s2), 0);
+    struct ingest_entry *x = ingest__pager_issue(&r);
+    assert_int_equal(x->page, 5);
+    finish(&r, x, 0, NULL);
+    ingest__pager_follow(&r, 10);
+    x = ingest__pager_issue(&r);
+    assert_int_equal(x->page, 4);
+    assert_int_equal(x->skip_records, 2);
+    finish(&r, x, 2, NULL);
+    /* A full last page: following starts at the first empty page. */
+    struct ingest_pager f;
+    ingest__pager_init(&f, INGEST_STYLE_PAGE, 1, 0);
+    finish(&f, ingest__pager_issue(&f), 10, NULL);
+    finish(&f, ingest__pager_issue(&f), 0, NULL);
+    ingest__pager_follow(&f, 10);
+    x = ingest__pager_issue(&f);
+    assert_int_equal(x->page, 2);
+    assert_int_equal(x->skip_records, 0);
+    finish(&f, x, 0, NULL);
+    free(s);
+    free(s2);
+    ingest__pager_free(&f);
     ingest__pager_free(&r);
     ingest__pager_free(&pg);
 }
@@ -221,6 +277,7 @@ int main(void)
         cmocka_unit_test(test_page_in_order),  cmocka_unit_test(test_page_out_of_order_and_resume),
         cmocka_unit_test(test_cursor_chain),   cmocka_unit_test(test_link_abandon),
         cmocka_unit_test(test_none_style),     cmocka_unit_test(test_write_atomic),
+        cmocka_unit_test(test_page_follow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,6 +11,7 @@
 #   GET /link?results=N[&from=I]   {"results":[...]} + Link: <...>; rel="next"
 #   GET /bad/<kind>                not_json | no_records | nokey | big
 #   GET /stats                     {"requests": n}
+#   GET /grow?n=K                  appends K records to the data set (a source that grows)
 # Usage: fake_api.py PORT TOTAL_RECORDS   (prints "ready" when listening)
 import json
 import sys
@@ -49,7 +50,7 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def do_GET(self):
-        global REQUESTS
+        global REQUESTS, TOTAL
         with LOCK:
             REQUESTS += 1
         u = urlparse(self.path)
@@ -79,6 +80,10 @@ class Handler(BaseHTTPRequestHandler):
             self.send(200, {"results": [record(1), {"login": {}}, {"x": 1}, record(2)]})
         elif u.path == "/bad/big":
             self.send(200, {"results": [record(3), {"login": {"uuid": "big"}, "pad": "x" * 5000}]})
+        elif u.path == "/grow":
+            with LOCK:
+                TOTAL += int(q.get("n", "0"))
+            self.send(200, {"total": TOTAL})
         elif u.path == "/stats":
             self.send(200, {"requests": REQUESTS})
         else:

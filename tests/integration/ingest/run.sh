@@ -177,6 +177,72 @@ for style in page cursor link; do
   fi
 done
 
+# ---- pagination.follow: the source grows after the end of its data ----------------
+# Its own fake API (the one above must keep 2000 records). 2000 records fill pages 1-20;
+# +150 fills page 21 and half of 22; +30 more lands on page 22, so the follower must
+# fetch page 22 again and skip the 50 records it produced before.
+GROW_PORT="$(free_port)"
+"$PY" "$HERE/fake_api.py" "$GROW_PORT" 2000 >"$WORK/grow.log" 2>&1 &
+GROW_PID=$!
+pids+=("$GROW_PID")
+wait_http "http://127.0.0.1:$GROW_PORT/stats" || bad "growing fake API starts"
+write_config "$WORK/follow.yaml" "  - name: ffollow
+    url: http://127.0.0.1:$GROW_PORT/page
+    batch_size: 100
+    concurrency: 4
+    pagination:
+      style: page
+      follow: 200ms"
+t="$(topic follow)"
+rm -rf "$WORK/state"
+# the binary itself in the background (not the ingest function: SIGTERM must reach spate)
+"$SPATE_BIN" -c "$WORK/follow.yaml" ingest --metrics-port 0 --topic-raw "$t" --topic-dlq "$t.dlq" \
+  >"$WORK/follow.out" 2>"$WORK/follow.err" &
+FOLLOW_PID=$!
+pids+=("$FOLLOW_PID")
+topic_n() { kcat -b "$SPATE_KAFKA" -C -t "$1" -e -q -f '%k\n' 2>/dev/null | wc -l; }
+wait_count() { # wait_count TOPIC N -- up to 30 s
+  for _ in $(seq 1 60); do [ "$(topic_n "$1")" -ge "$2" ] && return 0; sleep 0.5; done
+  return 1
+}
+wait_count "$t" 2000
+curl -fsS "http://127.0.0.1:$GROW_PORT/grow?n=150" >/dev/null
+wait_count "$t" 2150
+sleep 1
+curl -fsS "http://127.0.0.1:$GROW_PORT/grow?n=30" >/dev/null
+wait_count "$t" 2180
+sleep 1
+running=0
+kill -0 "$FOLLOW_PID" 2>/dev/null && running=1
+kill -TERM "$FOLLOW_PID" 2>/dev/null
+wait "$FOLLOW_PID"
+frc=$?
+"$VERIFY" --bootstrap "$SPATE_KAFKA" --topic "$t" >"$WORK/follow.verify" 2>&1
+if [ $running = 1 ] && [ $frc -eq 0 ] &&
+  grep -q "raw: messages=2180 distinct=2180 duplicates=0" "$WORK/follow.verify"; then
+  ok "follow: still polling at the end of the data, 2000 + 150 + 30 records each once"
+else
+  bad "follow (running=$running rc=$frc): $(cat "$WORK/follow.out" "$WORK/follow.err" "$WORK/follow.verify" | tr '\n' ' ')"
+fi
+grep -q "fetched=2180" "$WORK/follow.out" && ok "follow: SIGTERM summary counts 2180 fetched" ||
+  bad "follow summary: $(cat "$WORK/follow.out")"
+# follow is for page numbers only: a cursor API that ended has no position to resume from
+write_config "$WORK/follow-cursor.yaml" "  - name: fc
+    url: http://127.0.0.1:$GROW_PORT/cursor
+    records_path: data.items
+    pagination:
+      style: cursor
+      cursor_path: next
+      follow: 1s"
+out="$(ingest "$WORK/follow-cursor.yaml" --topic-raw "$t-c" --topic-dlq "$t-c.dlq" 2>&1)"
+rc=$?
+if [ $rc -ne 0 ] && echo "$out" | grep -q "pagination.follow needs pagination.style page"; then
+  ok "follow with cursor pagination is a clear config error (exit $rc)"
+else
+  bad "follow with cursor pagination: rc=$rc $out"
+fi
+stop_pid "$GROW_PID"
+
 # ---- bad payloads go to the DLQ with their reason ------------------------------------
 write_config "$WORK/bad.yaml" "  - name: notjson
     url: $F/bad/not_json

@@ -181,8 +181,15 @@ static const char *skip_string(const char *p, const char *end, int *has_escape)
             uint64_t quote = x ^ (ones * '"'), bslash = x ^ (ones * '\\');
             uint64_t special = ((quote - ones) & ~quote) | ((bslash - ones) & ~bslash) |
                                ((x - ones * 0x20) & ~x);
-            if (special & highs)
+            special &= highs;
+            if (special) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+                /* Borrows only run upwards, so the lowest flagged byte is a real
+                 * '"', '\\' or control byte: go straight to it. */
+                p += __builtin_ctzll(special) >> 3;
+#endif
                 break;
+            }
             p += 8;
         }
     }

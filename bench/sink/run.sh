@@ -52,7 +52,6 @@ cassandra:
   consistency: ONE
   compression: false
 sink:
-  max_in_flight: 2048
   mappings:
     - topic: $TOPIC
       tables:

@@ -203,7 +203,7 @@ static const struct cfg_spec sink_mapping_spec[] = {
 
 static const struct cfg_spec sink_spec[] = {
     STR(spate_sink_section, group_id, "group_id", "spate-sink"),
-    INT(spate_sink_section, max_in_flight, "max_in_flight", "2048", 1, 65536),
+    INT(spate_sink_section, max_in_flight, "max_in_flight", "4096", 1, 65536),
     DUR(spate_sink_section, retry_initial_ms, "retry_initial", "50ms", 1, 600000),
     DUR(spate_sink_section, retry_max_ms, "retry_max", "5s", 1, 600000),
     DUR(spate_sink_section, commit_interval_ms, "commit_interval", "1s", 1, 600000),

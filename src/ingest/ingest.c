@@ -26,8 +26,10 @@
 #define DEFAULT_DLQ_MAX_BYTES 65536
 #define MAX_KEY_BYTES 1024
 #define MAX_CURSOR_BYTES 8192
-/* Stop issuing requests while this many messages wait in the producer. */
-#define PRODUCER_HIGH_WATER 12000
+/* Default producer queue, in messages and kilobytes; kafka.properties may
+ * change both and the admission below follows. */
+#define PRODUCER_QUEUE_MSGS "200000"
+#define PRODUCER_QUEUE_KB "16384"
 #define STATE_SAVE_INTERVAL_US 1000000
 
 struct ingest_engine;
@@ -92,6 +94,13 @@ struct ingest_engine {
     struct ingest_req *retries;
     struct ingest_req *free_reqs;
     int64_t planned; /* records asked for, against max_records */
+    /* Admission: a request is issued only when the records it will bring fit
+     * in the producer's queue next to those already there, so producev never
+     * meets a full queue (which stalled the whole loop in 10 ms polls). */
+    int64_t queued_bytes;      /* produced, delivery report not yet seen */
+    int64_t queue_limit_bytes; /* queue.buffering.max.kbytes */
+    int64_t queue_limit_msgs;  /* queue.buffering.max.messages */
+    double avg_record_bytes;   /* moving average, to size what a request brings */
     int bound_reached;
     int stopping;
     int fatal;
@@ -201,6 +210,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     struct ingest_entry *e = m->_private;
     struct ingest_src *s = e ? e->owner : NULL;
     int is_dlq = m->rkt == eng->rkt_dlq;
+    eng->queued_bytes -= (int64_t)(m->len + m->key_len);
     if (m->err) {
         eng->sum.failed++;
         if (s)
@@ -273,8 +283,8 @@ static int producer_start(struct ingest_engine *eng)
     rc = rc ? rc : set_conf(conf, "client.id", "spate-ingest");
     rc = rc ? rc : set_conf(conf, "linger.ms", "5");
     rc = rc ? rc : set_conf(conf, "batch.size", "1000000");
-    rc = rc ? rc : set_conf(conf, "queue.buffering.max.messages", "200000");
-    rc = rc ? rc : set_conf(conf, "queue.buffering.max.kbytes", "16384");
+    rc = rc ? rc : set_conf(conf, "queue.buffering.max.messages", PRODUCER_QUEUE_MSGS);
+    rc = rc ? rc : set_conf(conf, "queue.buffering.max.kbytes", PRODUCER_QUEUE_KB);
     rc = rc ? rc : set_conf(conf, "compression.type", kc->compression);
     for (size_t i = 0; rc == 0 && i < kc->properties.count; i++)
         rc = set_conf(conf, kc->properties.items[i].key, kc->properties.items[i].value);
@@ -284,6 +294,17 @@ static int producer_start(struct ingest_engine *eng)
         rd_kafka_conf_destroy(conf);
         return rc;
     }
+    char v[32];
+    size_t vl = sizeof v;
+    eng->queue_limit_bytes = 1024LL * atoll(rd_kafka_conf_get(conf, "queue.buffering.max.kbytes", v,
+                                                              &vl) == RD_KAFKA_CONF_OK
+                                                ? v
+                                                : PRODUCER_QUEUE_KB);
+    vl = sizeof v;
+    eng->queue_limit_msgs = atoll(rd_kafka_conf_get(conf, "queue.buffering.max.messages", v,
+                                                    &vl) == RD_KAFKA_CONF_OK
+                                      ? v
+                                      : PRODUCER_QUEUE_MSGS);
     rd_kafka_conf_set_opaque(conf, eng);
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     rd_kafka_conf_set_error_cb(conf, on_kafka_error);
@@ -355,8 +376,10 @@ static int produce(struct ingest_engine *eng, rd_kafka_topic_t *rkt, struct inge
             eng->rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
             RD_KAFKA_V_KEY(key, klen), RD_KAFKA_V_VALUE((void *)val, vlen),
             RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(e), RD_KAFKA_V_END);
-        if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            eng->queued_bytes += (int64_t)(vlen + klen);
             return 0;
+        }
         if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && !eng->fatal) {
             rd_kafka_poll(eng->rk, 10);
             continue;
@@ -659,6 +682,11 @@ static int process_body(struct ingest_src *s, struct ingest_req *r)
         produce(eng, eng->rkt_raw, r->entry, key, klen, rec.p, rec.len, hs,
                 INGEST_RECORD_HEADERS);
     }
+    if (n > 0) {
+        double per = (double)arr.len / (double)n; /* separators included: a bit high */
+        eng->avg_record_bytes =
+            eng->avg_record_bytes > 0 ? 0.8 * eng->avg_record_bytes + 0.2 * per : per;
+    }
     eng->sum.fetched += n - first;
     metrics_counter_add(s->m_fetched, n - first);
     const char *next = NULL;
@@ -921,6 +949,15 @@ static int64_t follow(struct ingest_src *s, int64_t now)
     return 0;
 }
 
+/* Would `records` more records fit in the producer's queue? */
+static int queue_has_room(const struct ingest_engine *eng, int64_t records)
+{
+    double avg = eng->avg_record_bytes > 0 ? eng->avg_record_bytes : 2048;
+    int64_t msgs = rd_kafka_outq_len(eng->rk) + records;
+    double bytes = (double)eng->queued_bytes + (double)records * avg * 1.25;
+    return msgs <= eng->queue_limit_msgs && bytes <= (double)eng->queue_limit_bytes;
+}
+
 /* Issue due retries and new requests; returns microseconds until the rate
  * limiter lets the next one go (or a large value when nothing waits on it). */
 static int64_t pump(struct ingest_engine *eng, int64_t now)
@@ -954,8 +991,9 @@ static int64_t pump(struct ingest_engine *eng, int64_t now)
     }
     if (eng->stopping || eng->fatal)
         return wake;
-    if (rd_kafka_outq_len(eng->rk) > PRODUCER_HIGH_WATER)
-        return wake < 5000 ? wake : 5000;
+    int64_t coming = 0; /* records requested, not yet produced */
+    for (size_t i = 0; i < eng->nsrc; i++)
+        coming += (int64_t)(eng->srcs[i].inflight + eng->srcs[i].waiting) * eng->srcs[i].batch;
     for (size_t i = 0; i < eng->nsrc; i++) {
         int64_t w = follow(&eng->srcs[i], now);
         if (w < wake)
@@ -965,6 +1003,14 @@ static int64_t pump(struct ingest_engine *eng, int64_t now)
         struct ingest_src *s = &eng->srcs[i];
         while (!eng->bound_reached && s->inflight + s->waiting < s->concurrency &&
                ingest__pager_can_issue(&s->pager)) {
+            /* an idle producer always takes one request, however large the batch */
+            if ((coming > 0 || rd_kafka_outq_len(eng->rk) > 0) &&
+                !queue_has_room(eng, coming + s->batch)) {
+                if (wake > 2000)
+                    wake = 2000; /* delivery reports free room within milliseconds */
+                break;
+            }
+            coming += s->batch;
             int64_t w = ingest__bucket_take(&s->bucket, now);
             if (w > 0) {
                 if (w < wake)

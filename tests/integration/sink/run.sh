@@ -5,7 +5,7 @@
 #
 # Env: SPATE_BIN, SPATE_KAFKA, SPATE_CASSANDRA_HOST, SPATE_CASSANDRA_PORT, SPATE_RUN_ID,
 # SPATE_BUILD (where it_sink_data is; default: next to SPATE_BIN).
-# Optional: SPATE_SINK_IT_COUNT (records, default 50000), SPATE_SINK_IT_METRICS_PORT.
+# Optional: SPATE_SINK_IT_COUNT (records, default 1000000, as issue 6 asks), SPATE_SINK_IT_METRICS_PORT.
 # Prints "N passed, N failed" last and exits non-zero on any failure.
 set -u
 BIN=${SPATE_BIN:?SPATE_BIN must point at the spate binary}
@@ -15,7 +15,7 @@ KAFKA=${SPATE_KAFKA:-127.0.0.1:9092}
 CHOST=${SPATE_CASSANDRA_HOST:-127.0.0.1}
 CPORT=${SPATE_CASSANDRA_PORT:-9042}
 RUN=${SPATE_RUN_ID:-$(date +%s)-$$}
-COUNT=${SPATE_SINK_IT_COUNT:-50000}
+COUNT=${SPATE_SINK_IT_COUNT:-1000000}
 MPORT=${SPATE_SINK_IT_METRICS_PORT:-29452}
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 TAG=$(echo "$RUN" | tr -c 'a-zA-Z0-9\n' '_' | tail -c 24)
@@ -150,7 +150,7 @@ wait_done() {
 # instance A, killed with -9 mid-stream (after a fifth of the records)
 "${SINK[@]}" -q --metrics-port $((MPORT + 1)) >"$WORK/a.log" 2>&1 &
 A=$!; PIDS+=("$A")
-wait_done $((MPORT + 1)) $((COUNT / 5)) 120
+wait_done $((MPORT + 1)) $((COUNT / 5)) 600
 echo "# A killed after $(done_at $((MPORT + 1))) records"
 kill -9 "$A" 2>/dev/null; wait "$A" 2>/dev/null
 grep -q "assigned" "$WORK/a.log" && ok "instance A consumed, then was killed with -9" ||
@@ -161,7 +161,7 @@ grep -q "assigned" "$WORK/a.log" && ok "instance A consumed, then was killed wit
 B=$!; PIDS+=("$B")
 "${SINK[@]}" -q --metrics-port $((MPORT + 2)) >"$WORK/c.log" 2>&1 &
 C=$!; PIDS+=("$C")
-wait_done $((MPORT + 2)) $((COUNT / 10)) 120
+wait_done $((MPORT + 2)) $((COUNT / 10)) 600
 echo "# C killed after $(done_at $((MPORT + 2))) records"
 kill -9 "$C" 2>/dev/null; wait "$C" 2>/dev/null
 metrics=$(curl -s "http://127.0.0.1:$MPORT/metrics")
@@ -177,7 +177,7 @@ grep -q "assigned" "$WORK/c.log" && ok "two instances in one group (C got partit
 
 # B takes over C's partitions; SIGTERM it mid-stream: exit 0 with a summary
 b0=$(done_at "$MPORT")
-wait_done "$MPORT" $(( ${b0:-0} + COUNT / 10 )) 120
+wait_done "$MPORT" $(( ${b0:-0} + COUNT / 10 )) 600
 kill -TERM "$B"
 wait "$B"; rc=$?
 if [ $rc -eq 0 ] && grep -q "spate sink: .* records, .* rows" "$WORK/b.log"; then
@@ -185,7 +185,7 @@ if [ $rc -eq 0 ] && grep -q "spate sink: .* records, .* rows" "$WORK/b.log"; the
 else bad "SIGTERM exit (rc $rc)" "$(tail -5 "$WORK/b.log")"; fi
 
 # a restart finishes the stream
-timeout 600 "$BIN" -c "$WORK/sink.yaml" sink -q --idle-exit 10s >"$WORK/d.log" 2>&1
+timeout 1200 "$BIN" -c "$WORK/sink.yaml" sink -q --idle-exit 10s >"$WORK/d.log" 2>&1
 rc=$?
 [ $rc -eq 0 ] && ok "restart consumed the rest: $(grep 'spate sink: ' "$WORK/d.log" | tail -1 | cut -c1-90)" ||
     bad "restart (rc $rc)" "$(tail -5 "$WORK/d.log")"

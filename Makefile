@@ -8,7 +8,7 @@ WERROR ?= $(if $(CI),ON,OFF)
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
-.PHONY: all build setup run test unit unit-asan integration spark-test bench fuzz clean
+.PHONY: all build build-bin setup run test unit unit-asan integration spark-test bench fuzz clean
 
 all: build
 
@@ -16,10 +16,15 @@ build:
 	@cmake -S . -B $(BUILD) $(CMAKE_FLAGS) -DSPATE_WERROR=$(WERROR) >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
+# Only the binary: `make run` should not wait for the test programs.
+build-bin:
+	@cmake -S . -B $(BUILD) $(CMAKE_FLAGS) -DSPATE_WERROR=$(WERROR) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS) --target spate
+
 setup:
 	@scripts/setup
 
-run: setup build
+run: setup build-bin
 	./$(BUILD)/spate run $(ARGS)
 
 # Unit tests plain and under ASan+UBSan, then integration tests against the

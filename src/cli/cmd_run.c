@@ -139,6 +139,8 @@ static void fmt_ms(char *buf, size_t len, double ms)
 {
     if (isnan(ms))
         snprintf(buf, len, "-");
+    else if (ms >= 3600e3) /* the histograms' top bucket: only "more than" is known */
+        snprintf(buf, len, "> 1 h");
     else if (ms < 1000.0)
         snprintf(buf, len, "%.0f ms", ms);
     else

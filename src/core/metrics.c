@@ -60,6 +60,8 @@ struct metrics_registry {
 const double metrics_latency_buckets[] = {
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
     0.1,    0.25,    0.5,    1,     2.5,    5,     10,   30,    60,
+    /* a pipeline that falls behind still reports how far, not just "over a minute" */
+    120,    300,     600,    1800,  3600,
 };
 const size_t metrics_latency_nbuckets =
     sizeof metrics_latency_buckets / sizeof metrics_latency_buckets[0];

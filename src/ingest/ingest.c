@@ -64,7 +64,6 @@ struct ingest_src {
     int concurrency;
     int batch;
     size_t max_body;
-    size_t body_hint; /* size of the last body handed to an entry: the next one's start */
     int inflight; /* in curl */
     int waiting;  /* in the retry list */
     int64_t follow_due_us; /* pagination.follow: when to look for new records (0 = not due) */
@@ -364,10 +363,9 @@ static void drain_event_pipe(struct ingest_engine *eng)
 
 /* Produce one message, waiting (and serving delivery reports) while the
  * local queue is full. The entry is counted as pending until its report. */
-/* copy: 0 when val lives in e->payload until e completes (no copy needed). */
 static int produce(struct ingest_engine *eng, rd_kafka_topic_t *rkt, struct ingest_entry *e,
                    const char *key, size_t klen, const char *val, size_t vlen,
-                   const struct ingest_kheader *hs, size_t nh, int copy)
+                   const struct ingest_kheader *hs, size_t nh)
 {
     rd_kafka_headers_t *h = rd_kafka_headers_new(nh);
     for (size_t i = 0; i < nh; i++)
@@ -375,7 +373,7 @@ static int produce(struct ingest_engine *eng, rd_kafka_topic_t *rkt, struct inge
     e->pending++;
     for (;;) {
         rd_kafka_resp_err_t err = rd_kafka_producev(
-            eng->rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_MSGFLAGS(copy ? RD_KAFKA_MSG_F_COPY : 0),
+            eng->rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
             RD_KAFKA_V_KEY(key, klen), RD_KAFKA_V_VALUE((void *)val, vlen),
             RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(e), RD_KAFKA_V_END);
         if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -419,7 +417,7 @@ static void send_dlq(struct ingest_src *s, struct ingest_req *r, const char *rea
     size_t keep = len < eng->dlq_max ? len : eng->dlq_max;
     count_dlq_reason(s, reason);
     produce(eng, eng->rkt_dlq, r->entry, key, klen, bytes ? bytes : "", bytes ? keep : 0, hs,
-            nh, 1);
+            nh);
 }
 
 /* ---------------------------------------------------------------- requests */
@@ -432,11 +430,6 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
         r->too_big = 1;
         return 0; /* aborts the transfer */
     }
-    /* a body given away to its entry leaves an empty buffer: size it once,
-     * not by doubling through a megabyte */
-    if (r->body.cap == 0 && r->src->body_hint > n &&
-        spate_buf_reserve(&r->body, r->src->body_hint + r->src->body_hint / 8))
-        return 0;
     if (spate_buf_append(&r->body, ptr, n))
         return 0;
     return n;
@@ -673,10 +666,6 @@ static int process_body(struct ingest_src *s, struct ingest_req *r)
             first = n;
         }
     }
-    /* The records are produced without a copy: the entry takes the body and
-     * frees it once the last of them is acknowledged. */
-    int zero_copy = r->body.data != NULL && r->entry && r->entry->payload == NULL;
-    size_t produced_here = 0;
     char key[MAX_KEY_BYTES];
     for (size_t i = first; i < n; i++) {
         const struct jsonpath_span rec = eng->elems[i].rec;
@@ -690,14 +679,8 @@ static int process_body(struct ingest_src *s, struct ingest_req *r)
             send_dlq(s, r, "record_without_key", rec.p, rec.len, NULL, 0);
             continue;
         }
-        if (produce(eng, eng->rkt_raw, r->entry, key, klen, rec.p, rec.len, hs,
-                    INGEST_RECORD_HEADERS, !zero_copy) == 0)
-            produced_here++;
-    }
-    if (zero_copy && produced_here > 0) {
-        r->entry->payload = r->body.data;
-        s->body_hint = r->body.len;
-        r->body = (struct spate_buf){0};
+        produce(eng, eng->rkt_raw, r->entry, key, klen, rec.p, rec.len, hs,
+                INGEST_RECORD_HEADERS);
     }
     if (n > 0) {
         double per = (double)arr.len / (double)n; /* separators included: a bit high */

@@ -103,8 +103,6 @@ struct ingest_entry {
     int64_t pending; /* produced messages not yet acknowledged */
     int failed;      /* a delivery failed: never complete, state stays before it */
     int64_t skip_records; /* style page: leading records produced by an earlier fetch */
-    char *payload;   /* the response body its records were produced from without a
-                      * copy: librdkafka reads them until the last delivery report */
     void *owner;     /* the engine's source; the pager never touches it */
 };
 

@@ -40,7 +40,6 @@ void ingest__pager_init(struct ingest_pager *pg, enum ingest_style style, int64_
 
 static void entry_free(struct ingest_entry *e)
 {
-    free(e->payload);
     free(e->cursor);
     free(e);
 }

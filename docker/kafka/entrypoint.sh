@@ -64,7 +64,11 @@ PROPS
 CP="$LIB/*"
 JAVA_LOG="-Dlog4j2.configurationFile=$CONF/log4j2.properties"
 if [ ! -f "$DATA/data/meta.properties" ]; then
-  id=${KAFKA_CLUSTER_ID:-$(head -c16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')}
+  id=${KAFKA_CLUSTER_ID:-}
+  # a leading '-' would be taken for an option by kafka-storage: draw again
+  while [ -z "$id" ] || [ "${id#-}" != "$id" ]; do
+    id=$(head -c16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+  done
   echo "kafka: formatting storage (first start, cluster id $id)"
   java -Xmx256m "$JAVA_LOG" -cp "$CP" kafka.tools.StorageTool format --standalone \
        --cluster-id "$id" --config "$CONF/server.properties"

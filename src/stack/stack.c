@@ -468,6 +468,10 @@ static void random_cluster_id(char out[23])
             memset(r, 0x5a, sizeof r);
         close(fd);
     }
+    /* The first character must not be '-' or '_' (the top bits 62, 63):
+     * kafka-storage's argument parser takes "-..." for an option and fails
+     * "expected one argument" (it broke CI once in 64 starts). */
+    r[0] &= 0x7f;
     size_t o = 0;
     uint32_t acc = 0;
     int bits = 0;

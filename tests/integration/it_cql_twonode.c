@@ -85,6 +85,21 @@ int main(void)
         CHECK(0, "prepare: %s", cql_session_errstr(s));
         goto out;
     }
+    /* The table must be known to both nodes before the routing check: a CREATE may
+     * return before the second node applied it ("table t does not exist" there), so
+     * wait until 40 reads in a row, spread over the ring by key, succeed. */
+    int streak = 0;
+    for (int i = 0; i < 600 && streak < 40; i++) {
+        char q[128];
+        snprintf(q, sizeof q, "SELECT v FROM spate_cql_2n.t WHERE k = 'probe-%d'", i);
+        if (cql_query(s, q, NULL, 0, NULL, NULL) == 0) {
+            streak++;
+        } else {
+            streak = 0;
+            spate_sleep_ms(200);
+        }
+    }
+    CHECK(streak >= 40, "the table reached both nodes: %s", cql_session_errstr(s));
     /* every insert must go to the host that owns its token, as the server computes it */
     int wrong_host = 0, wrong_token = 0, request_errors = 0, per_host[2] = {0, 0};
     for (int i = 0; i < 300; i++) {

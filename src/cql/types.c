@@ -1206,7 +1206,7 @@ static int fmt_decimal(const uint8_t *p, size_t n, struct spate_buf *out)
     if (scale <= 0) {
         rc = rc ? rc : spate_buf_append(out, s, len);
         if (scale < 0 && !rc)
-            rc = spate_buf_appendf(out, "E+%d", -scale);
+            rc = spate_buf_appendf(out, "E+%" PRId64, -(int64_t)scale); /* scale may be INT32_MIN */
     } else if ((size_t)scale < len) {
         rc = rc ? rc : spate_buf_append(out, s, len - (size_t)scale);
         rc = rc ? rc : spate_buf_append(out, ".", 1);

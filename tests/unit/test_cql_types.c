@@ -143,6 +143,9 @@ static void test_decimal(void **st)
     fmt_is(&dt, BYTES(0, 0, 0, 3, 0xcf, 0xc7), 6, "-12.345", "-12.345");
     fmt_is(&dt, BYTES(0, 0, 0, 4, 0x05), 5, "0.0005", "0.0005");
     fmt_is(&dt, BYTES(0, 0, 0, 0, 0x00), 5, "0", "0");
+    /* scale INT32_MIN: its negation does not fit an int32 (found by the fuzzer) */
+    fmt_is(&dt, BYTES(0x80, 0, 0, 0, 0x07), 5, "7E+2147483648", "7E+2147483648");
+    fmt_is(&dt, BYTES(0xff, 0xff, 0xff, 0xfe, 0x0f), 5, "15E+2", "15E+2");
     enc_fail(&dt, cql_text("1.2.3"), "not a decimal");
 }
 

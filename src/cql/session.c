@@ -65,6 +65,7 @@ struct cql_req {
     int has_token;
     int64_t token;
     int counted; /* counts in s->in_flight */
+    struct cql_host *pin; /* only this host may serve it (schema agreement) */
 };
 
 struct cql_req cql__orphan;
@@ -357,6 +358,8 @@ static size_t ring_owner_index(const struct cql_session *s, int64_t token)
 static struct cql_conn *pick_conn(struct cql_session *s, const struct cql_req *req,
                                   const struct cql_host *avoid)
 {
+    if (req->pin)
+        return req->pin->up ? host_pick_conn(req->pin) : NULL;
     if (req->has_token && s->cfg.token_aware && s->nring) {
         /* walk the ring from the owner: replicas in order */
         size_t i0 = ring_owner_index(s, req->token);
@@ -401,6 +404,10 @@ static int dispatch(struct cql_session *s, struct cql_req *req, int block, const
             c = pick_conn(s, req, NULL);
         if (c)
             return send_on(s, c, req);
+        if (req->pin && !req->pin->up) {
+            set_err(s, SPATE_EUNAVAILABLE, -1, "host %s is down", req->pin->name);
+            return SPATE_EUNAVAILABLE;
+        }
         if (!any_host_up(s)) {
             maybe_reconnect(s, 1);
             if (any_host_up(s))
@@ -1066,14 +1073,16 @@ static int submit(struct cql_session *s, struct cql_req *r, const struct cql_que
     return 0;
 }
 
-int cql_query_async(struct cql_session *s, const char *cql, const struct cql_value *values,
-                    size_t count, const struct cql_query_opts *opts, cql_done_fn cb, void *arg)
+static int query_async(struct cql_session *s, struct cql_host *pin, const char *cql,
+                       const struct cql_value *values, size_t count,
+                       const struct cql_query_opts *opts, cql_done_fn cb, void *arg)
 {
     struct cql_req *r = req_new(opts, cb, arg);
     if (!r) {
         set_err(s, SPATE_ENOMEM, -1, "out of memory");
         return SPATE_ENOMEM;
     }
+    r->pin = pin;
     struct spate_buf vals = {0};
     int rc = encode_values(s, NULL, values, count, &vals);
     if (rc) {
@@ -1095,6 +1104,12 @@ int cql_query_async(struct cql_session *s, const char *cql, const struct cql_val
         return rc;
     }
     return submit(s, r, opts);
+}
+
+int cql_query_async(struct cql_session *s, const char *cql, const struct cql_value *values,
+                    size_t count, const struct cql_query_opts *opts, cql_done_fn cb, void *arg)
+{
+    return query_async(s, NULL, cql, values, count, opts, cb, arg);
 }
 
 int cql_execute_async(struct cql_session *s, const struct cql_prepared *p,
@@ -1255,6 +1270,8 @@ static void sync_cb(void *arg, int status, struct cql_result *res, const struct 
         w->err = *err;
 }
 
+static void await_schema_agreement(struct cql_session *s);
+
 static int sync_finish(struct cql_session *s, struct sync_wait *w, struct cql_result **out)
 {
     while (!w->done) {
@@ -1271,6 +1288,8 @@ static int sync_finish(struct cql_session *s, struct sync_wait *w, struct cql_re
         cql_result_free(w->res);
         return w->status;
     }
+    if (w->res && cql_result_kind(w->res) == CQL_RESULT_SCHEMA_CHANGE)
+        await_schema_agreement(s);
     if (out)
         *out = w->res;
     else
@@ -1285,6 +1304,61 @@ static struct cql_query_opts sync_opts(const struct cql_query_opts *o)
         so = *o;
     so.block = 1;
     return so;
+}
+
+/* Until every reachable host reports the same schema_version, as drivers do
+ * after DDL: the node that ran CREATE TABLE answers before the others have
+ * applied it, and a statement routed to one of them right after fails with
+ * "table does not exist". Each host is asked for its own system.local (a
+ * request pinned to it), so the answer does not depend on gossip having
+ * reached the control host. Gives up with a warning after the request timeout;
+ * the DDL itself succeeded either way. */
+static void await_schema_agreement(struct cql_session *s)
+{
+    if (s->nhosts < 2)
+        return;
+    struct cql_error saved = s->last;
+    struct cql_query_opts o = {.consistency = CQL_CL_ONE, .page_size = -1, .block = 1};
+    int64_t deadline = spate_mono_ms() + s->cfg.request_timeout_ms;
+    char odd[80] = "";
+    for (;;) {
+        uint8_t first[16];
+        int have = 0, agree = 1;
+        for (size_t i = 0; i < s->nhosts && agree; i++) {
+            struct cql_host *h = s->hosts[i];
+            if (!h->up)
+                continue;
+            struct sync_wait w = {0};
+            struct cql_result *r = NULL;
+            uint8_t v[16];
+            if (query_async(s, h, "SELECT schema_version FROM system.local WHERE key='local'",
+                            NULL, 0, &o, sync_cb, &w) != 0 ||
+                sync_finish(s, &w, &r) != 0 || cql_result_get_uuid(r, 0, 0, v) != 0) {
+                cql_result_free(r);
+                continue; /* a host going down has no say */
+            }
+            cql_result_free(r);
+            if (!have) {
+                memcpy(first, v, sizeof v);
+                have = 1;
+            } else if (memcmp(first, v, sizeof v) != 0) {
+                agree = 0;
+                snprintf(odd, sizeof odd, "%s", h->name);
+            }
+        }
+        if (agree)
+            break;
+        int64_t now = spate_mono_ms();
+        if (now >= deadline) {
+            SPATE_WARN(LOGC, "schema versions still differ after %d ms (%s disagrees); "
+                       "going on", s->cfg.request_timeout_ms, odd);
+            break;
+        }
+        for (int64_t until = now + 200; spate_mono_ms() < until;)
+            if (cql_session_poll(s, (int)(until - spate_mono_ms())) < 0)
+                break;
+    }
+    s->last = saved;
 }
 
 int cql_query(struct cql_session *s, const char *cql, const struct cql_value *values,

@@ -151,19 +151,32 @@ static const char *const stage_names[NSTAGES] = {"api-sim", "ingest", "spark", "
 
 /* RSS of pid and all its descendants in kB: the spark stage is spate, then
  * Python, then the JVM, and the JVM is what uses the memory. */
-static int64_t tree_rss_kb(pid_t root)
+/* One /proc scan per refresh: pid, parent and RSS of every process, sorted by
+ * pid so a process tree is summed by walking each process's parents. */
+struct proc_table {
+    size_t n;
+    struct proc_row {
+        pid_t pid, ppid;
+        int64_t rss_kb;
+    } row[4096];
+};
+
+static int cmp_row(const void *a, const void *b)
 {
-    enum { MAXP = 4096 };
-    static pid_t pid[MAXP], ppid[MAXP];
-    static int64_t rss[MAXP];
-    static char in[MAXP];
-    size_t n = 0;
+    const struct proc_row *x = a, *y = b;
+    return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+static void proc_scan(struct proc_table *t)
+{
+    t->n = 0;
     DIR *d = opendir("/proc");
     if (!d)
-        return 0;
+        return;
     long page_kb = sysconf(_SC_PAGESIZE) / 1024;
+    size_t max = sizeof t->row / sizeof t->row[0];
     struct dirent *e;
-    while ((e = readdir(d)) && n < MAXP) {
+    while ((e = readdir(d)) && t->n < max) {
         if (e->d_name[0] < '1' || e->d_name[0] > '9')
             continue;
         char path[300], buf[1024];
@@ -181,45 +194,50 @@ static int64_t tree_rss_kb(pid_t root)
         if (!p || sscanf(p + 2, "%*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
                                 "%*d %*d %*d %*u %*u %lld", &pp, &r) != 2)
             continue;
-        pid[n] = (pid_t)atoi(e->d_name);
-        ppid[n] = (pid_t)pp;
-        rss[n] = r * page_kb;
-        in[n] = pid[n] == root;
-        n++;
+        t->row[t->n++] = (struct proc_row){(pid_t)atoi(e->d_name), (pid_t)pp, r * page_kb};
     }
     closedir(d);
-    for (int changed = 1; changed;) {
-        changed = 0;
-        for (size_t i = 0; i < n; i++)
-            for (size_t j = 0; j < n && !in[i]; j++)
-                if (in[j] && ppid[i] == pid[j])
-                    in[i] = 1, changed = 1;
-    }
+    qsort(t->row, t->n, sizeof t->row[0], cmp_row);
+}
+
+/* RSS of root and all its descendants. */
+static int64_t tree_rss_kb(const struct proc_table *t, pid_t root)
+{
     int64_t sum = 0;
-    for (size_t i = 0; i < n; i++)
-        if (in[i])
-            sum += rss[i];
+    for (size_t i = 0; i < t->n; i++) {
+        const struct proc_row *r = &t->row[i];
+        for (int depth = 0; r && depth < 64; depth++) {
+            if (r->pid == root) {
+                sum += t->row[i].rss_kb;
+                break;
+            }
+            struct proc_row key = {.pid = r->ppid};
+            r = r->ppid > 0 ? bsearch(&key, t->row, t->n, sizeof t->row[0], cmp_row) : NULL;
+        }
+    }
     return sum;
 }
 
-/* "memory  ingest 41 MB  spark 912 MB ..." every 5 s: /proc scans are not free. */
+/* "memory  ingest 41 MB  spark 912 MB ..." every 5 s, from one /proc scan. */
 static const char *memory_line(struct run *r, int final)
 {
     int64_t now = spate_mono_ms();
     if (r->mem_at && (final || now - r->mem_at < 5000)) /* final: the stages are gone */
         return r->mem_line;
     r->mem_at = now;
+    static struct proc_table procs; /* 64 KB: not on the stack */
+    proc_scan(&procs);
     size_t o = (size_t)snprintf(r->mem_line, sizeof r->mem_line, "  memory    ");
     for (int i = 0; i < NSTAGES && o < sizeof r->mem_line; i++)
         if (r->enabled[i] && r->st[i].pid)
             o += (size_t)snprintf(r->mem_line + o, sizeof r->mem_line - o, " %s %" PRId64 " MB",
-                                  stage_names[i], tree_rss_kb(r->st[i].pid) / 1024);
+                                  stage_names[i], tree_rss_kb(&procs, r->st[i].pid) / 1024);
     static const char *const svc[] = {"kafka", "cassandra"};
     for (int i = 0; i < 2 && o < sizeof r->mem_line; i++) {
         pid_t p = stack_pid(r->cfg, i == 0 ? STACK_KAFKA : STACK_CASSANDRA);
         if (p)
             o += (size_t)snprintf(r->mem_line + o, sizeof r->mem_line - o, " %s %" PRId64 " MB",
-                                  svc[i], tree_rss_kb(p) / 1024);
+                                  svc[i], tree_rss_kb(&procs, p) / 1024);
     }
     return r->mem_line;
 }

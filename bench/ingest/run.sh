@@ -14,7 +14,10 @@
 # Environment: SPATE_BIN (default build/spate), SPATE_KAFKA (default 127.0.0.1:9092),
 # KAFKA_LIB (default deps/lib/kafka), RECORDS (default 1000000), SEED_SECONDS (default 20),
 # PARTITIONS (default 6), BENCH_PY (a python with requests and confluent-kafka; by default
-# a venv made under the build dir with pip).
+# a venv made under the build dir with pip), LATENCY (e.g. 50ms: api-sim adds it to every
+# answer, for spate and the seed peer alike, as a stand-in for the internet round trip the
+# seed paid to randomuser.me; default none: loopback), CONCURRENCY (spate's requests in
+# flight, default 8).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -22,6 +25,8 @@ SPATE_BIN="${SPATE_BIN:-$ROOT/build/spate}"
 SPATE_KAFKA="${SPATE_KAFKA:-127.0.0.1:9092}"
 KAFKA_LIB="${KAFKA_LIB:-$ROOT/deps/lib/kafka}"
 RECORDS="${RECORDS:-1000000}"
+LATENCY="${LATENCY:-}"
+CONCURRENCY="${CONCURRENCY:-8}"
 SEED_SECONDS="${SEED_SECONDS:-20}"
 PARTITIONS="${PARTITIONS:-6}"
 RUN="$(date +%s)-$$"
@@ -44,7 +49,8 @@ if [ -z "${BENCH_PY:-}" ]; then
 fi
 
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-"$SPATE_BIN" api-sim --port "$port" --threads 2 >"$WORK/apisim.log" 2>&1 &
+"$SPATE_BIN" api-sim --port "$port" --threads 2 ${LATENCY:+--latency "$LATENCY"} \
+  >"$WORK/apisim.log" 2>&1 &
 APISIM_PID=$!
 for _ in $(seq 1 100); do
   curl -fsS -o /dev/null "http://127.0.0.1:$port/health" 2>/dev/null && break
@@ -62,7 +68,7 @@ sources:
     url: http://127.0.0.1:$port/api/
     seed: bench-$RUN
     batch_size: 1000
-    concurrency: 8
+    concurrency: $CONCURRENCY
     pagination:
       style: page
 stack:
@@ -104,15 +110,15 @@ echo "== seed-style peer: ${SEED_SECONDS}s"
   --bootstrap "$SPATE_KAFKA" --topic "$t_seed" --seconds "$SEED_SECONDS" | tee "$WORK/seed.out"
 seed_rate="$(grep -o 'rate=[0-9.]*' "$WORK/seed.out" | cut -d= -f2)"
 
-python3 - "$RECORDS" "$s_rate" "$s_user" "$s_sys" "$s_rss" "$s_wall" "$pp_rate" "$p_user" \
+python3 - "${LATENCY:-none}" "$RECORDS" "$s_rate" "$s_user" "$s_sys" "$s_rss" "$s_wall" "$pp_rate" "$p_user" \
   "$p_sys" "$p_rss" "$seed_rate" <<'EOF' | tee -a "$ROOT/bench/ingest/results.txt"
 import sys, time
-n, s_rate, su, ss, srss, swall, pp, pu, ps, prss, seed = sys.argv[1:]
+lat, n, s_rate, su, ss, srss, swall, pp, pu, ps, prss, seed = sys.argv[1:]
 n = int(n); s_rate = float(s_rate); pp = float(pp); seed = float(seed)
 cpu = (float(su) + float(ss)) / (n / 1e6)
 pcpu = (float(pu) + float(ps)) / (n / 1e6)
-print("%s ingest bench, %d records (~1 KB, acks=all, lz4, idempotent)" %
-      (time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), n))
+print("%s ingest bench, %d records (~1 KB, acks=all, lz4, idempotent), api latency %s" %
+      (time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), n, lat))
 print("  spate ingest        %10.0f records/s  cpu %.1f s/M  peak rss %.1f MB  wall %.1f s"
       % (s_rate, cpu, int(srss) / 1024, float(swall)))
 print("  ProducerPerformance %10.0f records/s  cpu %.1f s/M  peak rss %.1f MB"

@@ -230,7 +230,11 @@ static int apply_one(void *arg, const char *stmt)
         return 0;
     }
     struct cql_result *res = NULL;
-    int rc = cql_query(a->s, stmt, NULL, 0, NULL, &res);
+    /* DDL is rare and slow: a node busy starting up (the compose stack starts
+     * everything at once on a small machine) can take well over the usual
+     * request timeout to create a table, and the statements are idempotent. */
+    struct cql_query_opts o = {.timeout_ms = 120000};
+    int rc = cql_query(a->s, stmt, NULL, 0, &o, &res);
     if (rc) {
         snprintf(a->err, a->errlen, "%s: %s%s%s: %s", a->file, name[0] ? "creating " : "",
                  name[0] ? name : "statement", "", cql_session_errstr(a->s));

@@ -6,6 +6,7 @@
 
 #include "spate/cql.h"
 #include "spate/error.h"
+#include "spate/kafka.h"
 #include "spate/log.h"
 #include "spate/metrics.h"
 #include "spate/util.h"
@@ -968,6 +969,11 @@ static int kafka_conf(struct sink *sk, rd_kafka_conf_t *conf, int consumer, char
         /* bounded prefetch: memory stays small while Cassandra is slow */
         if (!spate_kvlist_get(&kc->properties, "queued.max.messages.kbytes"))
             SET("queued.max.messages.kbytes", "8192");
+        /* A subscribed topic that does not exist yet (Spark creates its output
+         * topics on first write) is looked up again at this interval; with
+         * librdkafka's default of 5 minutes the first rows waited that long. */
+        if (!spate_kvlist_get(&kc->properties, "topic.metadata.refresh.interval.ms"))
+            SET("topic.metadata.refresh.interval.ms", "10000");
         rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
     } else {
         SET("enable.idempotence", "true");
@@ -1334,6 +1340,23 @@ int sink_run(const struct spate_config *cfg, const struct sink_options *opts,
         snprintf(err, errlen, "kafka producer: %s", e);
         rc = SPATE_EKAFKA;
         goto out;
+    }
+    {
+        /* The topics we read exist before we subscribe, with the configured
+         * partitions, so the group starts at once however the stages were
+         * started; where the cluster forbids it, whoever creates them later
+         * is picked up by the metadata refresh. */
+        const char **names = calloc(sk->nroutes ? sk->nroutes : 1, sizeof *names);
+        if (names) {
+            for (size_t i = 0; i < sk->nroutes; i++)
+                names[i] = sk->routes[i].topic;
+            char te[512];
+            if (spate_kafka_create_topics(sk->producer, names, sk->nroutes,
+                                          cfg->kafka.partitions, cfg->kafka.replication_factor,
+                                          LOG, te, sizeof te))
+                SPATE_WARN(LOG, "%s; subscribing anyway", te);
+            free(names);
+        }
     }
     rd_kafka_conf_t *cc = rd_kafka_conf_new();
     rc = kafka_conf(sk, cc, 1, err, errlen);

@@ -226,6 +226,29 @@ echo "$out" | grep -q '"stage":"ingest","reason":"record is not a JSON object","
     ok "users.dlq: ingest's raw record falls back to headers, Kafka key and raw bytes" ||
     bad "users.dlq raw + headers" "$(echo "$out" | grep -v '"stage":"sink"' | head -5)"
 
+# ---- topics that do not exist yet: the sink creates them before subscribing, so
+# the first record is stored at once (librdkafka looked for a missing subscribed
+# topic again only after 5 minutes: the containers' first row waited that long)
+sed -e "s/$P\./$P-late./g" -e "s/$P-g/$P-late-g/" "$WORK/sink.yaml" >"$WORK/late.yaml"
+"$BIN" -c "$WORK/late.yaml" sink -q --metrics-port 0 >"$WORK/late.log" 2>&1 &
+L=$!; PIDS+=("$L")
+for _ in $(seq 1 60); do grep -q "assigned" "$WORK/late.log" && break; sleep 0.5; done
+printf '%s\t%s\n' "k-late" '{"window_start":"2026-11-26T10:00:00.000Z","window_end":"2026-11-26T10:01:00.000Z","nationality":"DE","gender":"male","signups":5,"avg_age":30.5}' |
+    "$DATA" lines --brokers "$KAFKA" --topic "$P-late.stats" >/dev/null
+t0=$(date +%s)
+out=""
+for _ in $(seq 1 60); do
+    out=$(cql --json -e "SELECT signups FROM signups_by_minute WHERE nationality = 'DE' AND day = '2026-11-26'" 2>&1)
+    [ "$out" = '{"signups":5}' ] && break
+    sleep 0.5
+done
+waited=$(( $(date +%s) - t0 ))
+kill -TERM "$L" 2>/dev/null; wait "$L" 2>/dev/null
+if grep -q "created topic $P-late.stats" "$WORK/late.log" && [ "$out" = '{"signups":5}' ] &&
+    [ "$waited" -le 20 ]; then
+    ok "a sink started before its topics exist creates them and stores the first record in ${waited} s"
+else bad "sink before its topics exist (stored: '$out' after ${waited} s)" "$(tail -8 "$WORK/late.log")"; fi
+
 # ---- write timeouts: a 60 ms request timeout makes many writes time out; every
 # one is retried with backoff until acknowledged (none lost, none sent to the DLQ)
 KS2="${KS}_t"

@@ -149,8 +149,6 @@ static void fmt_ms(char *buf, size_t len, double ms)
 
 static const char *const stage_names[NSTAGES] = {"api-sim", "ingest", "spark", "sink", "serve"};
 
-/* RSS of pid and all its descendants in kB: the spark stage is spate, then
- * Python, then the JVM, and the JVM is what uses the memory. */
 /* One /proc scan per refresh: pid, parent and RSS of every process, sorted by
  * pid so a process tree is summed by walking each process's parents. */
 struct proc_table {
@@ -200,7 +198,8 @@ static void proc_scan(struct proc_table *t)
     qsort(t->row, t->n, sizeof t->row[0], cmp_row);
 }
 
-/* RSS of root and all its descendants. */
+/* RSS of root and all its descendants in kB: the spark stage is spate, then
+ * Python, then the JVM, and the JVM is what uses the memory. */
 static int64_t tree_rss_kb(const struct proc_table *t, pid_t root)
 {
     int64_t sum = 0;

@@ -272,6 +272,20 @@ static int set_conf(rd_kafka_conf_t *conf, const char *k, const char *v)
     return 0;
 }
 
+/* Create the raw and DLQ topics when missing (partitions and replication
+ * from the config); an existing topic is left as it is. */
+static int ensure_topics(struct ingest_engine *eng)
+{
+    const struct spate_kafka_config *kc = &eng->cfg->kafka;
+    const char *const names[2] = {eng->topic_raw, eng->topic_dlq};
+    char err[512];
+    int rc = spate_kafka_create_topics(eng->rk, names, 2, kc->partitions, kc->replication_factor,
+                                       COMP, err, sizeof err);
+    if (rc)
+        SPATE_ERROR(COMP, "%s (Kafka at %s)", err, kc->bootstrap_servers);
+    return rc;
+}
+
 static int producer_start(struct ingest_engine *eng)
 {
     const struct spate_kafka_config *kc = &eng->cfg->kafka;
@@ -286,6 +300,10 @@ static int producer_start(struct ingest_engine *eng)
     rc = rc ? rc : set_conf(conf, "queue.buffering.max.messages", PRODUCER_QUEUE_MSGS);
     rc = rc ? rc : set_conf(conf, "queue.buffering.max.kbytes", PRODUCER_QUEUE_KB);
     rc = rc ? rc : set_conf(conf, "compression.type", kc->compression);
+    /* Topics are created by ensure_topics with the configured partitions
+     * and replication; a producer's metadata request would otherwise have
+     * the broker create them first with its own defaults. */
+    rc = rc ? rc : set_conf(conf, "allow.auto.create.topics", "false");
     for (size_t i = 0; rc == 0 && i < kc->properties.count; i++)
         rc = set_conf(conf, kc->properties.items[i].key, kc->properties.items[i].value);
     rc = rc ? rc : set_conf(conf, "enable.idempotence", "true");
@@ -326,6 +344,9 @@ static int producer_start(struct ingest_engine *eng)
     } else {
         eng->event_pipe[0] = eng->event_pipe[1] = -1;
     }
+    rc = ensure_topics(eng);
+    if (rc)
+        return rc;
     eng->rkt_raw = rd_kafka_topic_new(eng->rk, eng->topic_raw, NULL);
     eng->rkt_dlq = strcmp(eng->topic_raw, eng->topic_dlq) == 0
                        ? eng->rkt_raw
@@ -336,20 +357,6 @@ static int producer_start(struct ingest_engine *eng)
         return SPATE_EKAFKA;
     }
     return 0;
-}
-
-/* Create the raw and DLQ topics when missing (partitions and replication
- * from the config); an existing topic is left as it is. */
-static int ensure_topics(struct ingest_engine *eng)
-{
-    const struct spate_kafka_config *kc = &eng->cfg->kafka;
-    const char *const names[2] = {eng->topic_raw, eng->topic_dlq};
-    char err[512];
-    int rc = spate_kafka_create_topics(eng->rk, names, 2, kc->partitions, kc->replication_factor,
-                                       COMP, err, sizeof err);
-    if (rc)
-        SPATE_ERROR(COMP, "%s (Kafka at %s)", err, kc->bootstrap_servers);
-    return rc;
 }
 
 static void drain_event_pipe(struct ingest_engine *eng)
@@ -1218,8 +1225,6 @@ int ingest_run(const struct spate_config *cfg, const struct ingest_options *opts
     }
     if (rc == 0)
         rc = producer_start(eng);
-    if (rc == 0)
-        rc = ensure_topics(eng);
     if (rc == 0) {
         for (size_t i = 0; i < eng->nsrc; i++)
             SPATE_INFO(COMP, "%s: polling %s (%s pagination, batch %d, %d in flight, rate %s) "

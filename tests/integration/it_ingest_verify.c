@@ -89,6 +89,9 @@ struct counts {
 
 /* Consume topic from the beginning to the high watermarks, calling fn for
  * every message. */
+/* Partitions of the topic consume_all read last. */
+static int last_partitions;
+
 static int consume_all(const char *bootstrap, const char *topic,
                        void (*fn)(const rd_kafka_message_t *m, void *arg), void *arg)
 {
@@ -113,6 +116,7 @@ static int consume_all(const char *bootstrap, const char *topic,
         return -1;
     }
     int np = md->topics[0].partition_cnt;
+    last_partitions = np;
     rd_kafka_metadata_destroy(md);
     rd_kafka_topic_destroy(rkt);
     rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(np);
@@ -263,9 +267,10 @@ int main(int argc, char **argv)
         if (strcmp(raw.keys.keys[i], raw.keys.keys[i - 1]) == 0)
             dups++;
     printf("raw: messages=%" PRIu64 " distinct=%" PRIu64 " duplicates=%" PRIu64
-           " bad_headers=%" PRIu64 " bad_json=%" PRIu64 " key_mismatch=%" PRIu64 "\n",
+           " bad_headers=%" PRIu64 " bad_json=%" PRIu64 " key_mismatch=%" PRIu64
+           " partitions=%d\n",
            raw.c.messages, raw.c.messages - dups, dups, raw.c.bad_headers, raw.c.bad_value,
-           raw.c.key_mismatch);
+           raw.c.key_mismatch, last_partitions);
     int ok = dups == 0 && raw.c.bad_headers == 0 && raw.c.bad_value == 0 &&
              raw.c.key_mismatch == 0;
 

@@ -156,6 +156,10 @@ for style in page cursor link; do
     bad "$style pagination (rc=$rc): $(cat "$WORK/$style.out" "$WORK/$style.verify" | tr '\n' ' ')"
   fi
 done
+# The broker creates topics on a producer's metadata request with its own
+# num.partitions (6 on this stack): ingest must create them first, with the config's 3.
+check "raw topic created with the config's partitions (3), not the broker default" \
+  grep -q "partitions=3" "$WORK/page.verify"
 
 # Resume: stop after part of the data, then a second run finishes without repeating.
 for style in page cursor link; do

@@ -6,6 +6,7 @@
 #include "spate/config.h"
 
 #include <librdkafka/rdkafka.h>
+#include <signal.h>
 #include <stddef.h>
 
 /* A librdkafka configuration for a probe, admin or scan client: bootstrap
@@ -18,11 +19,20 @@
 rd_kafka_conf_t *spate_kafka_client_conf(const char *bootstrap, const struct spate_kvlist *props,
                                          char *err, size_t errlen);
 
+/* A librdkafka log callback for long-running clients: its lines go through
+ * spate's logger (one format on stderr, log_level applies) under the
+ * client's name without the "spate-" prefix ("spate-sink#consumer-2" logs
+ * as component "sink"). */
+void spate_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf);
+
 /* Create the named topics that do not exist yet through rk's admin API
  * (partitions and replication as given; an existing topic is left as it is;
- * a name listed twice is created once). Logs each creation under comp.
- * 0, or an error code with err naming the topic and the broker's reason. */
+ * a name listed twice is created once), then wait until the new ones have
+ * partition leaders. Logs each creation under comp. Gives up early when
+ * *stop becomes set (stop may be NULL). 0, or an error code with err naming
+ * the topic and the broker's reason. */
 int spate_kafka_create_topics(rd_kafka_t *rk, const char *const *names, size_t n, int partitions,
-                              int replication, const char *comp, char *err, size_t errlen);
+                              int replication, const char *comp, volatile sig_atomic_t *stop,
+                              char *err, size_t errlen);
 
 #endif

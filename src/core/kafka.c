@@ -18,6 +18,29 @@ static void quiet_log(const rd_kafka_t *rk, int level, const char *fac, const ch
     (void)buf;
 }
 
+void spate_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    char comp[32];
+    const char *name = rd_kafka_name(rk);
+    if (strncmp(name, "spate-", 6) == 0)
+        name += 6;
+    size_t n = strcspn(name, "#");
+    if (n >= sizeof comp)
+        n = sizeof comp - 1;
+    memcpy(comp, name, n);
+    comp[n] = '\0';
+    enum spate_log_level l = level <= 3   ? SPATE_LOG_ERROR
+                             : level == 4 ? SPATE_LOG_WARN
+                             : level <= 6 ? SPATE_LOG_INFO
+                                          : SPATE_LOG_DEBUG;
+    /* kafka.properties is shared by every stage's producers and consumers,
+     * so "X is a consumer property and will be ignored by this producer" is
+     * expected, not a mistake worth a warning. */
+    if (strcmp(fac, "CONFWARN") == 0 && strstr(buf, "will be ignored by this"))
+        l = SPATE_LOG_DEBUG;
+    spate_log(l, comp, "kafka %s: %s", fac, buf);
+}
+
 static int connection_setting(const char *k)
 {
     static const char *const prefixes[] = {"security.", "sasl.", "ssl.", "socket.", NULL};
@@ -64,7 +87,8 @@ rd_kafka_conf_t *spate_kafka_client_conf(const char *bootstrap, const struct spa
  * a producer's first records waited that second, which was a tenth of a
  * one-million-record benchmark run. Best effort: on timeout the client's
  * own refresh still finds the topic later. */
-static void await_visible(rd_kafka_t *rk, const char *name, const char *comp)
+static void await_visible(rd_kafka_t *rk, const char *name, const char *comp,
+                          volatile sig_atomic_t *stop)
 {
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, name, NULL);
     if (!rkt)
@@ -83,7 +107,7 @@ static void await_visible(rd_kafka_t *rk, const char *name, const char *comp)
             }
             rd_kafka_metadata_destroy(md);
         }
-        if (ready)
+        if (ready || (stop && *stop))
             break;
         if (spate_mono_ms() >= deadline) {
             SPATE_WARN(comp, "topic %s created but its partitions have no leader after %d s",
@@ -96,7 +120,8 @@ static void await_visible(rd_kafka_t *rk, const char *name, const char *comp)
 }
 
 int spate_kafka_create_topics(rd_kafka_t *rk, const char *const *names, size_t n, int partitions,
-                              int replication, const char *comp, char *err, size_t errlen)
+                              int replication, const char *comp, volatile sig_atomic_t *stop,
+                              char *err, size_t errlen)
 {
     rd_kafka_NewTopic_t **nt = calloc(n ? n : 1, sizeof *nt);
     if (!nt) {
@@ -127,8 +152,15 @@ int spate_kafka_create_topics(rd_kafka_t *rk, const char *const *names, size_t n
     rd_kafka_event_t *ev = NULL;
     if (rc == 0 && m > 0) {
         rd_kafka_CreateTopics(rk, nt, m, ao, q);
-        ev = rd_kafka_queue_poll(q, CREATE_TIMEOUT_MS + 5000);
-        if (!ev) {
+        /* In slices, so a signal (Kafka down, the user presses Ctrl-C) is
+         * answered at once rather than after the whole timeout. */
+        int64_t deadline = spate_mono_ms() + CREATE_TIMEOUT_MS + 5000;
+        while (!ev && !(stop && *stop) && spate_mono_ms() < deadline)
+            ev = rd_kafka_queue_poll(q, 200);
+        if (!ev && stop && *stop) {
+            snprintf(err, errlen, "creating topics: interrupted");
+            rc = SPATE_ECANCELED;
+        } else if (!ev) {
             snprintf(err, errlen, "creating topics: no answer within %d s",
                      CREATE_TIMEOUT_MS / 1000 + 5);
             rc = SPATE_ETIMEDOUT;
@@ -144,7 +176,7 @@ int spate_kafka_create_topics(rd_kafka_t *rk, const char *const *names, size_t n
                 if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
                     SPATE_INFO(comp, "created topic %s (%d partitions, replication %d)",
                                rd_kafka_topic_result_name(tr[i]), partitions, replication);
-                    await_visible(rk, rd_kafka_topic_result_name(tr[i]), comp);
+                    await_visible(rk, rd_kafka_topic_result_name(tr[i]), comp, stop);
                 } else if (e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS && rc == 0) {
                     snprintf(err, errlen, "creating topic %s: %s",
                              rd_kafka_topic_result_name(tr[i]),

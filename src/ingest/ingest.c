@@ -251,17 +251,6 @@ static void on_kafka_error(rd_kafka_t *rk, int err, const char *reason, void *op
     SPATE_WARN(COMP, "kafka: %s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
 }
 
-/* librdkafka's own log lines go through our logger (one format on stderr). */
-static void on_kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
-{
-    (void)rk;
-    enum spate_log_level l = level <= 3   ? SPATE_LOG_ERROR
-                             : level == 4 ? SPATE_LOG_WARN
-                             : level <= 6 ? SPATE_LOG_INFO
-                                          : SPATE_LOG_DEBUG;
-    spate_log(l, COMP, "kafka %s: %s", fac, buf);
-}
-
 static int set_conf(rd_kafka_conf_t *conf, const char *k, const char *v)
 {
     char err[512];
@@ -280,8 +269,10 @@ static int ensure_topics(struct ingest_engine *eng)
     const char *const names[2] = {eng->topic_raw, eng->topic_dlq};
     char err[512];
     int rc = spate_kafka_create_topics(eng->rk, names, 2, kc->partitions, kc->replication_factor,
-                                       COMP, err, sizeof err);
-    if (rc)
+                                       COMP, eng->stop, err, sizeof err);
+    if (rc == SPATE_ECANCELED)
+        SPATE_INFO(COMP, "stopped (signal) before the first request: %s", err);
+    else if (rc)
         SPATE_ERROR(COMP, "%s (Kafka at %s)", err, kc->bootstrap_servers);
     return rc;
 }
@@ -326,7 +317,7 @@ static int producer_start(struct ingest_engine *eng)
     rd_kafka_conf_set_opaque(conf, eng);
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     rd_kafka_conf_set_error_cb(conf, on_kafka_error);
-    rd_kafka_conf_set_log_cb(conf, on_kafka_log);
+    rd_kafka_conf_set_log_cb(conf, spate_kafka_log_cb);
     char err[512];
     eng->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
     if (!eng->rk) {
@@ -1236,6 +1227,8 @@ int ingest_run(const struct spate_config *cfg, const struct ingest_options *opts
         if (eng->sum.failed > 0 || eng->fatal)
             rc = SPATE_EKAFKA;
     }
+    if (rc == SPATE_ECANCELED)
+        rc = 0; /* a signal while creating topics: nothing was fetched */
 
     /* Tear-down. */
     while (eng->free_reqs) {

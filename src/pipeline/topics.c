@@ -25,7 +25,8 @@ int pipeline_ensure_topics(const struct spate_config *cfg, char *err, size_t err
         return SPATE_EKAFKA;
     }
     int rc = spate_kafka_create_topics(rk, names, 4, cfg->kafka.partitions,
-                                       cfg->kafka.replication_factor, "run", err, errlen);
+                                       cfg->kafka.replication_factor, "run", NULL, err,
+                                       errlen);
     rd_kafka_destroy(rk);
     return rc;
 }

@@ -952,7 +952,6 @@ static int kafka_conf(struct sink *sk, rd_kafka_conf_t *conf, int consumer, char
     } while (0)
     SET("bootstrap.servers", kc->bootstrap_servers);
     SET("client.id", "spate-sink");
-    SET("log_level", "4"); /* the property pass-through may mix producer/consumer keys */
     for (size_t i = 0; i < kc->properties.count; i++) {
         const char *k = kc->properties.items[i].key, *v = kc->properties.items[i].value;
         /* producer-only or consumer-only keys simply do not apply to the other */
@@ -978,10 +977,14 @@ static int kafka_conf(struct sink *sk, rd_kafka_conf_t *conf, int consumer, char
     } else {
         SET("enable.idempotence", "true");
         SET("acks", "all");
+        /* The DLQ topic is created with the configured partitions below;
+         * auto-creation would give it the broker's defaults. */
+        SET("allow.auto.create.topics", "false");
         if (kc->compression && strcmp(kc->compression, "none") != 0)
             SET("compression.codec", kc->compression);
         rd_kafka_conf_set_dr_msg_cb(conf, on_dlq_delivery);
     }
+    rd_kafka_conf_set_log_cb(conf, spate_kafka_log_cb);
     rd_kafka_conf_set_opaque(conf, sk);
 #undef SET
     return 0;
@@ -1346,14 +1349,16 @@ int sink_run(const struct spate_config *cfg, const struct sink_options *opts,
          * partitions, so the group starts at once however the stages were
          * started; where the cluster forbids it, whoever creates them later
          * is picked up by the metadata refresh. */
-        const char **names = calloc(sk->nroutes ? sk->nroutes : 1, sizeof *names);
+        const char **names = calloc(sk->nroutes + 1, sizeof *names);
         if (names) {
             for (size_t i = 0; i < sk->nroutes; i++)
                 names[i] = sk->routes[i].topic;
+            /* and the DLQ it writes to (a name listed twice is created once) */
+            names[sk->nroutes] = sk->dlq_topic;
             char te[512];
-            if (spate_kafka_create_topics(sk->producer, names, sk->nroutes,
+            if (spate_kafka_create_topics(sk->producer, names, sk->nroutes + 1,
                                           cfg->kafka.partitions, cfg->kafka.replication_factor,
-                                          LOG, te, sizeof te))
+                                          LOG, stop, te, sizeof te))
                 SPATE_WARN(LOG, "%s; subscribing anyway", te);
             free(names);
         }

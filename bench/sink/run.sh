@@ -24,7 +24,7 @@ KS=bench_sink
 TOPIC="bench-sink-$TAG.clean"
 OUT="$ROOT/bench/sink/results.txt"
 WORK=$(mktemp -d /tmp/spate-bench-sink.XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
+trap 'rm -rf "$WORK"; SPATE_KAFKA="${SPATE_KAFKA:-127.0.0.1:9092}" "$ROOT/bench/drop-topics" "bench-sink-$TAG\..*"' EXIT
 
 kafka=${SPATE_KAFKA:-127.0.0.1:9092}
 chost=127.0.0.1

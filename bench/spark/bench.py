@@ -215,6 +215,8 @@ def main():
             f.write("\n".join(lines) + "\n")
         log(f"results appended to {a.out}")
         shutil.rmtree(tmp, ignore_errors=True)
+        subprocess.run([os.path.join(ROOT, "bench", "drop-topics"), f"bench-spark-{tag}-.*"],
+                       env=dict(os.environ, SPATE_KAFKA=KAFKA))
 
 
 if __name__ == "__main__":

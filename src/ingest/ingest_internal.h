@@ -104,6 +104,10 @@ struct ingest_entry {
     int failed;      /* a delivery failed: never complete, state stays before it */
     int64_t skip_records; /* style page: leading records produced by an earlier fetch */
     void *owner;     /* the engine's source; the pager never touches it */
+    /* The response body its produced records point into (they are produced
+     * without a copy), kept until their last delivery report; the engine
+     * fills and recycles it, the pager only frees it with the entry. */
+    struct spate_buf body;
 };
 
 struct ingest_pager {

@@ -41,6 +41,7 @@ void ingest__pager_init(struct ingest_pager *pg, enum ingest_style style, int64_
 static void entry_free(struct ingest_entry *e)
 {
     free(e->cursor);
+    spate_buf_free(&e->body);
     free(e);
 }
 

@@ -37,7 +37,7 @@
  * point into their body until delivered, so about a producer queue's worth
  * of bodies is alive at once. */
 #define BODY_POOL 8
-#define BODY_KEEP_MAX (8u << 20)
+#define BODY_POOL_BYTES (16u << 20)
 
 struct ingest_engine;
 struct ingest_src;
@@ -128,6 +128,7 @@ struct ingest_engine {
     int elems_oom;
     struct spate_buf body_pool[BODY_POOL];
     size_t nbody_pool;
+    size_t body_pool_bytes; /* capacity held by the pool */
 };
 
 struct ingest_elem {
@@ -213,11 +214,14 @@ static void count_dlq_reason(struct ingest_src *s, const char *reason)
 
 /* ---------------------------------------------------------------- kafka */
 
-/* A body whose records are all delivered goes back to the pool. */
+/* A body whose records are all delivered goes back to the pool, which is
+ * bounded in bytes too: sources with multi-megabyte responses must not park
+ * eight of them. */
 static void body_recycle(struct ingest_engine *eng, struct spate_buf *b)
 {
-    if (eng->nbody_pool < BODY_POOL && b->cap <= BODY_KEEP_MAX) {
+    if (eng->nbody_pool < BODY_POOL && eng->body_pool_bytes + b->cap <= BODY_POOL_BYTES) {
         b->len = 0;
+        eng->body_pool_bytes += b->cap;
         eng->body_pool[eng->nbody_pool++] = *b;
     } else {
         spate_buf_free(b);
@@ -613,8 +617,10 @@ static void entry_finish(struct ingest_src *s, struct ingest_req *r)
          * last delivery report, the request takes a pooled one. */
         e->body = r->body;
         memset(&r->body, 0, sizeof r->body);
-        if (eng->nbody_pool > 0)
+        if (eng->nbody_pool > 0) {
             r->body = eng->body_pool[--eng->nbody_pool];
+            eng->body_pool_bytes -= r->body.cap;
+        }
     }
     e->processing = 0;
     ingest__pager_settle(&s->pager, e);

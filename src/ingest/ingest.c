@@ -55,7 +55,6 @@ struct ingest_req {
     int attempt; /* 0 = first try */
     int batch;
     int too_big;
-    int lent; /* records were produced pointing into body */
     int64_t due_us;
     int64_t started_us;
     int64_t retry_after_ms; /* -1 = no header */
@@ -524,7 +523,6 @@ static void req_release(struct ingest_engine *eng, struct ingest_req *r)
     r->entry = NULL;
     r->src = NULL;
     r->attempt = 0;
-    r->lent = 0;
     r->next = eng->free_reqs;
     eng->free_reqs = r;
 }
@@ -570,7 +568,6 @@ static int req_start(struct ingest_src *s, struct ingest_req *r)
     r->link_next = NULL;
     r->retry_after_ms = -1;
     r->too_big = 0;
-    r->lent = 0;
     r->errbuf[0] = '\0';
     CURL *c = r->easy;
     curl_easy_reset(c);
@@ -612,9 +609,9 @@ static void entry_finish(struct ingest_src *s, struct ingest_req *r)
 {
     struct ingest_engine *eng = s->eng;
     struct ingest_entry *e = r->entry;
-    if (r->lent && e->pending > 0) {
-        /* Records still point into the body: the entry keeps it until its
-         * last delivery report, the request takes a pooled one. */
+    if (e->pending > 0) {
+        /* Records may still point into the body: the entry keeps it until
+         * its last delivery report, the request takes a pooled one. */
         e->body = r->body;
         memset(&r->body, 0, sizeof r->body);
         if (eng->nbody_pool > 0) {
@@ -721,9 +718,8 @@ static int process_body(struct ingest_src *s, struct ingest_req *r)
             send_dlq(s, r, "record_without_key", rec.p, rec.len, NULL, 0);
             continue;
         }
-        if (produce(eng, eng->rkt_raw, r->entry, key, klen, rec.p, rec.len, hs,
-                    INGEST_RECORD_HEADERS, 0) == 0)
-            r->lent = 1;
+        produce(eng, eng->rkt_raw, r->entry, key, klen, rec.p, rec.len, hs,
+                INGEST_RECORD_HEADERS, 0);
     }
     if (n > 0) {
         double per = (double)arr.len / (double)n; /* separators included: a bit high */

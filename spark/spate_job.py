@@ -9,8 +9,12 @@ The logic lives in SQL files; this driver only wires them to Kafka:
 * every other ``*.sql`` file is one streaming query, named after the file
   (``clean.sql`` -> query ``clean``). Its last statement is a SELECT returning
   the Kafka sink's columns: ``topic``, ``key``, ``value`` and optionally
-  ``headers``. Header comments ``-- @output_mode: update`` and
-  ``-- @realtime: supported|unsupported`` tell the driver how to run it.
+  ``headers``. Header comments tell the driver how to run it:
+  ``-- @output_mode: update``, ``-- @realtime: supported|unsupported``,
+  ``-- @input: raw|clean`` (the topic it reads, registered as the view
+  ``users_raw`` or ``users_clean``; the view files run for ``raw`` only),
+  ``-- @trigger: processingTime:10s`` (what trigger ``auto`` means for it) and
+  ``-- @conf: k=v ...`` (session settings for this query alone).
 * ``${spate.NAME}`` in the SQL is filled in by Spark's own variable
   substitution from the session conf: spate.topic_raw, spate.topic_clean,
   spate.topic_stats, spate.topic_dlq, spate.watermark.
@@ -28,9 +32,16 @@ import re
 import signal
 import sys
 
-QUERY_SOURCE_VIEW = "users_raw"
+# The view each query's Kafka source is registered as, by the topic it reads
+# (`-- @input: raw|clean`).
+SOURCE_VIEWS = {"raw": "users_raw", "clean": "users_clean"}
 ISO_MS = "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'"
-DEFAULT_REALTIME_BATCH = "30 seconds"
+# Every real-time batch ends with offset and commit log writes, a re-plan and
+# new tasks; on 2 cores that boundary holds records for about a second (see
+# bench/e2e/README.md), so boundaries are made rare. The price is the replay
+# after a crash: up to one batch of records is processed again (the sink's
+# upserts make that harmless).
+DEFAULT_REALTIME_BATCH = "5 minutes"
 
 _DIRECTIVE = re.compile(r"^--\s*@([a-z_]+)\s*:\s*(\S.*?)\s*$")
 
@@ -125,6 +136,19 @@ class Query:
             raise PipelineError(f"{path}: @output_mode must be append, update or complete")
         rt = self.directives.get("realtime", "unsupported").split()[0]
         self.realtime_supported = rt == "supported"
+        self.input = self.directives.get("input", "raw").split()[0]
+        if self.input not in SOURCE_VIEWS:
+            raise PipelineError(f"{path}: @input must be one of {', '.join(SOURCE_VIEWS)}")
+        # the trigger `auto` gives this query (else real-time or micro-batch)
+        self.default_trigger = self.directives.get("trigger")
+        # session settings that hold for this query only (Spark reads them when
+        # the query starts and keeps them in its checkpoint)
+        self.conf = {}
+        for item in self.directives.get("conf", "").replace(",", " ").split():
+            if "=" not in item:
+                raise PipelineError(f"{path}: @conf takes KEY=VALUE items, got '{item}'")
+            k, v = item.split("=", 1)
+            self.conf[k] = v
 
 
 class Pipeline:
@@ -164,10 +188,13 @@ class Pipeline:
         the job and by the unit tests alike.
         """
         q = self.query(name)
-        source_df.createOrReplaceTempView(QUERY_SOURCE_VIEW)
-        for path, stmts in self.views:
-            for s in stmts:
-                _run(spark, path, s)
+        source_df.createOrReplaceTempView(SOURCE_VIEWS[q.input])
+        # the view files build on users_raw; a query reading users.clean has
+        # its records flat and typed already
+        if q.input == "raw":
+            for path, stmts in self.views:
+                for s in stmts:
+                    _run(spark, path, s)
         df = None
         for s in q.statements:
             df = _run(spark, q.path, s)
@@ -268,7 +295,7 @@ def resolve_trigger(query, wanted):
     """
     w = (wanted or "auto").strip()
     if w == "auto":
-        w = "realtime" if query.realtime_supported else "microbatch"
+        w = query.default_trigger or ("realtime" if query.realtime_supported else "microbatch")
     if w == "microbatch":
         return ("processingTime", "0 seconds")
     if w.startswith("processingTime:"):
@@ -295,10 +322,10 @@ def _duration(text):
     return f"{m.group(1)} {unit}"
 
 
-def kafka_source(spark, args):
+def kafka_source(spark, args, topic=None):
     r = (spark.readStream.format("kafka")
          .option("kafka.bootstrap.servers", args.bootstrap)
-         .option("subscribe", args.topic_raw)
+         .option("subscribe", topic or args.topic_raw)
          .option("includeHeaders", "true")
          # Only used when the checkpoint is new; a restart always resumes from
          # the checkpoint's offsets.
@@ -313,7 +340,8 @@ def kafka_source(spark, args):
 def start_query(spark, args, pipeline, name):
     q = pipeline.query(name)
     kind, value = resolve_trigger(q, dict(args.query_trigger).get(name, args.trigger))
-    df = pipeline.frame(spark, name, kafka_source(spark, args))
+    topic = args.topic_clean if q.input == "clean" else args.topic_raw
+    df = pipeline.frame(spark, name, kafka_source(spark, args, topic))
     cols = [c for c in ("topic", "key", "value", "headers") if c in df.columns]
     w = (df.select(*cols).writeStream.format("kafka")
          .queryName(name)
@@ -326,11 +354,42 @@ def start_query(spark, args, pipeline, name):
         if not k.startswith("source."):
             w = w.option(k[len("sink."):] if k.startswith("sink.") else k, v)
     w = w.trigger(**{kind: value})
-    sq = w.start()
+    saved = {k: spark.conf.get(k, None) for k in q.conf}
+    for k, v in q.conf.items():
+        spark.conf.set(k, v)
+    try:
+        sq = w.start()
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                spark.conf.unset(k)
+            else:
+                spark.conf.set(k, v)
     mode = "real-time" if kind == "realTime" else "micro-batch"
     log(f"query {name} started ({mode}, trigger {kind}={value}, output {q.output_mode}, "
         f"checkpoint {os.path.join(args.checkpoint_dir, name)})")
     return sq
+
+
+def log_progress(queries, seen):
+    """One line per finished batch of each query: where its time went.
+
+    Spark's own progress report (durationMs) splits a batch into planning,
+    offset and commit-log writes and the work itself, which is how a stall at
+    a real-time batch boundary is told apart from slow processing.
+    """
+    for sq in queries:
+        try:
+            p = sq.lastProgress
+        except Exception:  # the query is stopping
+            continue
+        if not p or seen.get(sq.name) == p.get("batchId"):
+            continue
+        seen[sq.name] = p.get("batchId")
+        d = p.get("durationMs", {})
+        parts = " ".join(f"{k}={v}" for k, v in sorted(d.items()))
+        log(f"progress {sq.name} batch {p.get('batchId')}: rows {p.get('numInputRows')} "
+            f"at {p.get('timestamp')}; ms: {parts}")
 
 
 def log(msg):
@@ -387,6 +446,9 @@ def parse_args(argv):
     p.add_argument("--query", action="append", default=[],
                    help="run only this query, repeatable (default: every query file)")
     p.add_argument("--spark-log-level", default="WARN")
+    p.add_argument("--progress-log", action="store_true",
+                   default=os.environ.get("SPATE_SPARK_PROGRESS") == "1",
+                   help="log each finished batch of every query with Spark's durations")
     p.add_argument("--check", action="store_true",
                    help="load the SQL, resolve triggers, print the plan of each query and exit")
     return p.parse_args(argv)
@@ -422,18 +484,22 @@ def main(argv=None):
     try:
         if args.check:
             for n in names:
-                df = pipeline.frame(spark, n, kafka_source(spark, args))
+                q = pipeline.query(n)
+                topic = args.topic_clean if q.input == "clean" else args.topic_raw
+                df = pipeline.frame(spark, n, kafka_source(spark, args, topic))
                 kind, value = resolve_trigger(pipeline.query(n),
                                               dict(args.query_trigger).get(n, args.trigger))
                 print(f"query {n}: trigger {kind}={value}, columns {', '.join(df.columns)}")
             return 0
-        for n in names:
-            start_query(spark, args, pipeline, n)
+        queries = [start_query(spark, args, pipeline, n) for n in names]
+        seen = {}
         while spark.streams.active and not stopping["flag"]:
             try:
                 # short waits so a signal is acted on within a second
                 if spark.streams.awaitAnyTermination(1):
                     spark.streams.resetTerminated()
+                if args.progress_log:
+                    log_progress(queries, seen)
             except Exception as e:  # a query failed: stop the rest, exit non-zero
                 if stopping["flag"]:
                     break

@@ -62,9 +62,14 @@ SELECT
   END AS value,
   -- The raw record's headers travel on (spate.fetched_at, spate.source,
   -- spate.request_id), less any stage/error a producer may have set; a DLQ
-  -- row gets this stage's own.
+  -- row gets this stage's own. spate.raw_at is the raw record's Kafka
+  -- timestamp (epoch ms): with the clean record's own, the sink splits the
+  -- end-to-end latency into its hops.
   CASE WHEN error IS NULL THEN
-    filter(headers, h -> h.key NOT IN ('spate.stage', 'spate.error'))
+    concat(filter(headers, h -> h.key NOT IN ('spate.stage', 'spate.error', 'spate.raw_at')),
+           array(named_struct('key', 'spate.raw_at',
+                              'value', CAST(CAST(unix_millis(kafka_timestamp) AS STRING)
+                                            AS BINARY))))
   ELSE
     concat(filter(headers, h -> h.key NOT IN ('spate.stage', 'spate.error')),
            array(named_struct('key', 'spate.stage', 'value', CAST('process' AS BINARY)),

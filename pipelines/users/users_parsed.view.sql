@@ -67,6 +67,7 @@ SELECT
   raw_key,
   raw_value,
   headers,
+  kafka_timestamp,
   is_object,
   lower(regexp_replace(r.login.uuid, '^\\s+|\\s+$', ''))                         AS user_id,
   lower(regexp_replace(r.gender, '^\\s+|\\s+$', ''))                             AS gender,

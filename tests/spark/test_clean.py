@@ -112,6 +112,14 @@ def test_headers_travel_on_to_clean(spark, pipeline):
     assert hdr["spate.fetched_at"] == "1764085040123"
     assert hdr["spate.request_id"] == "r1"
     assert "spate.error" not in hdr and "spate.stage" not in hdr
+    # the raw record's Kafka timestamp, for the sink's per-hop latency
+    assert hdr["spate.raw_at"] == "1764085041000"
+
+
+def test_raw_at_header_is_ours_not_the_producers(spark, pipeline):
+    row = clean_one(spark, pipeline, user(), extra_headers=[("spate.raw_at", b"1")])
+    assert [h for h in row["headers"] if h[0] == "spate.raw_at"] == [
+        ("spate.raw_at", "1764085041000")]
 
 
 def test_absent_optional_fields_are_null_not_missing(spark, pipeline):

@@ -29,12 +29,16 @@ def test_pipeline_files():
     assert p.queries["clean"].realtime_supported
     assert not p.queries["stats"].realtime_supported
     assert p.queries["stats"].output_mode == "update"
+    assert p.queries["stats"].input == "clean"
+    assert p.queries["clean"].input == "raw"
+    assert p.queries["stats"].conf == {"spark.sql.shuffle.partitions": "1"}
     assert [v[0].rsplit("/", 1)[1] for v in p.views] == ["users_parsed.view.sql"]
 
 
 @pytest.mark.parametrize("wanted,query,expected", [
-    ("auto", "clean", ("realTime", "30 seconds")),
-    ("auto", "stats", ("processingTime", "0 seconds")),
+    ("auto", "clean", ("realTime", "5 minutes")),
+    ("auto", "stats", ("processingTime", "10 seconds")),
+    ("microbatch", "stats", ("processingTime", "0 seconds")),
     ("microbatch", "clean", ("processingTime", "0 seconds")),
     ("realtime:2m", "clean", ("realTime", "2 minutes")),
     ("realtime:45 seconds", "clean", ("realTime", "45 seconds")),
@@ -63,3 +67,21 @@ def test_unknown_query():
 ])
 def test_local_master_gets_a_slot_per_realtime_partition(master, rt, mb, parts, expected):
     assert j.local_master(master, rt, mb, parts)[0] == expected
+
+
+def test_query_directives_input_trigger_conf(tmp_path):
+    (tmp_path / "q.sql").write_text("-- @input: clean\n-- @trigger: processingTime:3s\n"
+                                    "-- @conf: a.b=1, c.d=x\nSELECT 'x' AS topic, 'v' AS value\n")
+    q = j.Pipeline(str(tmp_path)).query("q")
+    assert (q.input, q.conf) == ("clean", {"a.b": "1", "c.d": "x"})
+    assert j.resolve_trigger(q, "auto") == ("processingTime", "3 seconds")
+    assert j.resolve_trigger(q, "microbatch") == ("processingTime", "0 seconds")
+
+
+def test_query_directive_errors(tmp_path):
+    (tmp_path / "q.sql").write_text("-- @input: elsewhere\nSELECT 1\n")
+    with pytest.raises(j.PipelineError, match="@input"):
+        j.Pipeline(str(tmp_path))
+    (tmp_path / "q.sql").write_text("-- @conf: novalue\nSELECT 1\n")
+    with pytest.raises(j.PipelineError, match="@conf"):
+        j.Pipeline(str(tmp_path))

@@ -2,14 +2,20 @@
 """Query stats: window assignment, grouping, average age, key shape."""
 import json
 
-from conftest import raw_frame, user
+from conftest import TOPICS, raw_frame, user
 
 # 2025-11-25T15:37:00.000Z
 MINUTE = 1764085020000
 
 
 def run_stats(spark, pipeline, records, fetched):
-    df = pipeline.frame(spark, "stats", raw_frame(spark, records, fetched_at_ms=fetched))
+    """Query stats reads users.clean: feed it what query clean writes there."""
+    clean = pipeline.frame(spark, "clean", raw_frame(spark, records, fetched_at_ms=fetched))
+    clean = clean.where(f"topic = '{TOPICS['clean']}'").selectExpr(
+        "CAST(key AS BINARY) AS key", "CAST(value AS BINARY) AS value", "topic",
+        "0 AS partition", "CAST(0 AS BIGINT) AS offset", "current_timestamp() AS timestamp",
+        "0 AS timestampType", "headers")
+    df = pipeline.frame(spark, "stats", clean)
     return {r["key"]: (r["topic"], json.loads(r["value"])) for r in df.collect()}
 
 

@@ -337,6 +337,14 @@ def kafka_source(spark, args, topic=None):
     return r.load()
 
 
+def checkpoint_of(args, query):
+    """The query's checkpoint folder. A checkpoint holds offsets of the topic
+    it was made on, so a query that reads another topic gets a folder of its
+    own (stats read users.raw before it read users.clean)."""
+    folder = query.name if query.input == "raw" else f"{query.name}-{query.input}"
+    return os.path.join(args.checkpoint_dir, folder)
+
+
 def start_query(spark, args, pipeline, name):
     q = pipeline.query(name)
     kind, value = resolve_trigger(q, dict(args.query_trigger).get(name, args.trigger))
@@ -346,7 +354,7 @@ def start_query(spark, args, pipeline, name):
     w = (df.select(*cols).writeStream.format("kafka")
          .queryName(name)
          .option("kafka.bootstrap.servers", args.bootstrap)
-         .option("checkpointLocation", os.path.join(args.checkpoint_dir, name))
+         .option("checkpointLocation", checkpoint_of(args, q))
          .outputMode(q.output_mode))
     if args.compression and args.compression != "none":
         w = w.option("kafka.compression.type", args.compression)
@@ -367,7 +375,7 @@ def start_query(spark, args, pipeline, name):
                 spark.conf.set(k, v)
     mode = "real-time" if kind == "realTime" else "micro-batch"
     log(f"query {name} started ({mode}, trigger {kind}={value}, output {q.output_mode}, "
-        f"checkpoint {os.path.join(args.checkpoint_dir, name)})")
+        f"checkpoint {checkpoint_of(args, q)})")
     return sq
 
 

@@ -85,3 +85,10 @@ def test_query_directive_errors(tmp_path):
     (tmp_path / "q.sql").write_text("-- @conf: novalue\nSELECT 1\n")
     with pytest.raises(j.PipelineError, match="@conf"):
         j.Pipeline(str(tmp_path))
+
+
+def test_checkpoint_folder_follows_the_input():
+    p = j.Pipeline(SQL_DIR)
+    args = j.parse_args(["--checkpoint-dir", "/ck"])
+    assert j.checkpoint_of(args, p.query("clean")) == "/ck/clean"
+    assert j.checkpoint_of(args, p.query("stats")) == "/ck/stats-clean"

@@ -124,6 +124,8 @@ struct spate_sink_config {
 struct spate_sink_section {
     char *group_id;
     int max_in_flight;
+    int batch_rows;  /* rows per UNLOGGED BATCH request; 1 = one request a row */
+    int batch_bytes; /* and at most this many bytes of values in one */
     int retry_initial_ms;
     int retry_max_ms;
     int commit_interval_ms;

@@ -362,12 +362,17 @@ enum cql_batch_type {
     CQL_BATCH_UNLOGGED = 1,
     CQL_BATCH_COUNTER = 2,
 };
-/* One statement of a batch: prepared (if non-NULL) or query text. */
+/* One statement of a batch: prepared (if non-NULL) or query text. Its count
+ * values come as cql_value items, or serialized already by
+ * cql_prepared_encode (encoded non-NULL; values is then ignored), which lets
+ * a caller free what the items pointed to before the batch is built. */
 struct cql_batch_stmt {
     const struct cql_prepared *prepared;
     const char *query;
     const struct cql_value *values;
     size_t count;
+    const void *encoded;
+    size_t encoded_len;
 };
 int cql_batch(struct cql_session *s, enum cql_batch_type type, const struct cql_batch_stmt *stmts,
               size_t n, const struct cql_query_opts *opts, struct cql_result **out);
@@ -434,6 +439,16 @@ int cql_prepared_token(const struct cql_prepared *p, const struct cql_value *val
 /* The host ("addr:port") that owns token in the ring the session knows: the
  * one token-aware routing sends to first. Returns 0 or SPATE_ENOTFOUND. */
 int cql_session_token_owner(const struct cql_session *s, int64_t token, char *buf, size_t size);
+/* The same owner as an index for cql_session_host(), or -1 when the ring is
+ * not known (yet). Cheap: for grouping the writes of a batch by replica. */
+long cql_session_token_host(const struct cql_session *s, int64_t token);
+/* Serializes count values bound to p, as EXECUTE and BATCH carry them, into
+ * *out (allocated; the caller frees it with free()), *out_len bytes, and
+ * sets *has_token and *token when p has a routing key. Returns 0, or
+ * SPATE_ETYPE / SPATE_EINVAL / SPATE_ENOMEM with the reason in err. */
+int cql_prepared_encode(const struct cql_prepared *p, const struct cql_value *values,
+                        size_t count, void **out, size_t *out_len, int64_t *token,
+                        int *has_token, char *err, size_t errlen);
 
 /* ---- readiness probe ------------------------------------------------------------------- */
 

@@ -281,6 +281,18 @@ static void render(struct run *r, int final)
     fmt_ms(e, sizeof e, num(p, "p99"));
     fmt_num(f, sizeof f, num(p, "lag"));
     printf("  latency    p50 %s   p99 %s   (fetched -> stored)   consumer lag %s\n", d, e, f);
+    {
+        /* which hop holds the time: p50 / p99 of each */
+        static const char *const hops[] = {"ingest", "process", "sink"};
+        const json_t *h = p ? json_object_get(p, "hops") : NULL;
+        printf("  hops      ");
+        for (int i = 0; i < 3; i++) {
+            const json_t *o = h ? json_object_get(h, hops[i]) : NULL;
+            fmt_ms(d, sizeof d, num(o, "p50"));
+            fmt_ms(e, sizeof e, num(o, "p99"));
+            printf(" %s %s / %s%s", hops[i], d, e, i < 2 ? "  |" : "\n");
+        }
+    }
     if (r->first_row_ms < 0 && num(p, "stored") > 0) {
         r->first_row_ms = spate_mono_ms() - r->started_ms;
         SPATE_INFO("run", "first row stored %.1f s after spate run started",

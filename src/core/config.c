@@ -204,6 +204,11 @@ static const struct cfg_spec sink_mapping_spec[] = {
 static const struct cfg_spec sink_spec[] = {
     STR(spate_sink_section, group_id, "group_id", "spate-sink"),
     INT(spate_sink_section, max_in_flight, "max_in_flight", "4096", 1, 65536),
+    /* Rows that arrive together go to Cassandra in one UNLOGGED BATCH per
+     * replica: the node's cost is mostly per request, not per row. Under
+     * Cassandra's batch_size_fail_threshold (50 KiB by default). */
+    INT(spate_sink_section, batch_rows, "batch_rows", "32", 1, 1024),
+    INT(spate_sink_section, batch_bytes, "batch_bytes", "40960", 1024, 16777216),
     DUR(spate_sink_section, retry_initial_ms, "retry_initial", "50ms", 1, 600000),
     DUR(spate_sink_section, retry_max_ms, "retry_max", "5s", 1, 600000),
     DUR(spate_sink_section, commit_interval_ms, "commit_interval", "1s", 1, 600000),

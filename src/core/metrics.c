@@ -58,8 +58,12 @@ struct metrics_registry {
 };
 
 const double metrics_latency_buckets[] = {
-    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-    0.1,    0.25,    0.5,    1,     2.5,    5,     10,   30,    60,
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.0075,
+    /* finer where a real-time pipeline's percentiles live, so p50 and p99
+     * between 10 ms and 1 s are read within ~25%, not within 2.5x */
+    0.01,   0.015,   0.02,   0.03,  0.04,   0.05,  0.075,
+    0.1,    0.15,    0.2,    0.25,  0.3,    0.4,   0.5,   0.75,
+    1,      1.5,     2.5,    5,     10,     30,    60,
     /* a pipeline that falls behind still reports how far, not just "over a minute" */
     120,    300,     600,    1800,  3600,
 };

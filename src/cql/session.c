@@ -1041,6 +1041,55 @@ int cql_prepared_token(const struct cql_prepared *p, const struct cql_value *val
     return rc;
 }
 
+long cql_session_token_host(const struct cql_session *s, int64_t token)
+{
+    if (!s->nring)
+        return -1;
+    const struct cql_host *h = s->ring[ring_owner_index(s, token)].host;
+    for (size_t i = 0; i < s->nhosts; i++)
+        if (s->hosts[i] == h)
+            return (long)i;
+    return -1;
+}
+
+int cql_prepared_encode(const struct cql_prepared *p, const struct cql_value *values,
+                        size_t count, void **out, size_t *out_len, int64_t *token,
+                        int *has_token, char *err, size_t errlen)
+{
+    *out = NULL;
+    *out_len = 0;
+    *has_token = 0;
+    if (p->params.columns && count != p->params.column_count) {
+        snprintf(err, errlen, "statement has %zu bind markers but %zu values were given",
+                 p->params.column_count, count);
+        return SPATE_EINVAL;
+    }
+    struct spate_buf b = {0};
+    for (size_t i = 0; i < count; i++) {
+        const struct cql_type *t = p->params.columns ? p->params.columns[i].type : NULL;
+        char why[300];
+        int rc = cql__value_encode(&b, t, &values[i], why, sizeof why);
+        if (rc) {
+            if (p->params.columns)
+                snprintf(err, errlen, "column '%s': %s", p->params.columns[i].name, why);
+            else
+                snprintf(err, errlen, "value %zu: %s", i + 1, why);
+            spate_buf_free(&b);
+            return rc;
+        }
+    }
+    if (token_from_values(p, (const uint8_t *)b.data, b.len, count, token) == 0)
+        *has_token = 1;
+    *out_len = b.len;
+    *out = b.data;
+    if (!*out) { /* no values at all: still a buffer the caller may free */
+        *out = malloc(1);
+        if (!*out)
+            return SPATE_ENOMEM;
+    }
+    return 0;
+}
+
 int cql_session_token_owner(const struct cql_session *s, int64_t token, char *buf, size_t size)
 {
     if (!s->nring)
@@ -1166,8 +1215,11 @@ int cql_batch_async(struct cql_session *s, enum cql_batch_type type,
     }
     for (size_t i = 0; i < n && !rc; i++) {
         const struct cql_batch_stmt *st = &stmts[i];
-        rc = encode_values(s, st->prepared ? &st->prepared->params : NULL, st->values, st->count,
-                           &vb[i]);
+        if (st->encoded)
+            rc = spate_buf_append(&vb[i], st->encoded, st->encoded_len) ? SPATE_ENOMEM : 0;
+        else
+            rc = encode_values(s, st->prepared ? &st->prepared->params : NULL, st->values,
+                               st->count, &vb[i]);
         if (rc) {
             char m[sizeof s->last.message];
             snprintf(m, sizeof m, "%s", s->last.message);

@@ -53,6 +53,9 @@ struct serve_hist {
 };
 /* Reads family (without "_bucket"). 0, SPATE_ENOTFOUND or SPATE_ETOOBIG. */
 int serve__prom_histogram(const struct serve_prom *p, const char *family, struct serve_hist *h);
+/* The same over the label sets that contain label (e.g. `hop="sink"`). */
+int serve__prom_histogram_where(const struct serve_prom *p, const char *family,
+                                const char *label, struct serve_hist *h);
 /* Quantile q of the observations made between before and now (before NULL =
  * since the start); *count = how many. 0 when none. */
 double serve__hist_quantile(const struct serve_hist *now, const struct serve_hist *before,
@@ -74,6 +77,9 @@ struct serve_sample {
     double r_ingest, r_process, r_sink, r_dlq;
     /* end-to-end latency over the last interval, ms */
     double p50, p90, p99;
+    /* the same split by hop (SERVE_HOPS: ingest, process, sink), ms */
+#define SERVE_HOPS 3
+    double hop_p50[SERVE_HOPS], hop_p99[SERVE_HOPS];
     double lat_count;
     /* consumer lag of the sink group on the clean topic, records */
     double lag;
@@ -103,6 +109,11 @@ void serve__sample_derive(struct serve_sample *cur, const struct serve_sample *p
 void serve__sample_from_ingest(struct serve_sample *s, const struct serve_prom *p);
 void serve__sample_from_sink(struct serve_sample *s, const struct serve_prom *p,
                              const char *keyspace, struct serve_hist *hist);
+
+/* The sink's per-hop histograms of one scrape (pure); a hop it does not
+ * report is left with n = 0. */
+void serve__sample_hops(const struct serve_prom *p, struct serve_hist hops[SERVE_HOPS]);
+extern const char *const serve_hop_names[SERVE_HOPS];
 
 /* Sum of the offsets of topic in a Spark offset-log file (pure). 0 or SPATE_ENOTFOUND. */
 int serve__spark_offsets_parse(const char *text, size_t len, const char *topic, double *sum);

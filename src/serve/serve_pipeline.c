@@ -34,6 +34,7 @@ struct serve_pipeline {
     rd_kafka_t *rk;
     int64_t rk_retry_ms;
     struct serve_hist prev_hist;
+    struct serve_hist prev_hops[SERVE_HOPS];
     int have_prev_hist;
     int64_t meta_ms;
     rd_kafka_topic_partition_list_t *ends;      /* raw, clean, dlq partitions */
@@ -122,6 +123,14 @@ void serve__sample_derive(struct serve_sample *cur, const struct serve_sample *p
                    (cur->dlq_sink > 0 ? cur->dlq_sink : 0);
         cur->dlq_process = p < 0 ? 0 : p;
     }
+    /* What Spark has not processed yet: raw records that are neither in the
+     * clean topic nor in the DLQ from Spark. The checkpoint (the fallback)
+     * moves only at a batch end, which in real-time mode is minutes apart:
+     * it drew a sawtooth while records crossed Spark in milliseconds. */
+    if (cur->raw >= 0 && cur->clean >= 0 && cur->dlq_process >= 0) {
+        double l = cur->raw - cur->clean - cur->dlq_process;
+        cur->lag_spark = l < 0 ? 0 : l;
+    }
     cur->r_ingest = cur->r_process = cur->r_sink = cur->r_dlq = -1;
     if (!prev)
         return;
@@ -148,6 +157,18 @@ static int num(struct spate_buf *b, const char *key, double v, int comma)
     return spate_buf_appendf(b, "%s\"%s\":%.3f", comma ? "," : "", key, v);
 }
 
+const char *const serve_hop_names[SERVE_HOPS] = {"ingest", "process", "sink"};
+
+void serve__sample_hops(const struct serve_prom *p, struct serve_hist hops[SERVE_HOPS])
+{
+    for (int i = 0; i < SERVE_HOPS; i++) {
+        char label[64];
+        snprintf(label, sizeof label, "hop=\"%s\"", serve_hop_names[i]);
+        if (serve__prom_histogram_where(p, "spate_sink_hop_latency_seconds", label, &hops[i]))
+            memset(&hops[i], 0, sizeof hops[i]);
+    }
+}
+
 int serve__sample_json(const struct serve_sample *s, struct spate_buf *b)
 {
     int rc = spate_buf_appendf(b, "{\"t\":%lld", (long long)s->t_ms);
@@ -170,6 +191,15 @@ int serve__sample_json(const struct serve_sample *s, struct spate_buf *b)
     rc |= num(b, "lag", s->lag, 1);
     rc |= num(b, "lag_spark", s->lag_spark, 1);
     rc |= num(b, "queue", s->queue, 1);
+    /* where the time goes: per hop p50/p99 in ms, null when not known */
+    rc |= spate_buf_append(b, ",\"hops\":{", 9);
+    for (int i = 0; i < SERVE_HOPS; i++) {
+        rc |= spate_buf_appendf(b, "%s\"%s\":{", i ? "," : "", serve_hop_names[i]);
+        rc |= num(b, "p50", s->hop_p50[i], 0);
+        rc |= num(b, "p99", s->hop_p99[i], 1);
+        rc |= spate_buf_append(b, "}", 1);
+    }
+    rc |= spate_buf_append(b, "}", 1);
     rc |= spate_buf_appendf(b, ",\"up\":{\"ingest\":%s,\"sink\":%s,\"kafka\":%s}}",
                             s->ingest_up ? "true" : "false", s->sink_up ? "true" : "false",
                             s->kafka_up ? "true" : "false");
@@ -491,14 +521,30 @@ static void take_sample(struct serve_pipeline *p)
         serve__sample_from_ingest(&s, &prom);
         serve__prom_free(&prom);
     }
-    struct serve_hist hist;
+    struct serve_hist hist, hops[SERVE_HOPS];
     memset(&hist, 0, sizeof hist);
+    memset(hops, 0, sizeof hops);
+    for (int i = 0; i < SERVE_HOPS; i++)
+        s.hop_p50[i] = s.hop_p99[i] = -1;
     if (stopping(p))
         return;
     if (scrape(p->sink_url, &prom) == 0) {
         s.sink_up = 1;
         serve__sample_from_sink(&s, &prom, p->cfg->cassandra.keyspace, &hist);
+        serve__sample_hops(&prom, hops);
         serve__prom_free(&prom);
+    }
+    for (int i = 0; i < SERVE_HOPS; i++) {
+        if (!hops[i].n)
+            continue;
+        uint64_t n = 0;
+        const struct serve_hist *before = p->prev_hops[i].n ? &p->prev_hops[i] : NULL;
+        double q50 = serve__hist_quantile(&hops[i], before, 0.50, &n);
+        if (n > 0) {
+            s.hop_p50[i] = q50 * 1000;
+            s.hop_p99[i] = serve__hist_quantile(&hops[i], before, 0.99, NULL) * 1000;
+        }
+        p->prev_hops[i] = hops[i];
     }
     if (stopping(p))
         return;

@@ -228,6 +228,12 @@ static int cmp_double(const void *a, const void *b)
 
 int serve__prom_histogram(const struct serve_prom *p, const char *family, struct serve_hist *h)
 {
+    return serve__prom_histogram_where(p, family, NULL, h);
+}
+
+int serve__prom_histogram_where(const struct serve_prom *p, const char *family,
+                                const char *label, struct serve_hist *h)
+{
     char bname[160];
     memset(h, 0, sizeof *h);
     if (strlen(family) + 8 > sizeof bname)
@@ -237,6 +243,8 @@ int serve__prom_histogram(const struct serve_prom *p, const char *family, struct
     /* Sum every label set per bound (le), then turn cumulative into per-bucket. */
     for (size_t i = 0; i < p->n; i++) {
         if (strcmp(p->s[i].name, bname))
+            continue;
+        if (label && !strstr(p->s[i].labels ? p->s[i].labels : "", label))
             continue;
         char le[64];
         if (serve__prom_label(p->s[i].labels, "le", le, sizeof le) != 0)

@@ -37,7 +37,10 @@ struct sink_table {
     enum cql_consistency cl;
     int ttl_s;
     struct sink_expr *ts_expr; /* write timestamp from a field, or NULL */
+    /* INSERT ... USING TIMESTAMP ?: ncols values, then the write time, bound
+     * per row because the rows of one BATCH have their own */
     const struct cql_prepared *stmt;
+    size_t nbind;
     struct metrics_counter *m_rows;
 };
 
@@ -67,6 +70,16 @@ struct sink_write {
     int64_t sent_us;
     struct sink_write *next_retry;
     int queued;
+    void *enc; /* serialized values while the write waits in a batch */
+    size_t enc_len;
+};
+
+/* Writes that go to one replica in one UNLOGGED BATCH request. */
+struct sink_batch {
+    struct sink *sk;
+    enum cql_consistency cl;
+    size_t n, bytes;
+    struct sink_write **w;
 };
 
 /* What a record keeps of its Kafka message: a copy, so the consumer's fetch
@@ -122,6 +135,9 @@ struct sink {
     int64_t down_since_ms;
     struct sink_scratch sc;
     struct cql_value *vals;
+    /* batches being filled, one per replica (host index % SINK_GROUPS) */
+#define SINK_GROUPS 16
+    struct sink_batch *pend[SINK_GROUPS];
     int closing;
     int fatal;
     char fatal_msg[256];
@@ -135,6 +151,7 @@ struct sink {
         *m_commits, *m_pauses;
     struct metrics_gauge *m_lag, *m_inflight, *m_paused, *m_up, *m_rate;
     struct metrics_histogram *m_e2e, *m_write;
+    struct metrics_histogram *m_hop[3]; /* fetched -> raw -> clean -> stored */
 };
 
 /* ---- helpers -------------------------------------------------------------- */
@@ -254,6 +271,7 @@ static int build_values(struct sink *sk, struct sink_rec *r, const struct sink_t
     memset(qo, 0, sizeof *qo);
     qo->consistency = t->cl;
     qo->idempotent = 1;
+    vals[t->ncols] = cql_unset(); /* no write time of ours: the node's clock */
     if (!t->ts_expr && v->timestamp_ms >= 0) {
         /* Writes of one partition are in flight together, so two records with
          * the same primary key could reach the node in either order. Their
@@ -262,6 +280,7 @@ static int build_values(struct sink *sk, struct sink_rec *r, const struct sink_t
          * whatever the arrival order, and makes a replay write the same cells. */
         qo->has_timestamp = 1;
         qo->timestamp = v->timestamp_ms * 1000 + v->offset % 1000;
+        vals[t->ncols] = (struct cql_value){.kind = CQL_V_INT, .u.i = qo->timestamp};
     } else if (t->ts_expr) {
         struct sink_datum d;
         struct sink_type tst = {.id = CQL_TYPE_TIMESTAMP};
@@ -270,6 +289,7 @@ static int build_values(struct sink *sk, struct sink_rec *r, const struct sink_t
             sink__convert(&tst, &d, &sk->sc, &tv, err, sizeof err) == 0) {
             qo->has_timestamp = 1;
             qo->timestamp = tv.u.i * 1000;
+            vals[t->ncols] = (struct cql_value){.kind = CQL_V_INT, .u.i = qo->timestamp};
         }
     }
     return 0;
@@ -291,7 +311,42 @@ static void rec_free(struct sink *sk, struct sink_rec *r)
     if (r->msg.headers)
         rd_kafka_headers_destroy(r->msg.headers);
     free(r->reason);
+    for (size_t i = 0; r->route && i < r->route->ntables; i++)
+        free(r->w[i].enc);
     free(r);
+}
+
+/* Epoch ms in a header's decimal text, or -1. */
+static int64_t header_ms(const struct sink_rec *r, const char *name)
+{
+    const void *p;
+    size_t len;
+    if (header_lookup((void *)&r->msg, name, &p, &len) != 0 || len == 0 || len > 18)
+        return -1;
+    int64_t v = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = ((const char *)p)[i];
+        if (c < '0' || c > '9')
+            return -1;
+        v = v * 10 + (c - '0');
+    }
+    return v;
+}
+
+/* Splits the record's way into its hops: ingest stamped spate.fetched_at when
+ * it fetched the record, Kafka stamped the raw record (Spark passes that on
+ * as spate.raw_at) and the clean one, and the node acknowledged it now. */
+static void observe_hops(struct sink *sk, const struct sink_rec *r, int64_t now_ms)
+{
+    int64_t fetched = header_ms(r, "spate.fetched_at"), raw = header_ms(r, "spate.raw_at");
+    int64_t clean = r->msg.timestamp_ms;
+    if (fetched < 0 || raw < 0 || clean < 0)
+        return;
+    int64_t t[4] = {fetched, raw, clean, now_ms};
+    for (int i = 0; i < 3; i++) {
+        double d = (double)(t[i + 1] - t[i]) / 1000.0;
+        metrics_histogram_observe(sk->m_hop[i], d < 0 ? 0 : d); /* clocks of two hosts */
+    }
 }
 
 static void rec_finish(struct sink *sk, struct sink_rec *r)
@@ -300,9 +355,13 @@ static void rec_finish(struct sink *sk, struct sink_rec *r)
         sink__track_done(&r->part->track, r->seq);
         sk->sum.records++;
         metrics_counter_inc(sk->m_records);
-        if (r->ingested_ms >= 0 && !r->poisoned) {
-            double lat = (double)(spate_wall_ms() - r->ingested_ms) / 1000.0;
-            metrics_histogram_observe(sk->m_e2e, lat < 0 ? 0 : lat);
+        if (!r->poisoned) {
+            int64_t now = spate_wall_ms();
+            if (r->ingested_ms >= 0) {
+                double lat = (double)(now - r->ingested_ms) / 1000.0;
+                metrics_histogram_observe(sk->m_e2e, lat < 0 ? 0 : lat);
+            }
+            observe_hops(sk, r, now);
         }
     }
     rec_free(sk, r);
@@ -502,7 +561,7 @@ static int execute(struct sink *sk, struct sink_write *w, const struct cql_value
                    const struct cql_query_opts *qo, char *why, size_t whylen)
 {
     const struct sink_table *t = &w->rec->route->tables[w->table];
-    int rc = cql_execute_async(sk->cql, t->stmt, vals, t->ncols, qo, on_write_done, w);
+    int rc = cql_execute_async(sk->cql, t->stmt, vals, t->nbind, qo, on_write_done, w);
     if (rc == SPATE_ETYPE)
         snprintf(why, whylen, "%s: %s", t->name, cql_session_errstr(sk->cql));
     return rc;
@@ -628,6 +687,132 @@ static void run_retries(struct sink *sk)
     }
 }
 
+/* ---- batches ----------------------------------------------------------------------
+ * A first attempt joins the batch of its replica; the main loop flushes every
+ * batch once it has taken what the consumer had, so a lone record waits for
+ * nothing, and rows that arrive together cost Cassandra one request. Retries
+ * go alone (submit), so a row the node refuses is found and only it goes to
+ * the DLQ. */
+
+static void on_batch_done(void *arg, int status, struct cql_result *res,
+                          const struct cql_error *err)
+{
+    struct sink_batch *b = arg;
+    struct sink *sk = b->sk;
+    int permanent = status != 0 && !is_transient(status) && !sk->closing;
+    if (permanent) {
+        /* one statement may be the cause: send each alone to find it */
+        const char *msg = err ? err->message : spate_strerror(status);
+        SPATE_DEBUG(LOG, "batch of %zu rows refused (%s): sending them one by one", b->n, msg);
+    }
+    for (size_t i = 0; i < b->n; i++) {
+        struct sink_write *w = b->w[i];
+        if (!permanent) {
+            on_write_done(w, status, res, err);
+            continue;
+        }
+        w->in_flight = 0;
+        if (!w->rec->part)
+            write_done(sk, w->rec);
+        else
+            submit(sk, w, NULL);
+    }
+    free(b->w);
+    free(b);
+}
+
+static void batch_flush(struct sink *sk, size_t g)
+{
+    struct sink_batch *b = sk->pend[g];
+    if (!b)
+        return;
+    sk->pend[g] = NULL;
+    struct cql_batch_stmt *st = calloc(b->n, sizeof *st);
+    int rc = SPATE_ENOMEM;
+    if (st) {
+        for (size_t i = 0; i < b->n; i++) {
+            const struct sink_table *t = &b->w[i]->rec->route->tables[b->w[i]->table];
+            st[i] = (struct cql_batch_stmt){.prepared = t->stmt,
+                                            .count = t->nbind,
+                                            .encoded = b->w[i]->enc,
+                                            .encoded_len = b->w[i]->enc_len};
+        }
+        struct cql_query_opts qo = {.consistency = b->cl, .idempotent = 1};
+        rc = cql_batch_async(sk->cql, CQL_BATCH_UNLOGGED, st, b->n, &qo, on_batch_done, b);
+        free(st);
+    }
+    char why[512];
+    snprintf(why, sizeof why, "batch: %s",
+             rc == SPATE_ENOMEM ? "out of memory" : cql_session_errstr(sk->cql));
+    int64_t now = spate_mono_us();
+    for (size_t i = 0; i < b->n; i++) {
+        struct sink_write *w = b->w[i];
+        free(w->enc);
+        w->enc = NULL;
+        if (rc == 0) {
+            w->in_flight = 1;
+            w->sent_us = now;
+        } else {
+            /* each is retried alone, or is poison if the values do not fit */
+            sent(sk, w, rc == SPATE_ETYPE ? SPATE_EAGAIN : rc, why);
+        }
+    }
+    if (rc) {
+        free(b->w);
+        free(b);
+    }
+}
+
+static void flush_batches(struct sink *sk)
+{
+    for (size_t g = 0; g < SINK_GROUPS; g++)
+        batch_flush(sk, g);
+}
+
+/* Adds write w to its replica's batch: 1 when it joined one (the batch's
+ * callback settles it), or a code for sent() as execute() returns it. */
+static int batch_add(struct sink *sk, struct sink_write *w, const struct cql_value *vals,
+                     const struct cql_query_opts *qo, char *why, size_t whylen)
+{
+    const struct sink_table *t = &w->rec->route->tables[w->table];
+    int64_t token = 0;
+    int has_token = 0;
+    char err[400];
+    int rc = cql_prepared_encode(t->stmt, vals, t->nbind, &w->enc, &w->enc_len, &token,
+                                 &has_token, err, sizeof err);
+    if (rc) {
+        snprintf(why, whylen, "%s: %s", t->name, err);
+        return rc == SPATE_ENOMEM ? rc : SPATE_ETYPE;
+    }
+    long host = has_token ? cql_session_token_host(sk->cql, token) : -1;
+    size_t g = host < 0 ? 0 : (size_t)host % SINK_GROUPS;
+    struct sink_batch *b = sk->pend[g];
+    if (b && (b->cl != qo->consistency ||
+              b->bytes + w->enc_len > (size_t)sk->cfg->sink.batch_bytes)) {
+        batch_flush(sk, g);
+        b = NULL;
+    }
+    if (!b) {
+        b = calloc(1, sizeof *b);
+        size_t cap = (size_t)sk->cfg->sink.batch_rows;
+        if (!b || !(b->w = calloc(cap, sizeof *b->w))) {
+            free(b);
+            free(w->enc);
+            w->enc = NULL;
+            snprintf(why, whylen, "out of memory");
+            return SPATE_ENOMEM;
+        }
+        b->sk = sk;
+        b->cl = qo->consistency;
+        sk->pend[g] = b;
+    }
+    b->w[b->n++] = w;
+    b->bytes += w->enc_len;
+    if (b->n >= (size_t)sk->cfg->sink.batch_rows)
+        batch_flush(sk, g);
+    return 1;
+}
+
 /* A consumed message: track it, convert it, send its writes. */
 static void handle_message(struct sink *sk, rd_kafka_message_t *m)
 {
@@ -724,7 +909,7 @@ static void handle_message(struct sink *sk, rd_kafka_message_t *m)
     struct cql_value *vals[route->ntables ? route->ntables : 1];
     struct cql_query_opts qo[route->ntables ? route->ntables : 1];
     for (size_t i = 0; i < route->ntables; i++) {
-        vals[i] = sink__scratch_alloc(&sk->sc, route->tables[i].ncols * sizeof **vals);
+        vals[i] = sink__scratch_alloc(&sk->sc, route->tables[i].nbind * sizeof **vals);
         int rc = vals[i] ? build_values(sk, r, &route->tables[i], &v, vals[i], &qo[i], why,
                                         sizeof why)
                          : SPATE_ENOMEM;
@@ -747,8 +932,11 @@ static void handle_message(struct sink *sk, rd_kafka_message_t *m)
     }
     /* the values point into root and the scratch; each call serializes them */
     for (size_t i = 0; i < route->ntables; i++) {
-        int rc = execute(sk, &r->w[i], vals[i], &qo[i], why, sizeof why);
-        sent(sk, &r->w[i], rc, why);
+        int rc = sk->cfg->sink.batch_rows > 1
+                     ? batch_add(sk, &r->w[i], vals[i], &qo[i], why, sizeof why)
+                     : execute(sk, &r->w[i], vals[i], &qo[i], why, sizeof why);
+        if (rc != 1)
+            sent(sk, &r->w[i], rc, why);
     }
     json_decref(root);
 }
@@ -815,6 +1003,7 @@ static void drain(struct sink *sk, const rd_kafka_topic_partition_list_t *only,
                   int64_t timeout_ms)
 {
     int64_t until = spate_mono_ms() + timeout_ms;
+    flush_batches(sk);
     for (;;) {
         size_t pending = 0;
         for (struct sink_rec *r = sk->live; r; r = r->next)
@@ -833,6 +1022,7 @@ static void drain(struct sink *sk, const rd_kafka_topic_partition_list_t *only,
  * next owner re-reads them from the committed offset. */
 static void abandon(struct sink *sk, const rd_kafka_topic_partition_list_t *only)
 {
+    flush_batches(sk); /* a write in a batch is in flight from here on */
     for (struct sink_rec *r = sk->live, *next; r; r = next) {
         next = r->next;
         if (!r->part || (only && !rd_kafka_topic_partition_list_find(only, r->part->topic,
@@ -1154,7 +1344,10 @@ static int setup_table(struct sink *sk, const struct spate_sink_config *m,
         spate_buf_appendf(&q, "%s?", i ? ", " : "");
     spate_buf_appendf(&q, ")");
     if (t->ttl_s > 0)
-        spate_buf_appendf(&q, " USING TTL %d", t->ttl_s);
+        spate_buf_appendf(&q, " USING TTL %d AND TIMESTAMP ?", t->ttl_s);
+    else
+        spate_buf_appendf(&q, " USING TIMESTAMP ?");
+    t->nbind = t->ncols + 1;
     for (int attempt = 0;; attempt++) {
         rc = cql_prepare(sk->cql, q.data, &t->stmt);
         if (!(rc == SPATE_ETIMEDOUT || rc == SPATE_EUNAVAILABLE) || attempt >= 20)
@@ -1224,6 +1417,14 @@ static void register_metrics(struct sink *sk)
     sk->m_e2e = metrics_histogram(g, "spate_sink_e2e_latency_seconds",
                                   "Now minus the record's ingested_at, at acknowledgement", NULL,
                                   metrics_latency_buckets, metrics_latency_nbuckets);
+    static const char *const hop_labels[3] = {"hop=\"ingest\"", "hop=\"process\"",
+                                              "hop=\"sink\""};
+    for (int i = 0; i < 3; i++)
+        sk->m_hop[i] = metrics_histogram(
+            g, "spate_sink_hop_latency_seconds",
+            "Each hop of a record: ingest = fetched -> in the raw topic, process = raw -> "
+            "clean topic (Spark), sink = clean topic -> acknowledged by Cassandra",
+            hop_labels[i], metrics_latency_buckets, metrics_latency_nbuckets);
     sk->m_write = metrics_histogram(g, "spate_sink_write_latency_seconds",
                                     "Cassandra write round trip", NULL, metrics_latency_buckets,
                                     metrics_latency_nbuckets);
@@ -1315,8 +1516,8 @@ int sink_run(const struct spate_config *cfg, const struct sink_options *opts,
             rc = setup_table(sk, m, &m->tables[j], &r->tables[j], err, errlen);
             if (rc)
                 goto out;
-            if (r->tables[j].ncols > r->max_cols)
-                r->max_cols = r->tables[j].ncols;
+            if (r->tables[j].nbind > r->max_cols)
+                r->max_cols = r->tables[j].nbind;
         }
     }
     size_t maxc = 1;
@@ -1438,6 +1639,7 @@ int sink_run(const struct spate_config *cfg, const struct sink_options *opts,
             if (sk->paused)
                 break; /* serve the poll, but take no more than what was fetched */
         }
+        flush_batches(sk);
         run_retries(sk);
         rd_kafka_poll(sk->producer, 0);
         size_t inflight = cql_session_in_flight(sk->cql);
@@ -1451,6 +1653,7 @@ int sink_run(const struct spate_config *cfg, const struct sink_options *opts,
             rd_kafka_message_t *m = rd_kafka_consumer_poll(sk->consumer, 100);
             if (m)
                 handle_message(sk, m);
+            flush_batches(sk);
             cql_session_poll(sk->cql, 0);
         }
         update_flow(sk);

@@ -143,6 +143,27 @@ function setPill(id, up) {
   el.classList.toggle('down', up === false);
 }
 
+// The waterfall: the hops share one scale, the largest p99, so the widest bar
+// is the hop that holds the time.
+function showHops(hops) {
+  if (!hops) return;
+  const names = ['ingest', 'process', 'sink'];
+  let top = 1;
+  for (const n of names) {
+    const h = hops[n];
+    if (h && h.p99 !== null && h.p99 > top) top = h.p99;
+  }
+  for (const n of names) {
+    const h = hops[n] || {};
+    const row = $('hop-' + n);
+    const pct = (v) => (v === null || v === undefined ? 0 : Math.min(100, (100 * v) / top));
+    row.querySelector('.bar').style.width = pct(h.p50) + '%';
+    row.querySelector('.tick').style.left = pct(h.p99) + '%';
+    row.querySelector('.ms').textContent = fmt(h.p50) + ' / ' + fmt(h.p99);
+    row.dataset.p50 = h.p50 === null || h.p50 === undefined ? '' : String(h.p50);
+  }
+}
+
 function showLatest(s) {
   if (!s) return;
   $('k-ingest').textContent = fmt(s.r_ingest);
@@ -152,6 +173,7 @@ function showLatest(s) {
   $('k-lag').textContent = fmt(s.lag_spark) + ' / ' + fmt(s.lag);
   $('k-dlq').textContent = fmt(s.dlq_ingest) + ' / ' + fmt(s.dlq_process) + ' / ' + fmt(s.dlq_sink);
   $('k-totals').textContent = fmt(s.raw) + ' / ' + fmt(s.clean) + ' / ' + fmt(s.stored);
+  showHops(s.hops);
   setPill('up-ingest', s.up.ingest);
   setPill('up-sink', s.up.sink);
   setPill('up-kafka', s.up.kafka);

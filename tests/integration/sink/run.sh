@@ -226,6 +226,33 @@ echo "$out" | grep -q '"stage":"ingest","reason":"record is not a JSON object","
     ok "users.dlq: ingest's raw record falls back to headers, Kafka key and raw bytes" ||
     bad "users.dlq raw + headers" "$(echo "$out" | grep -v '"stage":"sink"' | head -5)"
 
+# ---- a batch the node refuses: rows that arrive together share one UNLOGGED
+# BATCH; one row Cassandra refuses (a partition key over 64 KiB) fails the whole
+# batch, which is then re-sent row by row: the good rows are stored, only the bad
+# record goes to the DLQ, with the node's reason
+KS3="${KS}_b"
+sed -e "s/keyspace: $KS\$/keyspace: $KS3/" -e "s/$P\\./$P-b./g" -e "s/$P-g/$P-b-g/" \
+    -e "s/^sink:/sink:\n  batch_bytes: 1048576/" "$WORK/sink.yaml" >"$WORK/batch.yaml"
+"$BIN" -c "$WORK/sink.yaml" schema apply --keyspace "$KS3" >/dev/null
+"$DATA" topics --brokers "$KAFKA" --partitions 1 "$P-b.clean" "$P-b.stats" "$P-b.dlq" >/dev/null
+longnat=$(head -c 70000 /dev/zero | tr '\0' 'X')
+{
+    for i in $(seq 10 29); do
+        printf 'b-%s\t{"user_id":"00000000-0000-4000-8000-0000000000%s","first_name":"F%s","last_name":"L","gender":"female","nationality":"FR","ingested_at":"2026-11-27T10:00:00.0%sZ"}\n' "$i" "$i" "$i" "$i"
+        [ "$i" = 19 ] && printf 'b-bad\t{"user_id":"00000000-0000-4000-8000-000000000099","first_name":"F","last_name":"L","gender":"male","nationality":"%s","ingested_at":"2026-11-27T10:00:00.099Z"}\n' "$longnat"
+    done
+} | "$DATA" lines --brokers "$KAFKA" --topic "$P-b.clean" >/dev/null
+timeout 300 "$BIN" -c "$WORK/batch.yaml" --log-level debug sink -q --idle-exit 6s >"$WORK/b.log" 2>&1
+bcql() { "$BIN" -c "$WORK/batch.yaml" cql -k "$KS3" "$@"; }
+good=$(bcql --json -e "SELECT count(*) AS n FROM users_by_nationality WHERE nationality = 'FR' AND day = '2026-11-27'" 2>&1)
+rej=$(bcql --json -e "SELECT stage, reason, record_key FROM rejected_by_day WHERE day = '2026-11-27'" 2>&1)
+if [ "$good" = '{"n":20}' ] && echo "$rej" | grep -q '"stage":"sink".*"record_key":"b-bad"' &&
+    [ "$(echo "$rej" | grep -c .)" = 1 ] && grep -q "refused.*one by one" "$WORK/b.log"; then
+    ok "a refused batch is re-sent row by row: 20 good rows stored, the bad record in the DLQ"
+else bad "refused batch (stored: $good)" "$rej
+$(grep -i -E "batch|error|warn" "$WORK/b.log" | tail -5)"; fi
+"$BIN" -c "$WORK/sink.yaml" cql -e "DROP KEYSPACE IF EXISTS $KS3" >/dev/null 2>&1
+
 # ---- topics that do not exist yet: the sink creates them before subscribing, so
 # the first record is stored at once (librdkafka looked for a missing subscribed
 # topic again only after 5 minutes: the containers' first row waited that long)

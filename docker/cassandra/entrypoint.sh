@@ -60,6 +60,8 @@ range_request_timeout: 20000ms
 request_timeout: 20000ms
 batch_size_warn_threshold: 64KiB
 batch_size_fail_threshold: 640KiB
+# the sink batches rows by replica, not by partition
+unlogged_batch_across_partitions_warn_threshold: 1000
 YAML
 
 cat >"$CONF/logback.xml" <<'XML'

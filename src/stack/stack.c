@@ -422,7 +422,9 @@ static int write_cassandra_config(const struct spate_config *cfg, const char *di
              "range_request_timeout: 20000ms\n"
              "request_timeout: 20000ms\n"
              "batch_size_warn_threshold: 64KiB\n"
-             "batch_size_fail_threshold: 640KiB\n",
+             "batch_size_fail_threshold: 640KiB\n"
+             "# the sink batches rows by replica, not by partition\n"
+             "unlogged_batch_across_partitions_warn_threshold: 1000\n",
              dir, dir, dir, dir, dir, st->host, st->cassandra_storage_port, st->host, st->host,
              st->cassandra_storage_port, st->cassandra_port,
              auth && *auth ? auth : "AllowAllAuthenticator");

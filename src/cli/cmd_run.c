@@ -595,9 +595,13 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
     }
 
     /* 2. the stages: sources last, so every consumer is ready for the first record */
+    /* Ten requests a second: a request's records enter the pipeline together
+     * and leave it one after the other, so a page of half a second's records
+     * made the last of them wait for the first; smaller and more often keeps
+     * the flow smooth (the source's batch_size stays the upper bound). */
     int batch = src->batch_size;
-    if (rate < batch)
-        batch = (int)(rate < 1 ? 1 : rate);
+    if (rate / 10 < batch)
+        batch = (int)(rate / 10 < 1 ? 1 : rate / 10);
     char rate_s[32], batch_s[32], port_s[3][16];
     snprintf(rate_s, sizeof rate_s, "%.3f", rate / batch);
     snprintf(batch_s, sizeof batch_s, "%d", batch);

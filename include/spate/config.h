@@ -191,6 +191,12 @@ struct spate_config {
     struct spate_metrics_config metrics;
 };
 
+/* Bounds on what a config may hold, so a hostile file costs little to refuse: a file
+ * larger than SPATE_CONFIG_MAX_FILE bytes, or a value (before or after ${...}
+ * interpolation) longer than SPATE_CONFIG_MAX_VALUE, is an error. */
+#define SPATE_CONFIG_MAX_FILE (1024 * 1024)
+#define SPATE_CONFIG_MAX_VALUE (64 * 1024)
+
 /* Load path (YAML). On success *out is a new config the caller frees with
  * spate_config_free(). On failure returns SPATE_ECONFIG (or SPATE_ESYS when
  * the file cannot be read) and writes "FILE:LINE: key: problem" into err. */
@@ -205,7 +211,9 @@ void spate_config_free(struct spate_config *cfg);
 
 /* Expand ${VAR} and ${VAR:-default} from the environment. Returns a new
  * string (caller frees) or NULL on malformed syntax / no memory, with a
- * message in err. A variable that is unset and has no default is an error. */
+ * message in err. A variable that is unset and has no default is an error.
+ * A default may hold ${...} itself, up to 16 levels deep; the cost is linear
+ * in the length of in (at most SPATE_CONFIG_MAX_VALUE, as is the result). */
 char *spate_config_interpolate(const char *in, char *err, size_t errlen);
 
 /* Find a source by name; NULL when absent. */

@@ -42,7 +42,9 @@ int serve_store_up(struct serve_store *st);
  *   stats    {"from":"..","to":"..","nationality":..,"total":N,
  *             "by_gender":{"female":N,..},"by_nationality":{"DE":N,..},
  *             "minutes":[{"t":"..","signups":N},...]}
- *   rejects  {"day":"YYYY-MM-DD","count":N,"by_stage":{..},"rejects":[{...},...]} */
+ *   rejects  {"day":"YYYY-MM-DD","total":M,"count":N,"by_stage":{..},"rejects":[{...},...]}
+ *            total: the day's rejects; count, by_stage and rejects: the N newest of them
+ *            that the limit let through */
 int serve_store_user(struct serve_store *st, const uint8_t id[16], struct spate_buf *out,
                      char *err, size_t errlen);
 /* nationality NULL = every nationality the store knows (merged, newest first). */

@@ -127,9 +127,14 @@ static int print_pretty(const char *what, const char *json)
         static const char *const cols[] = {"t", "signups"};
         table(json_object_get(doc, "minutes"), cols, 2);
     } else {
-        printf("day %s: %lld rejects\n", json_string_value(json_object_get(doc, "day")),
-               (long long)json_integer_value(json_object_get(doc, "count")));
-        print_counts("by stage", json_object_get(doc, "by_stage"));
+        long long total = (long long)json_integer_value(json_object_get(doc, "total"));
+        long long shown = (long long)json_integer_value(json_object_get(doc, "count"));
+        printf("day %s: %lld rejects", json_string_value(json_object_get(doc, "day")), total);
+        if (shown < total)
+            printf(" (%lld newest shown; --limit shows more)", shown);
+        printf("\n");
+        print_counts(shown < total ? "by stage (of those shown)" : "by stage",
+                     json_object_get(doc, "by_stage"));
         static const char *const cols[] = {"at", "stage", "reason", "record_key"};
         table(json_object_get(doc, "rejects"), cols, 4);
     }

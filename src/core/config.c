@@ -286,12 +286,22 @@ static const struct cfg_spec root_spec[] = {
 
 /* ---- loader --------------------------------------------------------------- */
 
+/* libyaml resolves an alias to the node it names, so the document stays small, but the
+ * walker below copies each node every time it is reached: an anchor aliased ten times
+ * inside a list aliased ten times... multiplies. The nodes and bytes reached a second
+ * time (through an alias) are counted and bounded; a config needs a few hundred. */
+#define ALIAS_MAX_NODES 10000
+#define ALIAS_MAX_BYTES (1024 * 1024)
+
 struct loader {
     const char *file;
     yaml_document_t *doc;
     char *err;
     size_t errlen;
     int failed;
+    unsigned char *seen; /* per node of doc: reached once already */
+    size_t nseen;
+    size_t alias_nodes, alias_bytes;
 };
 
 static void fail(struct loader *ld, const yaml_node_t *at, const char *key,
@@ -566,9 +576,34 @@ static void defaults_section(struct loader *ld, const struct cfg_spec *spec, voi
     }
 }
 
-static const yaml_node_t *node_at(struct loader *ld, int index)
+/* The node at index, reached from key; NULL after fail() when aliases have expanded
+ * past the bounds. */
+static const yaml_node_t *node_at(struct loader *ld, int index, const char *key)
 {
-    return yaml_document_get_node(ld->doc, index);
+    const yaml_node_t *n = yaml_document_get_node(ld->doc, index);
+    size_t i = (size_t)index - 1;
+    if (!n || i >= ld->nseen) {
+        fail(ld, NULL, key, "internal: no YAML node %d", index);
+        return NULL;
+    }
+    if (!ld->seen[i]) {
+        ld->seen[i] = 1;
+        return n;
+    }
+    ld->alias_nodes++;
+    if (n->type == YAML_SCALAR_NODE)
+        ld->alias_bytes += n->data.scalar.length;
+    if (ld->alias_nodes > ALIAS_MAX_NODES) {
+        fail(ld, n, key, "YAML aliases expand to more than %d nodes; write the repeated "
+             "part out, or alias it fewer times", ALIAS_MAX_NODES);
+        return NULL;
+    }
+    if (ld->alias_bytes > ALIAS_MAX_BYTES) {
+        fail(ld, n, key, "YAML aliases expand to more than %d bytes of values; write the "
+             "repeated part out, or alias it fewer times", ALIAS_MAX_BYTES);
+        return NULL;
+    }
+    return n;
 }
 
 static void load_strlist(struct loader *ld, const struct cfg_spec *s, void *base,
@@ -600,7 +635,9 @@ static void load_strlist(struct loader *ld, const struct cfg_spec *s, void *base
     }
     for (yaml_node_item_t *it = n->data.sequence.items.start;
          it < n->data.sequence.items.top && !ld->failed; it++) {
-        const yaml_node_t *item = node_at(ld, *it);
+        const yaml_node_t *item = node_at(ld, *it, key);
+        if (!item)
+            return;
         if (item->type != YAML_SCALAR_NODE) {
             fail(ld, item, key, "list items must be strings");
             return;
@@ -632,13 +669,18 @@ static void load_kvlist(struct loader *ld, const struct cfg_spec *s, void *base,
     }
     for (yaml_node_pair_t *pr = n->data.mapping.pairs.start;
          pr < n->data.mapping.pairs.top && !ld->failed; pr++) {
-        const yaml_node_t *k = node_at(ld, pr->key), *v = node_at(ld, pr->value);
+        const yaml_node_t *k = node_at(ld, pr->key, key);
+        if (!k)
+            return;
+        char sub[256];
+        join_key(sub, sizeof sub, key, k->type == YAML_SCALAR_NODE ? scalar_of(k) : "?");
+        const yaml_node_t *v = node_at(ld, pr->value, sub);
+        if (!v)
+            return;
         if (k->type != YAML_SCALAR_NODE || v->type != YAML_SCALAR_NODE) {
             fail(ld, k, key, "entries must be 'name: value' strings");
             return;
         }
-        char sub[256];
-        join_key(sub, sizeof sub, key, scalar_of(k));
         char *value = interp_scalar(ld, v, sub);
         if (!value)
             return;
@@ -674,9 +716,11 @@ static void load_list(struct loader *ld, const struct cfg_spec *s, void *base,
     *(char **)((char *)base + s->offset) = items;
     size_t *cnt = (size_t *)((char *)base + s->count_offset);
     for (size_t i = 0; i < count && !ld->failed; i++) {
-        const yaml_node_t *item = node_at(ld, n->data.sequence.items.start[i]);
         char sub[256];
         snprintf(sub, sizeof sub, "%s[%zu]", key, i);
+        const yaml_node_t *item = node_at(ld, n->data.sequence.items.start[i], sub);
+        if (!item)
+            return;
         *cnt = i + 1; /* counted before filling, so free_field sees it */
         defaults_section(ld, s->children, items + i * s->elem_size, sub);
         if (item->type != YAML_MAPPING_NODE) {
@@ -694,14 +738,20 @@ static void load_section(struct loader *ld, const struct cfg_spec *spec, void *b
     int seen[64] = {0};
     for (yaml_node_pair_t *pr = map->data.mapping.pairs.start;
          pr < map->data.mapping.pairs.top && !ld->failed; pr++) {
-        const yaml_node_t *k = node_at(ld, pr->key), *v = node_at(ld, pr->value);
+        const char *where = prefix[0] ? prefix : "(top level)";
+        const yaml_node_t *k = node_at(ld, pr->key, where);
+        if (!k)
+            return;
         if (k->type != YAML_SCALAR_NODE) {
-            fail(ld, k, prefix[0] ? prefix : "(top level)", "keys must be plain strings");
+            fail(ld, k, where, "keys must be plain strings");
             return;
         }
         const char *name = scalar_of(k);
         char key[256];
         join_key(key, sizeof key, prefix, name);
+        const yaml_node_t *v = node_at(ld, pr->value, key);
+        if (!v)
+            return;
         const struct cfg_spec *s = NULL;
         int idx = 0;
         for (const struct cfg_spec *c = spec; c->name; c++, idx++) {
@@ -809,6 +859,11 @@ static int load_common(const char *yaml, size_t len, const char *name,
     err[0] = '\0';
     defaults_section(&ld, root_spec, cfg, "");
 
+    if (yaml != NULL && len > SPATE_CONFIG_MAX_FILE) {
+        snprintf(err, errlen, "%s: file larger than %d bytes (a config is a few KB)", name,
+                 SPATE_CONFIG_MAX_FILE);
+        ld.failed = 1;
+    }
     if (yaml != NULL && !ld.failed) {
         yaml_parser_t parser;
         yaml_document_t doc;
@@ -823,13 +878,19 @@ static int load_common(const char *yaml, size_t len, const char *name,
             return SPATE_ECONFIG;
         }
         ld.doc = &doc;
+        ld.nseen = (size_t)(doc.nodes.top - doc.nodes.start);
+        ld.seen = calloc(ld.nseen ? ld.nseen : 1, 1);
         const yaml_node_t *root = yaml_document_get_root_node(&doc);
-        if (root != NULL) { /* an empty file means all defaults */
+        if (!ld.seen)
+            fail(&ld, NULL, "(top level)", "out of memory");
+        else if (root != NULL) { /* an empty file means all defaults */
+            ld.seen[0] = 1; /* libyaml's root is its first node */
             if (root->type == YAML_MAPPING_NODE)
                 load_section(&ld, root_spec, cfg, root, "");
             else if (!(root->type == YAML_SCALAR_NODE && scalar_of(root)[0] == '\0'))
                 fail(&ld, root, "(top level)", "expected a mapping of sections");
         }
+        free(ld.seen);
         yaml_document_delete(&doc);
         yaml_parser_delete(&parser);
     }
@@ -871,16 +932,14 @@ int spate_config_load(const char *path, struct spate_config **out, char *err,
     while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
         if ((rc = spate_buf_append(&b, chunk, n)) != 0)
             break;
-        if (b.len > 16 * 1024 * 1024) {
-            rc = SPATE_ETOOBIG;
-            break;
-        }
+        if (b.len > SPATE_CONFIG_MAX_FILE)
+            break; /* enough to know it is too large: load_common says so */
     }
     int rerr = ferror(f);
     fclose(f);
     if (rc != 0 || rerr) {
         snprintf(err, errlen, "%s: cannot read: %s", path,
-                 rc == SPATE_ETOOBIG ? "file larger than 16 MiB" : "I/O error");
+                 rc == SPATE_ENOMEM ? "out of memory" : "I/O error");
         spate_buf_free(&b);
         return rc ? rc : SPATE_ESYS;
     }
@@ -915,98 +974,142 @@ const struct spate_source_config *spate_config_source(const struct spate_config 
     return NULL;
 }
 
-char *spate_config_interpolate(const char *in, char *err, size_t errlen)
+/* One ${...} inside a default is one C frame: the nesting a config needs is a level or
+ * two, and a hostile value must not reach the stack's end. */
+#define INTERP_MAX_DEPTH 16
+
+struct interp {
+    const char *in; /* the whole value, for messages */
+    struct spate_buf out;
+    char *err;
+    size_t errlen;
+};
+
+static int is_var_char(char c)
 {
-    struct spate_buf b = {0};
-    if (spate_buf_reserve(&b, strlen(in)) != 0)
-        goto nomem;
-    for (const char *p = in; *p;) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           c == '_';
+}
+
+static int interp_emit(struct interp *ip, const char *p, size_t n)
+{
+    if (ip->out.len + n > SPATE_CONFIG_MAX_VALUE) {
+        snprintf(ip->err, ip->errlen, "value longer than %d bytes after interpolation",
+                 SPATE_CONFIG_MAX_VALUE);
+        return -1;
+    }
+    if (spate_buf_append(&ip->out, p, n) != 0) {
+        snprintf(ip->err, ip->errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* Expands *pp up to its end (depth 0) or up to and past the '}' that closes a default
+ * (depth > 0), appending to the output when emit is set. A default that is not used is
+ * still read (emit 0) to find its end and check its syntax, but its variables need not
+ * be set. Each byte is read once, so the cost is linear in the value. 0 or -1 with err. */
+static int interp_run(struct interp *ip, const char **pp, int depth, int emit)
+{
+    const char *p = *pp;
+    for (;;) {
+        if (*p == '\0') {
+            if (depth > 0) {
+                snprintf(ip->err, ip->errlen, "unterminated ${ in '%s'", ip->in);
+                return -1;
+            }
+            break;
+        }
+        if (*p == '}' && depth > 0) {
+            p++;
+            break;
+        }
         if (p[0] == '$' && p[1] == '$') { /* "$$" escapes a literal '$' */
-            if (spate_buf_append(&b, "$", 1) != 0)
-                goto nomem;
+            if (emit && interp_emit(ip, "$", 1) != 0)
+                return -1;
             p += 2;
             continue;
         }
         if (!(p[0] == '$' && p[1] == '{')) {
-            if (spate_buf_append(&b, p, 1) != 0)
-                goto nomem;
-            p++;
+            size_t run = 1 + strcspn(p + 1, "$}");
+            if (emit && interp_emit(ip, p, run) != 0)
+                return -1;
+            p += run;
             continue;
         }
-        /* the matching brace: a default may itself hold ${...} */
-        const char *start = p + 2, *close = NULL;
-        int depth = 1;
-        for (const char *q = start; *q; q++) {
-            if (q[0] == '$' && q[1] == '{') {
-                depth++;
-                q++;
-            } else if (*q == '}' && --depth == 0) {
-                close = q;
-                break;
-            }
+        if (depth >= INTERP_MAX_DEPTH) {
+            snprintf(ip->err, ip->errlen, "${...} nested deeper than %d levels",
+                     INTERP_MAX_DEPTH);
+            return -1;
         }
-        if (!close) {
-            snprintf(err, errlen, "unterminated ${ in '%s'", in);
-            spate_buf_free(&b);
-            return NULL;
+        const char *start = p + 2, *q = start;
+        while (is_var_char(*q))
+            q++;
+        size_t nlen = (size_t)(q - start);
+        int has_default = q[0] == ':' && q[1] == '-';
+        if (*q == '\0' || (q[0] == ':' && q[1] == '\0')) {
+            snprintf(ip->err, ip->errlen, "unterminated ${ in '%s'", ip->in);
+            return -1;
         }
-        const char *dflt = NULL, *name_end = close;
-        for (const char *q = start; q < close; q++) {
-            if (q[0] == ':' && q[1] == '-') {
-                name_end = q;
-                dflt = q + 2;
-                break;
-            }
+        if (nlen == 0) {
+            snprintf(ip->err, ip->errlen, "bad variable name in '%s'", ip->in);
+            return -1;
         }
-        size_t nlen = (size_t)(name_end - start);
-        if (nlen == 0 || nlen >= 128) {
-            snprintf(err, errlen, "bad variable name in '%s'", in);
-            spate_buf_free(&b);
-            return NULL;
+        if ((*q != '}' && !has_default) || nlen >= 128) {
+            /* the name as written, up to where it would have ended */
+            size_t shown = nlen + strcspn(q, "}:");
+            snprintf(ip->err, ip->errlen, "bad variable name '%.*s'",
+                     (int)(shown < 64 ? shown : 64), start);
+            return -1;
         }
         char name[128];
         memcpy(name, start, nlen);
         name[nlen] = '\0';
-        for (size_t i = 0; i < nlen; i++) {
-            char c = name[i];
-            if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-                  (c >= '0' && c <= '9') || c == '_')) {
-                snprintf(err, errlen, "bad variable name '%s'", name);
-                spate_buf_free(&b);
-                return NULL;
-            }
+        const char *val = emit ? getenv(name) : NULL;
+        int use_env = val && *val;
+        if (use_env && interp_emit(ip, val, strlen(val)) != 0)
+            return -1;
+        if (has_default) {
+            p = q + 2;
+            if (interp_run(ip, &p, depth + 1, emit && !use_env) != 0)
+                return -1;
+            continue;
         }
-        const char *val = getenv(name);
-        int rc;
-        if (val && *val)
-            rc = spate_buf_append(&b, val, strlen(val));
-        else if (dflt) {
-            char *d = strndup(dflt, (size_t)(close - dflt));
-            char *expanded = d ? spate_config_interpolate(d, err, errlen) : NULL;
-            free(d);
-            if (!expanded) {
-                spate_buf_free(&b);
-                return NULL;
-            }
-            rc = spate_buf_append(&b, expanded, strlen(expanded));
-            free(expanded);
+        if (emit && !use_env) {
+            snprintf(ip->err, ip->errlen,
+                     "environment variable %s is not set and has no default "
+                     "(write ${%s:-default})",
+                     name, name);
+            return -1;
         }
-        else {
-            snprintf(err, errlen, "environment variable %s is not set and has no default "
-                     "(write ${%s:-default})", name, name);
-            spate_buf_free(&b);
-            return NULL;
-        }
-        if (rc != 0)
-            goto nomem;
-        p = close + 1;
+        p = q + 1;
+    }
+    *pp = p;
+    return 0;
+}
+
+char *spate_config_interpolate(const char *in, char *err, size_t errlen)
+{
+    size_t len = strlen(in);
+    if (len > SPATE_CONFIG_MAX_VALUE) {
+        snprintf(err, errlen, "value longer than %d bytes", SPATE_CONFIG_MAX_VALUE);
+        return NULL;
+    }
+    struct interp ip = {.in = in, .err = err, .errlen = errlen};
+    const char *p = in;
+    if (spate_buf_reserve(&ip.out, len + 1) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (interp_run(&ip, &p, 0, 1) != 0) {
+        spate_buf_free(&ip.out);
+        return NULL;
     }
     /* Also NUL-terminates an empty result (reserve alone does not). */
-    if (spate_buf_append(&b, "", 0) != 0)
-        goto nomem;
-    return b.data;
-nomem:
-    snprintf(err, errlen, "out of memory");
-    spate_buf_free(&b);
-    return NULL;
+    if (spate_buf_append(&ip.out, "", 0) != 0) {
+        snprintf(err, errlen, "out of memory");
+        spate_buf_free(&ip.out);
+        return NULL;
+    }
+    return ip.out.data;
 }

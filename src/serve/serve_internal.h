@@ -51,7 +51,8 @@ struct serve_hist {
     double bounds[SERVE_HIST_MAX];
     double cum[SERVE_HIST_MAX];
 };
-/* Reads family (without "_bucket"). 0, SPATE_ENOTFOUND or SPATE_ETOOBIG. */
+/* Reads family (without "_bucket"). 0, SPATE_ENOTFOUND, SPATE_ETOOBIG or SPATE_EPARSE (a
+ * bound that is no number, a count that is negative or not finite); on error *h is empty. */
 int serve__prom_histogram(const struct serve_prom *p, const char *family, struct serve_hist *h);
 /* The same over the label sets that contain label (e.g. `hop="sink"`). */
 int serve__prom_histogram_where(const struct serve_prom *p, const char *family,

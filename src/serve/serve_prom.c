@@ -38,6 +38,64 @@ static int push(struct serve_prom *p, const char *name, size_t nlen, const char 
     return 0;
 }
 
+/* One line into out. 0, SPATE_EPARSE, SPATE_ETOOBIG or SPATE_ENOMEM. */
+static int parse_line(const char *l, size_t ll, struct serve_prom *out)
+{
+    size_t k = 0;
+    while (k < ll && (l[k] == ' ' || l[k] == '\t'))
+        k++;
+    if (k == ll || l[k] == '#' || l[k] == '\r')
+        return 0;
+    if (!is_name_start((unsigned char)l[k]))
+        return SPATE_EPARSE;
+    size_t ns = k;
+    while (k < ll && is_name_char((unsigned char)l[k]))
+        k++;
+    size_t nlen = k - ns;
+    const char *labels = NULL;
+    size_t llen = 0;
+    if (k < ll && l[k] == '{') {
+        size_t ls = ++k;
+        int inq = 0;
+        while (k < ll && (inq || l[k] != '}')) {
+            if (inq && l[k] == '\\' && k + 1 < ll)
+                k++;
+            else if (l[k] == '"')
+                inq = !inq;
+            k++;
+        }
+        if (k >= ll)
+            return SPATE_EPARSE;
+        labels = l + ls;
+        llen = k - ls;
+        k++;
+    }
+    while (k < ll && (l[k] == ' ' || l[k] == '\t'))
+        k++;
+    char num[64];
+    size_t vs = k;
+    while (k < ll && l[k] != ' ' && l[k] != '\t' && l[k] != '\r')
+        k++;
+    if (k == vs || k - vs >= sizeof num)
+        return SPATE_EPARSE;
+    memcpy(num, l + vs, k - vs);
+    num[k - vs] = 0;
+    double v;
+    if (!strcmp(num, "+Inf") || !strcmp(num, "Inf"))
+        v = INFINITY;
+    else if (!strcmp(num, "-Inf"))
+        v = -INFINITY;
+    else if (!strcmp(num, "NaN"))
+        v = NAN;
+    else {
+        char *end;
+        v = strtod(num, &end);
+        if (*end)
+            return SPATE_EPARSE;
+    }
+    return push(out, l + ns, nlen, labels, llen, v);
+}
+
 int serve__prom_parse(const char *text, size_t len, struct serve_prom *out)
 {
     memset(out, 0, sizeof *out);
@@ -46,66 +104,14 @@ int serve__prom_parse(const char *text, size_t len, struct serve_prom *out)
         size_t eol = i;
         while (eol < len && text[eol] != '\n')
             eol++;
-        const char *l = text + i;
-        size_t ll = eol - i;
-        i = eol + 1;
-        size_t k = 0;
-        while (k < ll && (l[k] == ' ' || l[k] == '\t'))
-            k++;
-        if (k == ll || l[k] == '#' || l[k] == '\r')
-            continue;
-        if (!is_name_start((unsigned char)l[k]))
-            return SPATE_EPARSE;
-        size_t ns = k;
-        while (k < ll && is_name_char((unsigned char)l[k]))
-            k++;
-        size_t nlen = k - ns;
-        const char *labels = NULL;
-        size_t llen = 0;
-        if (k < ll && l[k] == '{') {
-            size_t ls = ++k;
-            int inq = 0;
-            while (k < ll && (inq || l[k] != '}')) {
-                if (inq && l[k] == '\\' && k + 1 < ll)
-                    k++;
-                else if (l[k] == '"')
-                    inq = !inq;
-                k++;
-            }
-            if (k >= ll)
-                return SPATE_EPARSE;
-            labels = l + ls;
-            llen = k - ls;
-            k++;
-        }
-        while (k < ll && (l[k] == ' ' || l[k] == '\t'))
-            k++;
-        char num[64];
-        size_t vs = k;
-        while (k < ll && l[k] != ' ' && l[k] != '\t' && l[k] != '\r')
-            k++;
-        if (k == vs || k - vs >= sizeof num)
-            return SPATE_EPARSE;
-        memcpy(num, l + vs, k - vs);
-        num[k - vs] = 0;
-        double v;
-        if (!strcmp(num, "+Inf") || !strcmp(num, "Inf"))
-            v = INFINITY;
-        else if (!strcmp(num, "-Inf"))
-            v = -INFINITY;
-        else if (!strcmp(num, "NaN"))
-            v = NAN;
-        else {
-            char *end;
-            v = strtod(num, &end);
-            if (*end)
-                return SPATE_EPARSE;
-        }
-        int rc = push(out, l + ns, nlen, labels, llen, v);
+        int rc = parse_line(text + i, eol - i, out);
         if (rc) {
+            /* The samples of the lines before the bad one are the caller's to free only
+             * on success: a half-read exposition is never handed out. */
             serve__prom_free(out);
             return rc;
         }
+        i = eol + 1;
     }
     return 0;
 }
@@ -249,19 +255,30 @@ int serve__prom_histogram_where(const struct serve_prom *p, const char *family,
         char le[64];
         if (serve__prom_label(p->s[i].labels, "le", le, sizeof le) != 0)
             continue;
-        double b = !strcmp(le, "+Inf") ? INFINITY : strtod(le, NULL);
+        /* A bound that is no number (NaN compares unequal to itself and has no place
+         * in the sort) or a count that is no count makes every quantile a guess: the
+         * family is refused rather than half read. */
+        char *end;
+        double b = !strcmp(le, "+Inf") ? INFINITY : strtod(le, &end);
+        double c = p->s[i].value;
+        if ((isinf(b) ? b < 0 : (*end || end == le || isnan(b))) || !isfinite(c) || c < 0) {
+            memset(h, 0, sizeof *h);
+            return SPATE_EPARSE;
+        }
         size_t k;
         for (k = 0; k < h->n; k++)
             if (h->bounds[k] == b)
                 break;
         if (k == h->n) {
-            if (h->n == SERVE_HIST_MAX)
+            if (h->n == SERVE_HIST_MAX) {
+                memset(h, 0, sizeof *h);
                 return SPATE_ETOOBIG;
+            }
             h->bounds[h->n] = b;
             h->cum[h->n] = 0;
             h->n++;
         }
-        h->cum[k] += p->s[i].value;
+        h->cum[k] += c;
     }
     if (h->n == 0)
         return SPATE_ENOTFOUND;
@@ -277,6 +294,17 @@ int serve__prom_histogram_where(const struct serve_prom *p, const char *family,
         h->cum[k] = pairs[k][1];
     }
     return 0;
+}
+
+/* A bucket's count as an integer. The counts come from another process's text:
+ * converting a double outside uint64_t's range is undefined, and the cap keeps the
+ * sum of every bucket from wrapping. */
+static uint64_t bucket_count(double c)
+{
+    const double cap = 9007199254740992.0; /* 2^53: exact, and 49 of them fit uint64_t */
+    if (!(c > 0)) /* also NaN */
+        return 0;
+    return c >= cap ? (uint64_t)cap : (uint64_t)c;
 }
 
 double serve__hist_quantile(const struct serve_hist *now, const struct serve_hist *before,
@@ -299,13 +327,13 @@ double serve__hist_quantile(const struct serve_hist *now, const struct serve_his
         if (inb < 0)
             inb = 0;
         if (isinf(now->bounds[k])) {
-            counts[nb] = (uint64_t)inb;
+            counts[nb] = bucket_count(inb);
         } else {
             bounds[nb] = now->bounds[k];
-            counts[nb] = (uint64_t)inb;
+            counts[nb] = bucket_count(inb);
             nb++;
         }
-        total += (uint64_t)inb;
+        total += bucket_count(inb);
     }
     if (now->n && !isinf(now->bounds[now->n - 1]))
         counts[nb] = 0;

@@ -21,6 +21,8 @@
     "SELECT window_start, gender, signups, avg_age FROM signups_by_minute "                  \
     "WHERE nationality = ? AND day = ? AND window_start >= ? AND window_start < ?"
 #define Q_REJECTS "SELECT * FROM rejected_by_day WHERE day = ? LIMIT ?"
+/* The day's real number: the rows shown stop at the limit. One partition, so no scan. */
+#define Q_REJECTS_COUNT "SELECT COUNT(*) FROM rejected_by_day WHERE day = ?"
 /* users_by_nationality partitions are (nationality, UTC day of ingested_at): a
  * latest-first read walks back a bounded number of days (never a scan). */
 #define BUCKET_MS 86400000LL
@@ -466,11 +468,23 @@ int serve_store_rejects(struct serve_store *st, int32_t day, int limit, struct s
     if (!sl)
         return SPATE_EUNAVAILABLE;
     struct cql_value v[2] = {cql_int(day), cql_int(limit)};
-    struct cql_result *r = NULL;
+    struct cql_result *r = NULL, *cr = NULL;
     int rc = run(st, sl, Q_REJECTS, v, 2, &r, err, errlen);
+    if (rc == 0)
+        rc = run(st, sl, Q_REJECTS_COUNT, v, 1, &cr, err, errlen);
     release(sl);
-    if (rc)
+    if (rc) {
+        cql_result_free(r);
         return rc;
+    }
+    int64_t total = 0;
+    if (cql_result_row_count(cr) != 1 || cql_result_get_int64(cr, 0, 0, &total) != 0) {
+        snprintf(err, errlen, "query failed: COUNT(*) of rejected_by_day gave no number");
+        cql_result_free(cr);
+        cql_result_free(r);
+        return SPATE_EPROTO;
+    }
+    cql_result_free(cr);
     struct kv_count by_stage[16];
     size_t ns = 0;
     int cs = cql_result_column_index(r, "stage");
@@ -482,8 +496,8 @@ int serve_store_rejects(struct serve_store *st, int32_t day, int limit, struct s
         bump(by_stage, &ns, 16, sl2 ? s : "unknown", sl2 ? sl2 : 7, 1);
     }
     char d[16];
-    rc = spate_buf_appendf(out, "{\"day\":\"%s\",\"count\":%zu",
-                           serve_format_day(day, d, sizeof d), n);
+    rc = spate_buf_appendf(out, "{\"day\":\"%s\",\"total\":%lld,\"count\":%zu",
+                           serve_format_day(day, d, sizeof d), (long long)total, n);
     if (rc == 0)
         rc = kv_json(out, "by_stage", by_stage, ns);
     if (rc == 0)

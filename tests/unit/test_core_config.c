@@ -8,6 +8,7 @@
 
 #include "spate/config.h"
 #include "spate/error.h"
+#include "spate/util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -227,6 +228,143 @@ static void interpolation(void **state)
     free(s);
 }
 
+/* levels of ${SPATE_T_UNSET:-...} around "x", with every brace closed. */
+static char *nested(int levels)
+{
+    static const char open[] = "${SPATE_T_UNSET:-";
+    size_t n = (size_t)levels * (sizeof open - 1 + 1) + 2;
+    char *s = malloc(n), *o = s;
+    assert_non_null(s);
+    for (int i = 0; i < levels; i++)
+        o += sprintf(o, "%s", open);
+    *o++ = 'x';
+    for (int i = 0; i < levels; i++)
+        *o++ = '}';
+    *o = '\0';
+    return s;
+}
+
+/* ${X:-${X:-...}} nested past 16 levels is refused with file, line and key (a 120 KB value
+ * of them used to overflow the stack, at a cost quadratic in its length). */
+static void interpolation_depth_bounded(void **state)
+{
+    (void)state;
+    unsetenv("SPATE_T_UNSET");
+    char e[256];
+    char *s = nested(16);
+    char *v = spate_config_interpolate(s, e, sizeof e);
+    assert_non_null(v);
+    assert_string_equal(v, "x");
+    free(v);
+    free(s);
+
+    s = nested(17);
+    assert_null(spate_config_interpolate(s, e, sizeof e));
+    assert_string_equal(e, "${...} nested deeper than 16 levels");
+    char yaml[1024];
+    snprintf(yaml, sizeof yaml, "cassandra:\n  port: 9042\n  keyspace: '%s'\n", s);
+    free(s);
+    assert_string_equal(load_err(yaml), "t.yaml:3: cassandra.keyspace: ${...} nested deeper "
+                                        "than 16 levels");
+
+    /* Deep and long, within the value bound: refused as fast as the shallow one. */
+    s = nested(2500); /* ~45 KB */
+    assert_null(spate_config_interpolate(s, e, sizeof e));
+    assert_string_equal(e, "${...} nested deeper than 16 levels");
+    free(s);
+    /* An unused default is still read for its syntax, not for its variables. */
+    setenv("SPATE_T_SET", "y", 1);
+    v = spate_config_interpolate("${SPATE_T_SET:-${SPATE_T_UNSET}}z", e, sizeof e);
+    assert_non_null(v);
+    assert_string_equal(v, "yz");
+    free(v);
+    assert_null(spate_config_interpolate("${SPATE_T_SET:-${}}", e, sizeof e));
+    assert_non_null(strstr(e, "bad variable name"));
+    unsetenv("SPATE_T_SET");
+}
+
+/* A value or a file larger than the bounds is refused before it costs anything. */
+static void size_bounds(void **state)
+{
+    (void)state;
+    size_t n = 120 * 1024;
+    char *yaml = malloc(n + 64);
+    assert_non_null(yaml);
+    int o = sprintf(yaml, "kafka:\n  partitions: 3\n  topic_raw: ");
+    memset(yaml + o, 'a', n);
+    strcpy(yaml + o + n, "\n");
+    assert_string_equal(load_err(yaml), "t.yaml:3: kafka.topic_raw: value longer than 65536 "
+                                        "bytes");
+    /* the result of interpolation too */
+    char *big = malloc(40 * 1024);
+    memset(big, 'b', 40 * 1024 - 1);
+    big[40 * 1024 - 1] = '\0';
+    setenv("SPATE_T_BIG", big, 1);
+    free(big);
+    assert_string_equal(load_err("kafka:\n  topic_raw: ${SPATE_T_BIG}${SPATE_T_BIG}\n"),
+                        "t.yaml:2: kafka.topic_raw: value longer than 65536 bytes after "
+                        "interpolation");
+    unsetenv("SPATE_T_BIG");
+    free(yaml);
+
+    size_t fn = SPATE_CONFIG_MAX_FILE + 1;
+    yaml = malloc(fn + 1);
+    assert_non_null(yaml);
+    memset(yaml, '#', fn);
+    yaml[fn] = '\0';
+    assert_string_equal(load_err(yaml), "t.yaml: file larger than 1048576 bytes (a config is "
+                                        "a few KB)");
+    free(yaml);
+}
+
+/* A "billion laughs" config: each list aliases the one below it, and the loader would
+ * copy every repetition. Refused by count, with file, line and key; a few aliases (the
+ * way people share headers between sources) are fine. */
+static void alias_expansion_bounded(void **state)
+{
+    (void)state;
+    struct spate_buf b = {0};
+    assert_int_equal(spate_buf_appendf(&b, "sink:\n  mappings:\n    - &m\n      topic: t\n"
+                                           "      tables:\n        - &t\n          table: x\n"
+                                           "          columns:\n"
+                                           "            - &c {column: a, from: b, type: text}\n"),
+                     0);
+    for (int i = 1; i < 25; i++)
+        assert_int_equal(spate_buf_appendf(&b, "            - *c\n"), 0);
+    for (int i = 1; i < 25; i++)
+        assert_int_equal(spate_buf_appendf(&b, "        - *t\n"), 0);
+    for (int i = 1; i < 25; i++)
+        assert_int_equal(spate_buf_appendf(&b, "    - *m\n"), 0);
+    assert_true(b.len < 2048); /* 15,625 columns from 2 KB */
+    const char *m = load_err(b.data);
+    assert_non_null(strstr(m, "t.yaml:"));
+    assert_non_null(strstr(m, ": sink.mappings["));
+    assert_non_null(strstr(m, "YAML aliases expand to more than 10000 nodes"));
+    spate_buf_free(&b);
+
+    /* Bytes, too: one long value aliased many times. */
+    char *v = malloc(40000);
+    memset(v, 'h', 39999);
+    v[39999] = '\0';
+    assert_int_equal(spate_buf_appendf(&b, "kafka:\n  topic_raw: &v %s\n  properties:\n", v),
+                     0);
+    free(v);
+    for (int i = 0; i < 40; i++)
+        assert_int_equal(spate_buf_appendf(&b, "    p%d: *v\n", i), 0);
+    m = load_err(b.data);
+    assert_non_null(strstr(m, "t.yaml:2: kafka.properties.p"));
+    assert_non_null(strstr(m, "YAML aliases expand to more than 1048576 bytes"));
+    spate_buf_free(&b);
+
+    struct spate_config *cfg = load_ok("sources:\n"
+                                       "  - name: a\n    url: http://x\n"
+                                       "    headers: &h {Accept: application/json, X-K: k}\n"
+                                       "  - name: b\n    url: http://y\n    headers: *h\n");
+    assert_int_equal(cfg->source_count, 2);
+    assert_string_equal(spate_kvlist_get(&cfg->sources[1].headers, "X-K"), "k");
+    spate_config_free(cfg);
+}
+
 static void file_errors(void **state)
 {
     (void)state;
@@ -260,6 +398,9 @@ int main(void)
         cmocka_unit_test(cross_field_rules),
         cmocka_unit_test(duplicate_key_and_syntax),
         cmocka_unit_test(interpolation),
+        cmocka_unit_test(interpolation_depth_bounded),
+        cmocka_unit_test(size_bounds),
+        cmocka_unit_test(alias_expansion_bounded),
         cmocka_unit_test(file_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -68,6 +68,69 @@ static void test_parse(void **state)
     }
 }
 
+/* A bad line after good ones: the error leaves nothing allocated behind (no free needed). */
+static void test_parse_error_frees_earlier_samples(void **state)
+{
+    (void)state;
+    static const char text[] = "a_total 1\nb_total{x=\"y\"} 2\nc_total 3\nbroken{\n";
+    struct serve_prom p;
+    assert_int_equal(serve__prom_parse(text, sizeof text - 1, &p), SPATE_EPARSE);
+    assert_null(p.s);
+    assert_int_equal(p.n, 0);
+    assert_int_equal(p.cap, 0);
+}
+
+/* Counts that are no counts (+Inf, NaN, negative) and bounds that are no numbers: the
+ * family is refused and the histogram left empty; a count beyond uint64_t is capped. */
+static void test_histogram_hostile_values(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "h_bucket{le=\"1\"} +Inf\nh_bucket{le=\"+Inf\"} Inf\n",
+        "h_bucket{le=\"1\"} 2\nh_bucket{le=\"+Inf\"} NaN\n",
+        "h_bucket{le=\"1\"} -3\nh_bucket{le=\"+Inf\"} 1\n",
+        "h_bucket{le=\"1\"} 1\nh_bucket{le=\"NaN\"} 1\n",
+        "h_bucket{le=\"1\"} 1\nh_bucket{le=\"abc\"} 1\n",
+        "h_bucket{le=\"1\"} 1\nh_bucket{le=\"-Inf\"} 1\n",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct serve_prom p;
+        struct serve_hist h;
+        assert_int_equal(serve__prom_parse(bad[i], strlen(bad[i]), &p), 0);
+        assert_int_equal(serve__prom_histogram(&p, "h", &h), SPATE_EPARSE);
+        assert_int_equal(h.n, 0);
+        serve__prom_free(&p);
+    }
+    /* Too many bounds: refused, and nothing half-filled is left for the caller. */
+    struct spate_buf b = {0};
+    for (int i = 0; i <= SERVE_HIST_MAX; i++)
+        assert_int_equal(spate_buf_appendf(&b, "h_bucket{le=\"%d\"} %d\n", i, i), 0);
+    struct serve_prom p;
+    struct serve_hist h;
+    assert_int_equal(serve__prom_parse(b.data, b.len, &p), 0);
+    assert_int_equal(serve__prom_histogram(&p, "h", &h), SPATE_ETOOBIG);
+    assert_int_equal(h.n, 0);
+    serve__prom_free(&p);
+    spate_buf_free(&b);
+
+    /* The quantile maths given a histogram built by hand: no cast of a value outside
+     * uint64_t's range (UBSan), counts that do not wrap. */
+    struct serve_hist big;
+    memset(&big, 0, sizeof big);
+    big.n = 3;
+    big.bounds[0] = 0.5;
+    big.cum[0] = 1e300;
+    big.bounds[1] = 1;
+    big.cum[1] = INFINITY;
+    big.bounds[2] = INFINITY;
+    big.cum[2] = NAN;
+    uint64_t n = 1;
+    double q = serve__hist_quantile(&big, NULL, 0.5, &n);
+    /* 1e300 and +Inf observations each count as 2^53, NaN as none */
+    assert_true(n == 2 * 9007199254740992ULL);
+    assert_true(q >= 0 && q <= 1);
+}
+
 /* What metrics.c renders, read back: the two modules agree on the format. */
 static void test_roundtrip_with_metrics(void **state)
 {
@@ -250,6 +313,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse),
+        cmocka_unit_test(test_parse_error_frees_earlier_samples),
+        cmocka_unit_test(test_histogram_hostile_values),
         cmocka_unit_test(test_roundtrip_with_metrics),
         cmocka_unit_test(test_derive_and_json),
         cmocka_unit_test(test_route),

@@ -159,6 +159,12 @@ out="$(spate query rejects 2>&1)"; rc=$?
 if [ $rc -eq 0 ] && [[ "$out" == *"3 rejects"* ]] && [[ "$out" == *"missing login.uuid"* ]]; then
   ok "spate query rejects: today's 3 rejects with reasons"
 else bad "query rejects: exit $rc: $out"; fi
+# the day's total is counted over the day, not over the rows the limit let through
+out="$(spate query rejects -l 2 2>&1)"; rc=$?
+if [ $rc -eq 0 ] && [[ "$out" == *"3 rejects (2 newest shown"* ]] && [[ "$out" == *"by stage (of those shown)"* ]] &&
+   [ "$(echo "$out" | grep -c ' key-')" -eq 2 ]; then
+  ok "spate query rejects -l 2: the day's 3 rejects, 2 shown"
+else bad "query rejects -l 2: exit $rc: $out"; fi
 out="$(spate query rejects --day 2026-02-30 2>&1)"; rc=$?
 if [ $rc -eq 2 ]; then ok "spate query rejects with an impossible day: exit 2"
 else bad "query rejects bad day: exit $rc: $out"; fi

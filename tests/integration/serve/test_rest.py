@@ -132,13 +132,15 @@ expect_400("/api/stats?nationality=Germany", "bad nationality")
 
 # ---- /api/rejects ----------------------------------------------------------------------------------------
 status, doc, body, ms, _ = get("/api/rejects")
-check(status == 200 and doc["count"] == seed["rejects"]
+check(status == 200 and doc["count"] == seed["rejects"] and doc.get("total") == seed["rejects"]
       and doc["by_stage"] == {"ingest": 1, "process": 1, "sink": 1}, f"rejects of today by stage ({ms:.1f} ms)", body[:300])
 check(all(r["reason"] and r["stage"] for r in doc["rejects"]), "each reject carries its stage and reason")
 status, doc, body, _, _ = get("/api/rejects?limit=2")
-check(status == 200 and doc["count"] == 2, "rejects limit")
+check(status == 200 and doc["count"] == 2 and len(doc["rejects"]) == 2 and doc.get("total") == seed["rejects"],
+      "rejects limit: 2 rows, the day's total still counted in full", body[:300])
 status, doc, body, _, _ = get("/api/rejects?day=2001-02-03")
-check(status == 200 and doc["count"] == 0 and doc["day"] == "2001-02-03", "a day without rejects -> empty")
+check(status == 200 and doc["count"] == 0 and doc.get("total") == 0 and doc["day"] == "2001-02-03",
+      "a day without rejects -> empty")
 expect_400("/api/rejects?day=2026-02-30", "bad day")
 expect_400("/api/rejects?day=25.11.2026", "bad day")
 expect_400("/api/rejects?limit=0", "bad limit")

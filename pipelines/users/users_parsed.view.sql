@@ -125,6 +125,9 @@ SELECT
       THEN 'invalid_email'
     -- the genders randomuser.me produces
     WHEN gender IS NULL OR gender NOT IN ('male', 'female') THEN 'unknown_gender'
+    -- nationality is in the key of users_by_nationality: a record without one
+    -- passed here and was then refused by the sink for both tables
+    WHEN nationality IS NULL OR nationality = '' THEN 'missing_nationality'
     -- dob.date present and a timestamp ...
     WHEN date_of_birth IS NULL THEN 'invalid_birth_date'
     -- ... strictly before the record was fetched

@@ -180,6 +180,8 @@ RULES = [
     ("invalid_email", {"email": "x@y.io"}, {"email": "ab@localhost"}),
     ("unknown_gender", {"gender": "male"}, {"gender": "unknown"}),
     ("unknown_gender", {"gender": "FEMALE"}, {"gender": DELETE}),
+    ("missing_nationality", {"nat": " de "}, {"nat": DELETE}),
+    ("missing_nationality", {"nat": "FR"}, {"nat": "  "}),
     ("invalid_birth_date", {"dob__date": "2000-01-01T00:00:00.000Z"}, {"dob__date": "yesterday"}),
     ("birth_date_in_future", {"dob__date": "2025-11-25T15:37:20.122Z"},
      {"dob__date": "2025-11-25T15:37:20.124Z"}),

@@ -94,6 +94,7 @@ struct spate_source_config {
     int backoff_max_ms;
     char *mode;                  /* continuous | interval */
     int interval_ms;
+    int retry_after_max_ms;      /* cap on a Retry-After pause (delta or date) */
     int max_record_bytes;
     struct spate_pagination_config pagination;
     char *state_file;            /* cursor persistence; default under state dir */

@@ -170,6 +170,9 @@ static const struct cfg_spec source_spec[] = {
     DUR(spate_source_config, backoff_max_ms, "backoff_max", "30s", 1, 3600000),
     ENUMV(spate_source_config, mode, "mode", "continuous", poll_modes),
     DUR(spate_source_config, interval_ms, "interval", "1s", 0, 86400000),
+    /* Retry-After is the API's word, but a date far ahead (or a huge delta)
+     * would park the source for years: minutes is what a user expects. */
+    DUR(spate_source_config, retry_after_max_ms, "retry_after_max", "5m", 1, 86400000),
     INT(spate_source_config, max_record_bytes, "max_record_bytes", "1048576", 64, 100000000),
     SECT(spate_source_config, pagination, "pagination", pagination_spec),
     STR(spate_source_config, state_file, "state_file", NULL),

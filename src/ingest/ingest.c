@@ -481,7 +481,8 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
         free(r->link_next);
         r->link_next = NULL;
     } else if (strncasecmp(line, "Retry-After:", 12) == 0) {
-        r->retry_after_ms = ingest__parse_retry_after(line + 12, spate_wall_ms());
+        r->retry_after_ms = ingest__parse_retry_after(line + 12, spate_wall_ms(),
+                                                      r->src->cfg->retry_after_max_ms);
     } else if (strncasecmp(line, "Link:", 5) == 0 && !r->link_next) {
         char next[MAX_CURSOR_BYTES];
         if (ingest__parse_link_next(line + 5, next, sizeof next) == 0)

@@ -45,9 +45,10 @@ void ingest__bucket_on_success(struct ingest_bucket *b);
 
 /* ---- HTTP response headers -------------------------------------------- */
 
-/* Retry-After value: delta-seconds or an HTTP-date. Returns the delay in ms
- * (>= 0) or -1 when unparseable. now_wall_ms is used for dates. */
-int64_t ingest__parse_retry_after(const char *value, int64_t now_wall_ms);
+/* Retry-After value: delta-seconds or an HTTP-date. Returns the delay in ms,
+ * clamped to [0, max_ms] in both forms, or -1 when unparseable. now_wall_ms
+ * is used for dates. */
+int64_t ingest__parse_retry_after(const char *value, int64_t now_wall_ms, int64_t max_ms);
 
 /* From one Link header value, copy the target of rel="next" into out.
  * Returns 0, SPATE_ENOTFOUND or SPATE_ETOOBIG. */

@@ -6,6 +6,7 @@
 #include "spate/error.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -111,24 +112,29 @@ void ingest__bucket_on_success(struct ingest_bucket *b)
     b->burst = b->rate >= 1 ? b->rate : 1;
 }
 
-int64_t ingest__parse_retry_after(const char *value, int64_t now_wall_ms)
+int64_t ingest__parse_retry_after(const char *value, int64_t now_wall_ms, int64_t max_ms)
 {
     if (!value)
         return -1;
+    if (max_ms < 0)
+        max_ms = 0;
     while (*value == ' ' || *value == '\t')
         value++;
     if (isdigit((unsigned char)*value)) {
         char *end;
+        errno = 0;
         long long s = strtoll(value, &end, 10);
         while (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n')
             end++;
         if (*end != '\0' || s < 0)
             return -1;
-        if (s > 86400LL * 7)
-            s = 86400LL * 7;
-        return (int64_t)s * 1000;
+        /* strtoll saturates on overflow: still "a very long time". */
+        if (errno == ERANGE || s > max_ms / 1000)
+            return max_ms;
+        return (int64_t)s * 1000 < max_ms ? (int64_t)s * 1000 : max_ms;
     }
-    /* IMF-fixdate, e.g. "Wed, 21 Oct 2015 07:28:00 GMT". */
+    /* IMF-fixdate, e.g. "Wed, 21 Oct 2015 07:28:00 GMT". A date is the
+     * API's clock, not ours, and may be years ahead: clamped like a delta. */
     struct tm tm;
     memset(&tm, 0, sizeof tm);
     const char *end = strptime(value, "%a, %d %b %Y %H:%M:%S GMT", &tm);
@@ -137,7 +143,11 @@ int64_t ingest__parse_retry_after(const char *value, int64_t now_wall_ms)
     time_t t = timegm(&tm);
     if (t == (time_t)-1)
         return -1;
+    if ((int64_t)t > (now_wall_ms + max_ms) / 1000 + 1)
+        return max_ms;
     int64_t delay = (int64_t)t * 1000 - now_wall_ms;
+    if (delay > max_ms)
+        return max_ms;
     return delay > 0 ? delay : 0;
 }
 

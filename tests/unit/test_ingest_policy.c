@@ -105,22 +105,46 @@ static void test_bucket_throttle(void **state)
     assert_true(b.rate >= 0.5);
 }
 
+/* sources[].retry_after_max's default */
+#define CAP_MS (5 * 60 * 1000)
+
 static void test_retry_after(void **state)
 {
     (void)state;
-    assert_int_equal(ingest__parse_retry_after("3", 0), 3000);
-    assert_int_equal(ingest__parse_retry_after(" 0 \r\n", 0), 0);
-    assert_int_equal(ingest__parse_retry_after("120", 0), 120000);
-    assert_int_equal(ingest__parse_retry_after("-1", 0), -1);
-    assert_int_equal(ingest__parse_retry_after("soon", 0), -1);
-    assert_int_equal(ingest__parse_retry_after("5x", 0), -1);
-    assert_int_equal(ingest__parse_retry_after(NULL, 0), -1);
+    assert_int_equal(ingest__parse_retry_after("3", 0, CAP_MS), 3000);
+    assert_int_equal(ingest__parse_retry_after(" 0 \r\n", 0, CAP_MS), 0);
+    assert_int_equal(ingest__parse_retry_after("120", 0, CAP_MS), 120000);
+    assert_int_equal(ingest__parse_retry_after("-1", 0, CAP_MS), -1);
+    assert_int_equal(ingest__parse_retry_after("soon", 0, CAP_MS), -1);
+    assert_int_equal(ingest__parse_retry_after("5x", 0, CAP_MS), -1);
+    assert_int_equal(ingest__parse_retry_after(NULL, 0, CAP_MS), -1);
     /* 2015-10-21T07:28:00Z = 1445412480 s */
     int64_t now = 1445412480000LL - 10000;
-    assert_int_equal(ingest__parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now), 10000);
-    assert_int_equal(ingest__parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now + 60000), 0);
-    /* Absurd values are capped at a week. */
-    assert_int_equal(ingest__parse_retry_after("99999999999", 0), 7LL * 86400 * 1000);
+    assert_int_equal(ingest__parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now, CAP_MS), 10000);
+    assert_int_equal(ingest__parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now + 60000, CAP_MS), 0);
+    /* Absurd deltas are capped at the configured maximum, overflow included. */
+    assert_int_equal(ingest__parse_retry_after("99999999999", 0, CAP_MS), CAP_MS);
+    assert_int_equal(ingest__parse_retry_after("99999999999999999999999", 0, CAP_MS), CAP_MS);
+    assert_int_equal(ingest__parse_retry_after("301", 0, CAP_MS), CAP_MS);
+    assert_int_equal(ingest__parse_retry_after("299", 0, CAP_MS), 299000);
+}
+
+/* Issue 14 item 7: an HTTP-date far ahead paused the source for millennia;
+ * it is clamped like the delta form. */
+static void test_retry_after_date_capped(void **state)
+{
+    (void)state;
+    int64_t now = 1445412480000LL; /* 2015-10-21T07:28:00Z */
+    assert_int_equal(ingest__parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now, CAP_MS),
+                     CAP_MS);
+    /* an hour ahead: over the cap */
+    assert_int_equal(ingest__parse_retry_after("Wed, 21 Oct 2015 08:28:00 GMT", now, CAP_MS),
+                     CAP_MS);
+    /* a minute ahead: under it, kept */
+    assert_int_equal(ingest__parse_retry_after("Wed, 21 Oct 2015 07:29:00 GMT", now, CAP_MS),
+                     60000);
+    /* a smaller configured cap applies to dates too */
+    assert_int_equal(ingest__parse_retry_after("Wed, 21 Oct 2015 07:29:00 GMT", now, 1000), 1000);
 }
 
 static void test_link_next(void **state)
@@ -158,6 +182,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_backoff_bounds), cmocka_unit_test(test_bucket_rate),
         cmocka_unit_test(test_bucket_throttle), cmocka_unit_test(test_retry_after),
+        cmocka_unit_test(test_retry_after_date_capped),
         cmocka_unit_test(test_link_next),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -95,7 +95,8 @@ struct spate_source_config {
     char *mode;                  /* continuous | interval */
     int interval_ms;
     int retry_after_max_ms;      /* cap on a Retry-After pause (delta or date) */
-    int max_record_bytes;
+    int max_record_bytes;        /* 0 = what Kafka accepts (message.max.bytes less key
+                                  * and headers); an explicit value above it is an error */
     struct spate_pagination_config pagination;
     char *state_file;            /* cursor persistence; default under state dir */
 };
@@ -171,6 +172,10 @@ struct spate_stack_config {
     int stop_timeout_s;
 };
 
+struct spate_ingest_config {
+    int64_t max_response_bytes_total; /* response bodies held at once, every source */
+};
+
 struct spate_metrics_config {
     char *listen;   /* address the metrics endpoints bind, default 127.0.0.1 */
     int ingest_port;
@@ -186,6 +191,7 @@ struct spate_config {
     struct spate_cassandra_config cassandra;
     struct spate_source_config *sources;
     size_t source_count;
+    struct spate_ingest_config ingest;
     struct spate_spark_config spark;
     struct spate_sink_section sink;
     struct spate_stack_config stack;

@@ -34,6 +34,9 @@ struct ingest_summary {
     uint64_t dlq;       /* messages acknowledged in the DLQ topic */
     uint64_t retries;   /* requests retried */
     uint64_t failed;    /* messages Kafka did not acknowledge (reported, not lost silently) */
+    uint64_t gave_up;   /* paginated sources that stopped at a position they could not
+                         * fetch (retries exhausted, a 4xx, a body too large); the saved
+                         * state resumes there */
     int64_t elapsed_ms;
 };
 
@@ -43,8 +46,10 @@ struct ingest_summary {
  * report and save the resume state. If *stop reaches 2 while waiting for
  * delivery reports, the undelivered messages are purged and counted as
  * failed. The summary is filled in every case.
- * Returns 0; SPATE_ECONFIG (unknown source, bad settings); SPATE_EKAFKA
- * (producer or topic set-up failed, or deliveries failed); SPATE_ESYS. */
+ * Returns 0; SPATE_ECONFIG (unknown source, bad settings, a max_record_bytes
+ * Kafka would refuse); SPATE_EKAFKA (producer or topic set-up failed, or
+ * deliveries failed); SPATE_EHTTP (a source gave up: summary->gave_up);
+ * SPATE_ESYS. */
 int ingest_run(const struct spate_config *cfg, const struct ingest_options *opts,
                volatile sig_atomic_t *stop, struct ingest_summary *summary);
 

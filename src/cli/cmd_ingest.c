@@ -222,6 +222,12 @@ int cmd_ingest(struct cli_ctx *ctx, int argc, char **argv)
     fflush(stdout);
     if (rc == SPATE_ECONFIG)
         return CLI_USAGE;
+    if (rc == SPATE_EHTTP && sum.gave_up > 0) {
+        fprintf(stderr, "spate ingest: %" PRIu64 " source%s stopped at a position %s could not "
+                "fetch (see the errors above); the saved state resumes there\n", sum.gave_up,
+                sum.gave_up == 1 ? "" : "s", sum.gave_up == 1 ? "it" : "they");
+        return CLI_FAIL;
+    }
     if (rc) {
         fprintf(stderr, "spate ingest: %s\n", spate_strerror(rc));
         return CLI_FAIL;

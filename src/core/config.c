@@ -173,7 +173,9 @@ static const struct cfg_spec source_spec[] = {
     /* Retry-After is the API's word, but a date far ahead (or a huge delta)
      * would park the source for years: minutes is what a user expects. */
     DUR(spate_source_config, retry_after_max_ms, "retry_after_max", "5m", 1, 86400000),
-    INT(spate_source_config, max_record_bytes, "max_record_bytes", "1048576", 64, 100000000),
+    /* 0: derived at start from the producer (message.max.bytes less the key
+     * and headers); a larger value would be accepted here and refused by Kafka */
+    INT(spate_source_config, max_record_bytes, "max_record_bytes", "0", 0, 100000000),
     SECT(spate_source_config, pagination, "pagination", pagination_spec),
     STR(spate_source_config, state_file, "state_file", NULL),
     END_SPEC,
@@ -266,6 +268,14 @@ static const struct cfg_spec stack_spec[] = {
     END_SPEC,
 };
 
+/* 64 MiB of bodies leaves room for the producer queue, the body pool and
+ * librdkafka in a 256 MiB container. */
+static const struct cfg_spec ingest_spec[] = {
+    I64(spate_ingest_config, max_response_bytes_total, "max_response_bytes_total", "67108864",
+        1048576, 1e12),
+    END_SPEC,
+};
+
 static const struct cfg_spec metrics_spec[] = {
     STR(spate_metrics_config, listen, "listen", "127.0.0.1"),
     INT(spate_metrics_config, ingest_port, "ingest_port", "9401", 0, 65535),
@@ -280,6 +290,7 @@ static const struct cfg_spec root_spec[] = {
     SECT(spate_config, kafka, "kafka", kafka_spec),
     SECT(spate_config, cassandra, "cassandra", cassandra_spec),
     LIST(spate_config, sources, source_count, "sources", source_spec, spate_source_config),
+    SECT(spate_config, ingest, "ingest", ingest_spec),
     SECT(spate_config, spark, "spark", spark_spec),
     SECT(spate_config, sink, "sink", sink_spec),
     SECT(spate_config, stack, "stack", stack_spec),
@@ -829,6 +840,10 @@ static void validate_whole(struct loader *ld, struct spate_config *cfg)
         if (strcmp(src->pagination.style, "cursor") == 0 && !src->pagination.cursor_path) {
             snprintf(key, sizeof key, "sources[%zu].pagination.cursor_path", i);
             fail(ld, NULL, key, "required when pagination.style is cursor");
+        }
+        if (src->max_record_bytes > 0 && src->max_record_bytes < 64) {
+            snprintf(key, sizeof key, "sources[%zu].max_record_bytes", i);
+            fail(ld, NULL, key, "must be 0 (what Kafka accepts) or at least 64");
         }
         if (src->backoff_initial_ms > src->backoff_max_ms) {
             snprintf(key, sizeof key, "sources[%zu].backoff_initial", i);

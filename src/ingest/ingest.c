@@ -55,6 +55,9 @@ struct ingest_req {
     int attempt; /* 0 = first try */
     int batch;
     int too_big;
+    int over_budget; /* aborted: the bodies of other requests held the memory bound */
+    int solo;        /* runs alone, with the whole memory bound (after over_budget) */
+    size_t counted;  /* bytes of body in the engine's bound */
     int64_t due_us;
     int64_t started_us;
     int64_t retry_after_ms; /* -1 = no header */
@@ -71,6 +74,13 @@ struct ingest_src {
     int concurrency;
     int batch;
     size_t max_body;
+    size_t record_limit; /* configured max_record_bytes, or SIZE_MAX: Kafka's check only */
+    /* A request gave up at a position it could not get past: the source
+     * stopped there and the run ends non-zero. */
+    int gave_up;
+    int64_t gave_up_page;
+    char gave_up_at[256];
+    char gave_up_why[160];
     int inflight; /* in curl */
     int waiting;  /* in the retry list */
     int64_t follow_due_us; /* pagination.follow: when to look for new records (0 = not due) */
@@ -108,6 +118,12 @@ struct ingest_engine {
     int64_t queue_limit_bytes; /* queue.buffering.max.kbytes */
     int64_t queue_limit_msgs;  /* queue.buffering.max.messages */
     double avg_record_bytes;   /* moving average, to size what a request brings */
+    int64_t message_max;       /* the producer's message.max.bytes */
+    /* Response bodies held at once (received, or kept for delivery reports),
+     * every source together: a hostile API must not grow ingest past this. */
+    size_t body_bytes;
+    size_t body_limit;
+    int solo_inflight;         /* a solo request is in curl: nothing else starts */
     int bound_reached;
     int stopping;
     int fatal;
@@ -259,8 +275,11 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
         metrics_histogram_observe(eng->m_produce_latency, (double)lat / 1e6);
     if (e && s) {
         e->pending--;
-        if (e->pending == 0 && !e->processing && e->body.data)
+        if (e->pending == 0 && !e->processing && e->body.data) {
+            eng->body_bytes -= e->body_counted;
+            e->body_counted = 0;
             body_recycle(eng, &e->body);
+        }
         ingest__pager_settle(&s->pager, e);
     }
 }
@@ -304,6 +323,51 @@ static int ensure_topics(struct ingest_engine *eng)
     return rc;
 }
 
+/* The largest record a source may produce, from the producer's effective
+ * message.max.bytes (kafka.properties or librdkafka's default) less the key
+ * and headers at their largest, and the response size that follows. An
+ * explicit max_record_bytes above it is refused rather than clamped: the user
+ * said records that large belong in the raw topic, and clamping would send
+ * them to the DLQ instead, which they did not ask for. */
+static int record_limits(struct ingest_engine *eng)
+{
+    char fetched[24], rid[sizeof ((struct ingest_req *)0)->request_id];
+    memset(rid, 'x', sizeof rid - 1);
+    rid[sizeof rid - 1] = '\0';
+    for (size_t i = 0; i < eng->nsrc; i++) {
+        struct ingest_src *s = &eng->srcs[i];
+        struct ingest_kheader hs[INGEST_RECORD_HEADERS];
+        ingest__record_headers(hs, s->cfg->name, INT64_MIN, fetched, sizeof fetched, rid);
+        size_t worst = ingest__kafka_overhead(MAX_KEY_BYTES, hs, INGEST_RECORD_HEADERS);
+        int64_t kafka_max = eng->message_max - (int64_t)worst;
+        if (s->cfg->max_record_bytes > 0 && s->cfg->max_record_bytes > kafka_max) {
+            SPATE_ERROR(COMP, "config: source %s: max_record_bytes %d is more than Kafka accepts: "
+                        "message.max.bytes %" PRId64 " less up to %zu bytes of key and headers "
+                        "= %" PRId64 "; lower max_record_bytes (0 = derive it), or raise "
+                        "kafka.properties.message.max.bytes together with the topic's "
+                        "max.message.bytes", s->cfg->name, s->cfg->max_record_bytes,
+                        eng->message_max, worst, kafka_max);
+            return SPATE_ECONFIG;
+        }
+        if (kafka_max < 1) {
+            SPATE_ERROR(COMP, "config: kafka.properties.message.max.bytes %" PRId64 " leaves no "
+                        "room for a record next to a key and headers of up to %zu bytes",
+                        eng->message_max, worst);
+            return SPATE_ECONFIG;
+        }
+        size_t rec = s->cfg->max_record_bytes > 0 ? (size_t)s->cfg->max_record_bytes
+                                                  : (size_t)eng->message_max;
+        s->record_limit = s->cfg->max_record_bytes > 0 ? rec : SIZE_MAX;
+        uint64_t mb = (uint64_t)s->batch * (uint64_t)rec + (1u << 20);
+        if (mb > (256u << 20))
+            mb = 256u << 20;
+        if (mb > eng->body_limit)
+            mb = eng->body_limit;
+        s->max_body = (size_t)mb;
+    }
+    return 0;
+}
+
 static int producer_start(struct ingest_engine *eng)
 {
     const struct spate_kafka_config *kc = &eng->cfg->kafka;
@@ -341,6 +405,16 @@ static int producer_start(struct ingest_engine *eng)
                                                     &vl) == RD_KAFKA_CONF_OK
                                       ? v
                                       : PRODUCER_QUEUE_MSGS);
+    vl = sizeof v;
+    eng->message_max = atoll(rd_kafka_conf_get(conf, "message.max.bytes", v, &vl) ==
+                                     RD_KAFKA_CONF_OK
+                                 ? v
+                                 : "1000000");
+    rc = record_limits(eng);
+    if (rc) {
+        rd_kafka_conf_destroy(conf);
+        return rc;
+    }
     rd_kafka_conf_set_opaque(conf, eng);
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     rd_kafka_conf_set_error_cb(conf, on_kafka_error);
@@ -422,12 +496,29 @@ static int produce(struct ingest_engine *eng, rd_kafka_topic_t *rkt, struct inge
     }
 }
 
+/* Where a request was in its source's data, for messages and the DLQ. */
+static void position_text(const struct ingest_src *s, const struct ingest_req *r, char *out,
+                          size_t outlen)
+{
+    const struct ingest_entry *e = r->entry;
+    if (s->style == INGEST_STYLE_PAGE)
+        snprintf(out, outlen, "page %" PRId64, e->page);
+    else if (s->style == INGEST_STYLE_CURSOR && e->cursor)
+        snprintf(out, outlen, "cursor %.200s", e->cursor);
+    else if (s->style == INGEST_STYLE_LINK && e->cursor)
+        snprintf(out, outlen, "%.200s", e->cursor);
+    else if (s->style != INGEST_STYLE_NONE)
+        snprintf(out, outlen, "the first request (%.200s)", r->url.data ? r->url.data : "");
+    else
+        snprintf(out, outlen, "%.200s", r->url.data ? r->url.data : "");
+}
+
 static void send_dlq(struct ingest_src *s, struct ingest_req *r, const char *reason,
                      const char *bytes, size_t len, const char *key, size_t klen)
 {
     struct ingest_engine *eng = s->eng;
-    char fetched[24], orig[24];
-    struct ingest_kheader hs[INGEST_RECORD_HEADERS + 3];
+    char fetched[24], orig[24], page[24];
+    struct ingest_kheader hs[INGEST_RECORD_HEADERS + 5];
     ingest__record_headers(hs, s->cfg->name, spate_wall_ms(), fetched, sizeof fetched,
                            r->request_id);
     size_t nh = INGEST_RECORD_HEADERS;
@@ -438,11 +529,26 @@ static void send_dlq(struct ingest_src *s, struct ingest_req *r, const char *rea
     snprintf(orig, sizeof orig, "%zu", len);
     hs[nh].name = "spate.original_bytes";
     hs[nh++].value = orig;
+    /* The position of the request, so a payload that stopped a source (or
+     * was rejected whole) names what to fetch again. */
+    if (s->style == INGEST_STYLE_PAGE) {
+        snprintf(page, sizeof page, "%" PRId64, r->entry->page);
+        hs[nh].name = "spate.page";
+        hs[nh++].value = page;
+    } else if (s->style != INGEST_STYLE_NONE && r->entry->cursor &&
+               strlen(r->entry->cursor) < MAX_CURSOR_BYTES) {
+        hs[nh].name = "spate.cursor";
+        hs[nh++].value = r->entry->cursor;
+    }
     if (!key) {
         key = r->request_id;
         klen = strlen(r->request_id);
     }
+    /* The DLQ message must fit message.max.bytes itself (a record rejected
+     * as too large is the case in point): only the payload is cut, never the
+     * key, the reason or the original size. */
     size_t keep = len < eng->dlq_max ? len : eng->dlq_max;
+    keep = ingest__fit_value(keep, eng->message_max, ingest__kafka_overhead(klen, hs, nh));
     count_dlq_reason(s, reason);
     produce(eng, eng->rkt_dlq, r->entry, key, klen, bytes ? bytes : "", bytes ? keep : 0, hs,
             nh, 1);
@@ -453,13 +559,22 @@ static void send_dlq(struct ingest_src *s, struct ingest_req *r, const char *rea
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
 {
     struct ingest_req *r = ud;
+    struct ingest_engine *eng = r->src->eng;
     size_t n = size * nmemb;
+    /* Returning less than n aborts the transfer. Too big by itself first, so
+     * that verdict never depends on what else was in flight. */
     if (r->body.len + n > r->src->max_body) {
         r->too_big = 1;
-        return 0; /* aborts the transfer */
+        return 0;
+    }
+    if (eng->body_bytes + n > eng->body_limit) {
+        r->over_budget = 1;
+        return 0;
     }
     if (spate_buf_append(&r->body, ptr, n))
         return 0;
+    eng->body_bytes += n;
+    r->counted += n;
     return n;
 }
 
@@ -510,8 +625,17 @@ static struct ingest_req *req_new(struct ingest_engine *eng)
     return r;
 }
 
+/* The request's body no longer counts against the bound (it is reset or
+ * handed to its entry). */
+static void body_uncount(struct ingest_engine *eng, struct ingest_req *r)
+{
+    eng->body_bytes -= r->counted;
+    r->counted = 0;
+}
+
 static void req_release(struct ingest_engine *eng, struct ingest_req *r)
 {
+    body_uncount(eng, r);
     curl_slist_free_all(r->hdrs);
     r->hdrs = NULL;
     free(r->link_next);
@@ -524,6 +648,7 @@ static void req_release(struct ingest_engine *eng, struct ingest_req *r)
     r->entry = NULL;
     r->src = NULL;
     r->attempt = 0;
+    r->solo = 0;
     r->next = eng->free_reqs;
     eng->free_reqs = r;
 }
@@ -564,11 +689,13 @@ static int req_start(struct ingest_src *s, struct ingest_req *r)
         r->hdrs = n;
     }
     ingest__free_lines(lines, nl);
+    body_uncount(eng, r);
     spate_buf_reset(&r->body);
     free(r->link_next);
     r->link_next = NULL;
     r->retry_after_ms = -1;
     r->too_big = 0;
+    r->over_budget = 0;
     r->errbuf[0] = '\0';
     CURL *c = r->easy;
     curl_easy_reset(c);
@@ -600,6 +727,8 @@ static int req_start(struct ingest_src *s, struct ingest_req *r)
     if (curl_multi_add_handle(eng->multi, c) != CURLM_OK)
         return SPATE_EHTTP;
     s->inflight++;
+    if (r->solo)
+        eng->solo_inflight++;
     SPATE_DEBUG(COMP, "%s: GET %s (request %s, attempt %d)", s->cfg->name, r->url.data,
                 r->request_id, r->attempt + 1);
     return 0;
@@ -614,6 +743,8 @@ static void entry_finish(struct ingest_src *s, struct ingest_req *r)
         /* Records may still point into the body: the entry keeps it until
          * its last delivery report, the request takes a pooled one. */
         e->body = r->body;
+        e->body_counted = r->counted;
+        r->counted = 0;
         memset(&r->body, 0, sizeof r->body);
         if (eng->nbody_pool > 0) {
             r->body = eng->body_pool[--eng->nbody_pool];
@@ -623,6 +754,29 @@ static void entry_finish(struct ingest_src *s, struct ingest_req *r)
     e->processing = 0;
     ingest__pager_settle(&s->pager, e);
     req_release(eng, r);
+}
+
+/* The request is over without its records. A paginated source stops at its
+ * position: the entry never completes, so the saved state resumes there (a
+ * page is produced or fetched again, never skipped), and the run ends
+ * non-zero. A source without pagination asks the same URL again next time,
+ * so nothing is left behind. */
+static void give_up(struct ingest_src *s, struct ingest_req *r, const char *why)
+{
+    if (s->style != INGEST_STYLE_NONE) {
+        ingest__pager_abandon(&s->pager, r->entry);
+        /* With several pages in flight the state resumes at the lowest one
+         * that gave up: that is the one to name. */
+        if (!s->gave_up || (s->style == INGEST_STYLE_PAGE && r->entry->page < s->gave_up_page)) {
+            s->gave_up = 1;
+            s->gave_up_page = r->entry->page;
+            position_text(s, r, s->gave_up_at, sizeof s->gave_up_at);
+            spate_strlcpy(s->gave_up_why, why, sizeof s->gave_up_why);
+            SPATE_ERROR(COMP, "%s: gave up at %s (%s): this source stops there; requests "
+                        "already sent are finished", s->cfg->name, s->gave_up_at, why);
+        }
+    }
+    entry_finish(s, r);
 }
 
 static void schedule_retry(struct ingest_src *s, struct ingest_req *r, const char *reason,
@@ -643,11 +797,12 @@ static void schedule_retry(struct ingest_src *s, struct ingest_req *r, const cha
         SPATE_ERROR(COMP, "%s: %s: giving up after %d attempts (%s)", s->cfg->name, r->url.data,
                     r->attempt + 1, reason);
         send_dlq(s, r, why, bytes, len, NULL, 0);
-        if (s->style == INGEST_STYLE_CURSOR || s->style == INGEST_STYLE_LINK)
-            ingest__pager_abandon(&s->pager, r->entry);
-        entry_finish(s, r);
+        give_up(s, r, why);
         return;
     }
+    /* The body is not needed while waiting: free its share of the bound. */
+    body_uncount(eng, r);
+    spate_buf_reset(&r->body);
     r->attempt++;
     int64_t delay = ingest__backoff_ms(r->attempt, s->cfg->backoff_initial_ms,
                                        s->cfg->backoff_max_ms, &eng->rng);
@@ -661,6 +816,32 @@ static void schedule_retry(struct ingest_src *s, struct ingest_req *r, const cha
     metrics_counter_inc(s->m_retries);
     SPATE_DEBUG(COMP, "%s: retry %d of %s in %" PRId64 " ms (%s)", s->cfg->name, r->attempt,
                 r->url.data, delay, reason);
+}
+
+/* The bodies of other requests filled ingest.max_response_bytes_total while
+ * this one was arriving: it is not too large by itself, so it is fetched
+ * again alone, once everything else has let go of its memory (pump). Alone
+ * it either fits or is too big by itself, so this happens at most once per
+ * request and costs no attempt. */
+static void retry_alone(struct ingest_src *s, struct ingest_req *r)
+{
+    struct ingest_engine *eng = s->eng;
+    if (eng->stopping) {
+        req_release(eng, r); /* the entry stays open: the next run fetches it */
+        return;
+    }
+    SPATE_INFO(COMP, "%s: response bodies in flight reached ingest.max_response_bytes_total "
+               "(%zu bytes) while %s arrived; fetching it again alone", s->cfg->name,
+               eng->body_limit, r->url.data);
+    body_uncount(eng, r);
+    spate_buf_reset(&r->body);
+    r->solo = 1;
+    r->due_us = 0;
+    r->next = eng->retries;
+    eng->retries = r;
+    s->waiting++;
+    eng->sum.retries++;
+    metrics_counter_inc(s->m_retries);
 }
 
 /* A 2xx body: validate, split into records, produce, advance pagination.
@@ -706,16 +887,23 @@ static int process_body(struct ingest_src *s, struct ingest_req *r)
             first = n;
         }
     }
+    /* What Kafka adds to each record besides its key: the same for all. */
+    size_t over = ingest__kafka_overhead(0, hs, INGEST_RECORD_HEADERS);
     char key[MAX_KEY_BYTES];
     for (size_t i = first; i < n; i++) {
         const struct jsonpath_span rec = eng->elems[i].rec;
-        if (rec.len > (size_t)s->cfg->max_record_bytes) {
-            send_dlq(s, r, "record_too_large", rec.p, rec.len, NULL, 0);
-            continue;
-        }
         size_t klen = 0;
         int krc = jsonpath_scalar_text(&eng->elems[i].key, key, sizeof key, &klen);
-        if (krc != 0 || klen == 0) {
+        int has_key = krc == 0 && klen > 0;
+        /* Checked here, not left to the producer: a record Kafka refuses
+         * would fail its entry, and the state could never move past it. */
+        if (rec.len > s->record_limit ||
+            ingest__fit_value(rec.len, eng->message_max, over + klen) < rec.len) {
+            send_dlq(s, r, "record_too_large", rec.p, rec.len, has_key ? key : NULL,
+                     has_key ? klen : 0);
+            continue;
+        }
+        if (!has_key) {
             send_dlq(s, r, "record_without_key", rec.p, rec.len, NULL, 0);
             continue;
         }
@@ -760,6 +948,8 @@ static void on_done(struct ingest_engine *eng, CURL *c, CURLcode res)
     curl_multi_remove_handle(eng->multi, c);
     struct ingest_src *s = r->src;
     s->inflight--;
+    if (r->solo)
+        eng->solo_inflight--;
     int64_t now = spate_mono_us();
     metrics_histogram_observe(s->m_http_latency, (double)(now - r->started_us) / 1e6);
     long status = 0;
@@ -775,12 +965,16 @@ static void on_done(struct ingest_engine *eng, CURL *c, CURLcode res)
     char reason[96];
     if (res != CURLE_OK) {
         if (r->too_big) {
-            SPATE_WARN(COMP, "%s: response of %s exceeds %zu bytes", s->cfg->name,
-                       r->url.data, s->max_body);
+            SPATE_ERROR(COMP, "%s: response of %s exceeds %zu bytes (the least of batch_size "
+                        "times the record limit plus 1 MiB, 256 MiB and "
+                        "ingest.max_response_bytes_total)", s->cfg->name, r->url.data,
+                        s->max_body);
             send_dlq(s, r, "body_too_large", r->body.data, r->body.len, NULL, 0);
-            if (s->style == INGEST_STYLE_CURSOR || s->style == INGEST_STYLE_LINK)
-                ingest__pager_abandon(&s->pager, r->entry);
-            entry_finish(s, r);
+            give_up(s, r, "body_too_large");
+            return;
+        }
+        if (r->over_budget) {
+            retry_alone(s, r);
             return;
         }
         SPATE_DEBUG(COMP, "%s: %s: %s", s->cfg->name, r->url.data,
@@ -807,9 +1001,7 @@ static void on_done(struct ingest_engine *eng, CURL *c, CURLcode res)
         SPATE_WARN(COMP, "%s: %s answered %ld; payload sent to the DLQ", s->cfg->name,
                    r->url.data, status);
         send_dlq(s, r, reason, r->body.data, r->body.len, NULL, 0);
-        if (s->style == INGEST_STYLE_CURSOR || s->style == INGEST_STYLE_LINK)
-            ingest__pager_abandon(&s->pager, r->entry);
-        entry_finish(s, r);
+        give_up(s, r, reason);
         return;
     }
     ingest__bucket_on_success(&s->bucket);
@@ -898,8 +1090,6 @@ static int src_init(struct ingest_engine *eng, struct ingest_src *s,
     s->concurrency = o->concurrency > 0 ? o->concurrency : cfg->concurrency;
     s->batch = o->batch > 0 ? o->batch : cfg->batch_size;
     s->seed = o->seed ? o->seed : cfg->seed;
-    uint64_t mb = (uint64_t)s->batch * (uint64_t)cfg->max_record_bytes + (1u << 20);
-    s->max_body = mb > (256u << 20) ? (256u << 20) : (size_t)mb;
     if (jsonpath_compile(cfg->records_path, &s->records_jp) != 0 ||
         jsonpath_compile(cfg->key_path, &s->key_jp) != 0 ||
         (cfg->pagination.cursor_path &&
@@ -961,7 +1151,7 @@ static int src_finished(const struct ingest_src *s, const struct ingest_engine *
 {
     if (s->inflight || s->waiting)
         return 0;
-    if (eng->bound_reached)
+    if (eng->bound_reached || s->pager.stopped)
         return 1;
     if (s->cfg->pagination.follow_ms > 0 && s->pager.done)
         return 0; /* the end of the data for now: follow() looks again */
@@ -1003,11 +1193,27 @@ static int queue_has_room(const struct ingest_engine *eng, int64_t records)
 static int64_t pump(struct ingest_engine *eng, int64_t now)
 {
     int64_t wake = 100000;
+    /* A request waiting to run alone (retry_alone) holds back every other
+     * start until it has run, or it could wait for ever. */
+    int solo_waiting = 0, inflight = 0;
+    for (struct ingest_req *r = eng->retries; r; r = r->next)
+        solo_waiting |= r->solo;
+    for (size_t i = 0; i < eng->nsrc; i++)
+        inflight += eng->srcs[i].inflight;
+    int hold = solo_waiting || eng->solo_inflight > 0;
     /* Retries first: they hold their slot. */
     struct ingest_req **pp = &eng->retries;
     while (*pp) {
         struct ingest_req *r = *pp;
         struct ingest_src *s = r->src;
+        int alone_ok = inflight == 0 && eng->body_bytes == 0;
+        if (hold && !(r->solo && alone_ok)) {
+            /* in-flight answers and delivery reports wake the loop */
+            if (wake > 2000)
+                wake = 2000;
+            pp = &r->next;
+            continue;
+        }
         if (r->due_us > now) {
             if (r->due_us - now < wake)
                 wake = r->due_us - now;
@@ -1028,8 +1234,9 @@ static int64_t pump(struct ingest_engine *eng, int64_t now)
             SPATE_ERROR(COMP, "%s: cannot start a request", s->cfg->name);
             schedule_retry(s, r, "local_error", NULL, 0);
         }
+        inflight++;
     }
-    if (eng->stopping || eng->fatal)
+    if (eng->stopping || eng->fatal || hold || eng->solo_inflight > 0)
         return wake;
     int64_t coming = 0; /* records requested, not yet produced */
     for (size_t i = 0; i < eng->nsrc; i++)
@@ -1206,6 +1413,7 @@ int ingest_run(const struct spate_config *cfg, const struct ingest_options *opts
     eng->topic_raw = opts->topic_raw ? opts->topic_raw : cfg->kafka.topic_raw;
     eng->topic_dlq = opts->topic_dlq ? opts->topic_dlq : cfg->kafka.topic_dlq;
     eng->dlq_max = opts->dlq_max_bytes > 0 ? (size_t)opts->dlq_max_bytes : DEFAULT_DLQ_MAX_BYTES;
+    eng->body_limit = (size_t)cfg->ingest.max_response_bytes_total;
     eng->rng = (uint64_t)spate_wall_ms() * 0x9E3779B97F4A7C15ull ^ (uint64_t)getpid();
     snprintf(eng->run_id, sizeof eng->run_id, "%012" PRIx64,
              (uint64_t)(ingest__rand(&eng->rng) & 0xFFFFFFFFFFFFull));
@@ -1268,6 +1476,18 @@ int ingest_run(const struct spate_config *cfg, const struct ingest_options *opts
         run_loop(eng);
         if (eng->sum.failed > 0 || eng->fatal)
             rc = SPATE_EKAFKA;
+        for (size_t i = 0; i < eng->nsrc; i++) {
+            const struct ingest_src *s = &eng->srcs[i];
+            if (!s->gave_up)
+                continue;
+            eng->sum.gave_up++;
+            SPATE_ERROR(COMP, "%s: stopped at %s (%s); the records from there on were not "
+                        "fetched. The saved state (%s) resumes there: fix the cause and run "
+                        "spate ingest again", s->cfg->name, s->gave_up_at, s->gave_up_why,
+                        s->state_path ? s->state_path : "-");
+        }
+        if (rc == 0 && eng->sum.gave_up > 0)
+            rc = SPATE_EHTTP;
     }
     if (rc == SPATE_ECANCELED)
         rc = 0; /* a signal while creating topics: nothing was fetched */

@@ -87,6 +87,16 @@ struct ingest_kheader {
 void ingest__record_headers(struct ingest_kheader *h, const char *source, int64_t fetched_at_ms,
                             char *fetched_at_buf, size_t buflen, const char *request_id);
 
+/* Upper bound of the bytes a message adds to its value in librdkafka's
+ * size check against message.max.bytes: the per-record framing of the v2
+ * format, the key and the serialised headers. A value of at most
+ * message.max.bytes minus this is never refused as too large. */
+size_t ingest__kafka_overhead(size_t klen, const struct ingest_kheader *h, size_t nh);
+
+/* The most of a value of vlen bytes that fits in a message under
+ * message_max with this overhead (0 when nothing fits). */
+size_t ingest__fit_value(size_t vlen, int64_t message_max, size_t overhead);
+
 /* ---- pagination and resume state -------------------------------------- */
 
 enum ingest_style { INGEST_STYLE_NONE, INGEST_STYLE_PAGE, INGEST_STYLE_CURSOR, INGEST_STYLE_LINK };
@@ -109,6 +119,7 @@ struct ingest_entry {
      * without a copy), kept until their last delivery report; the engine
      * fills and recycles it, the pager only frees it with the entry. */
     struct spate_buf body;
+    size_t body_counted; /* bytes of body in the engine's bound on response bodies */
 };
 
 struct ingest_pager {
@@ -122,6 +133,7 @@ struct ingest_pager {
     int have_next;       /* cursor/link: next position known */
     int busy;            /* cursor/link: a request is outstanding */
     int done;            /* end of data reached */
+    int stopped;         /* a request gave up: nothing more is issued, the state stays at it */
     int64_t end_page;    /* style page: lowest page found empty (resume there) */
     int64_t tail_page;   /* style page: highest page that held records (0 = none) */
     int64_t tail_count;  /* ... and how many it held */
@@ -152,7 +164,9 @@ int ingest__pager_response(struct ingest_pager *pg, struct ingest_entry *e, size
  * records will appear, the last page again when it held fewer than batch
  * records (skipping those already produced), else the first empty page. */
 void ingest__pager_follow(struct ingest_pager *pg, int batch);
-/* A cursor/link request gave up (retries exhausted): nothing follows. */
+/* A request gave up (retries exhausted, a permanent error): nothing more is
+ * issued and the saved state stays at e's position, whatever the style, so
+ * its records are fetched by a later run instead of being skipped. */
 void ingest__pager_abandon(struct ingest_pager *pg, struct ingest_entry *e);
 /* Call after e->processing or e->pending changed: pops (and frees) complete
  * entries from the head, e included when it is complete; do not use e after. */

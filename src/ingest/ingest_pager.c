@@ -87,7 +87,7 @@ static void trim_skip(struct ingest_pager *pg)
 
 int ingest__pager_can_issue(const struct ingest_pager *pg)
 {
-    if (pg->done)
+    if (pg->done || pg->stopped)
         return 0;
     switch (pg->style) {
     case INGEST_STYLE_NONE:
@@ -191,7 +191,7 @@ int ingest__pager_response(struct ingest_pager *pg, struct ingest_entry *e, size
 
 void ingest__pager_follow(struct ingest_pager *pg, int batch)
 {
-    if (pg->style != INGEST_STYLE_PAGE || !pg->done || pg->head)
+    if (pg->style != INGEST_STYLE_PAGE || !pg->done || pg->head || pg->stopped)
         return;
     int64_t from = pg->end_page;
     pg->refetch_page = 0;
@@ -213,11 +213,17 @@ void ingest__pager_follow(struct ingest_pager *pg, int batch)
 
 void ingest__pager_abandon(struct ingest_pager *pg, struct ingest_entry *e)
 {
-    /* Without this page's response there is no way forward; the state keeps
-     * pointing at it so the next run tries again. */
+    /* The entry never completes, so the state keeps pointing at it and the
+     * next run tries again. For a cursor or link there is no way forward
+     * without this response; for page numbers there is, but going on would
+     * leave this page behind for ever once later pages complete. Marking
+     * the page style done would also claim an end of the data (end_page)
+     * that was never seen. */
     e->failed = 1;
+    pg->stopped = 1;
     pg->busy = 0;
-    pg->done = 1;
+    if (pg->style != INGEST_STYLE_PAGE)
+        pg->done = 1;
     pg->dirty = 1;
 }
 

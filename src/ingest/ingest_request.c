@@ -221,3 +221,26 @@ void ingest__record_headers(struct ingest_kheader *h, const char *source, int64_
     h[2].name = "spate.request_id";
     h[2].value = request_id;
 }
+
+/* librdkafka's RD_KAFKAP_MESSAGE_V2_MAX_OVERHEAD: length, attributes,
+ * timestamp and offset deltas, key and value lengths, header count, each a
+ * varint at its widest. */
+#define KAFKA_RECORD_FRAMING 36
+/* A header is a name and a value, each after a varint length (<= 5 bytes). */
+#define KAFKA_HEADER_FRAMING 10
+
+size_t ingest__kafka_overhead(size_t klen, const struct ingest_kheader *h, size_t nh)
+{
+    size_t n = KAFKA_RECORD_FRAMING + klen;
+    for (size_t i = 0; i < nh; i++)
+        n += KAFKA_HEADER_FRAMING + strlen(h[i].name) + (h[i].value ? strlen(h[i].value) : 0);
+    return n;
+}
+
+size_t ingest__fit_value(size_t vlen, int64_t message_max, size_t overhead)
+{
+    if (message_max <= 0 || (uint64_t)message_max <= overhead)
+        return 0;
+    size_t room = (size_t)((uint64_t)message_max - overhead);
+    return vlen < room ? vlen : room;
+}

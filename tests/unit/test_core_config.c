@@ -385,10 +385,36 @@ static void file_errors(void **state)
     unlink(path);
 }
 
+/* Issue 14 items 3, 7 and 10: the ingest limits are in the table with
+ * bounds, and the record limit defaults to what Kafka accepts. */
+static void ingest_limits(void **state)
+{
+    (void)state;
+    struct spate_config *cfg = load_ok("sources:\n  - name: a\n    url: http://x/api\n");
+    assert_int_equal(cfg->sources[0].retry_after_max_ms, 5 * 60 * 1000);
+    assert_int_equal(cfg->sources[0].max_record_bytes, 0);
+    assert_true(cfg->ingest.max_response_bytes_total == 64LL << 20);
+    spate_config_free(cfg);
+    cfg = load_ok("ingest: {max_response_bytes_total: 2097152}\n"
+                  "sources:\n  - {name: a, url: http://x/api, retry_after_max: 30s,"
+                  " max_record_bytes: 5000}\n");
+    assert_int_equal(cfg->sources[0].retry_after_max_ms, 30000);
+    assert_int_equal(cfg->sources[0].max_record_bytes, 5000);
+    assert_true(cfg->ingest.max_response_bytes_total == 2097152);
+    spate_config_free(cfg);
+    assert_non_null(strstr(load_err("ingest: {max_response_bytes_total: 1000}\n"),
+                           "ingest.max_response_bytes_total"));
+    assert_non_null(strstr(load_err("sources:\n  - {name: a, url: http://x/, retry_after_max: 0}\n"),
+                           "retry_after_max"));
+    assert_non_null(strstr(load_err("sources:\n  - {name: a, url: http://x/, max_record_bytes: 10}\n"),
+                           "max_record_bytes"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(valid_full_file),
+        cmocka_unit_test(ingest_limits),
         cmocka_unit_test(defaults_and_empty_file),
         cmocka_unit_test(unknown_key_names_line),
         cmocka_unit_test(wrong_type),

@@ -233,6 +233,41 @@ static void test_link_abandon(void **state)
     ingest__pager_free(&pg);
 }
 
+/* Issue 14 item 1: a page that gives up (retries exhausted, a 4xx) is never
+ * skipped: the source stops issuing and the state resumes at that page, with
+ * the later pages that did complete listed as done. */
+static void test_page_abandon(void **state)
+{
+    (void)state;
+    struct ingest_pager pg;
+    ingest__pager_init(&pg, INGEST_STYLE_PAGE, 1, 0);
+    struct ingest_entry *e[4];
+    for (int i = 0; i < 4; i++)
+        e[i] = ingest__pager_issue(&pg);
+    finish(&pg, e[0], 10, NULL);
+    ingest__pager_abandon(&pg, e[1]);
+    e[1]->processing = 0;
+    ingest__pager_settle(&pg, e[1]);
+    assert_false(ingest__pager_can_issue(&pg));
+    finish(&pg, e[2], 10, NULL);
+    finish(&pg, e[3], 10, NULL);
+    assert_false(ingest__pager_can_issue(&pg));
+    char *s = state_of(&pg);
+    assert_string_equal(s, "spate-ingest-state 1\nstyle page\nnext_page 2\nskip 3 4\ntail 4 10\n");
+    /* follow (a growing source) must not restart a source that gave up */
+    ingest__pager_follow(&pg, 10);
+    assert_false(ingest__pager_can_issue(&pg));
+    struct ingest_pager r;
+    ingest__pager_init(&r, INGEST_STYLE_PAGE, 1, 0);
+    assert_int_equal(ingest__pager_load(&r, s), 0);
+    assert_true(ingest__pager_can_issue(&r));
+    assert_int_equal(ingest__pager_issue(&r)->page, 2);
+    assert_int_equal(ingest__pager_issue(&r)->page, 5);
+    ingest__pager_free(&r);
+    free(s);
+    ingest__pager_free(&pg);
+}
+
 static void test_none_style(void **state)
 {
     (void)state;
@@ -276,6 +311,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_page_in_order),  cmocka_unit_test(test_page_out_of_order_and_resume),
         cmocka_unit_test(test_cursor_chain),   cmocka_unit_test(test_link_abandon),
+        cmocka_unit_test(test_page_abandon),
         cmocka_unit_test(test_none_style),     cmocka_unit_test(test_write_atomic),
         cmocka_unit_test(test_page_follow),
     };

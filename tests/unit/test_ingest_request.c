@@ -141,6 +141,26 @@ static void test_record_headers(void **state)
     assert_string_equal(h[2].value, "abc-1");
 }
 
+/* Issue 14 item 3: a record between message.max.bytes (1,000,000 by default)
+ * and the old 1 MiB max_record_bytes was accepted and then refused by Kafka.
+ * The check counts what librdkafka counts: framing, key and headers. */
+static void test_kafka_overhead(void **state)
+{
+    (void)state;
+    char fetched[24];
+    struct ingest_kheader h[INGEST_RECORD_HEADERS];
+    ingest__record_headers(h, "users", 1700000000000LL, fetched, sizeof fetched, "abc-1");
+    /* 36 framing + 36 key + (10 + 12 + 5) + (10 + 16 + 13) + (10 + 16 + 5) */
+    size_t o = ingest__kafka_overhead(36, h, INGEST_RECORD_HEADERS);
+    assert_int_equal(o, 36 + 36 + 27 + 39 + 31);
+    /* 1,000,000-byte record: fits the old 1,048,576 limit, not Kafka's */
+    assert_true(1000000 + o > 1000000);
+    assert_int_equal(ingest__fit_value(1000000, 1000000, o), 1000000 - o);
+    assert_int_equal(ingest__fit_value(100, 1000000, o), 100);
+    assert_int_equal(ingest__fit_value(100, 50, o), 0);
+    assert_int_equal(ingest__fit_value(100, 0, 0), 0);
+}
+
 static void test_url_encode(void **state)
 {
     (void)state;
@@ -156,7 +176,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_url_page),        cmocka_unit_test(test_url_placeholders),
         cmocka_unit_test(test_request_headers), cmocka_unit_test(test_record_headers),
-        cmocka_unit_test(test_url_encode),
+        cmocka_unit_test(test_url_encode),      cmocka_unit_test(test_kafka_overhead),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

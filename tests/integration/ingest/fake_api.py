@@ -12,6 +12,8 @@
 #   GET /bad/<kind>                not_json | no_records | nokey | big
 #   GET /stats                     {"requests": n}
 #   GET /grow?n=K                  appends K records to the data set (a source that grows)
+#   GET /fail?page=P&code=C        /page answers page P with status C from now on (C=0: heal)
+#   GET /pad?n=K&bytes=S           record K carries S bytes of padding (S=0: none)
 # Usage: fake_api.py PORT TOTAL_RECORDS   (prints "ready" when listening)
 import json
 import sys
@@ -22,10 +24,15 @@ from urllib.parse import parse_qs, urlparse
 TOTAL = 1000
 LOCK = threading.Lock()
 REQUESTS = 0
+FAIL = {}  # page -> HTTP status
+PAD = {}   # record number -> padding bytes
 
 
 def record(n):
-    return {"login": {"uuid": "k-%d" % n}, "n": n, "name": {"first": "F\u00e9lix", "last": "L%d" % n}}
+    r = {"login": {"uuid": "k-%d" % n}, "n": n, "name": {"first": "F\u00e9lix", "last": "L%d" % n}}
+    if PAD.get(n):
+        r["pad"] = "x" * PAD[n]
+    return r
 
 
 def items(start, count):
@@ -58,6 +65,9 @@ class Handler(BaseHTTPRequestHandler):
         n = int(q.get("results", "10"))
         if u.path == "/page":
             page = int(q.get("page", "1"))
+            if FAIL.get(page):
+                self.send(FAIL[page], {"error": "page %d is unavailable" % page})
+                return
             recs, _ = items((page - 1) * n, n) if (page - 1) * n < TOTAL else ([], 0)
             self.send(200, {"results": recs, "info": {"page": page, "results": len(recs)}})
         elif u.path == "/cursor":
@@ -84,6 +94,14 @@ class Handler(BaseHTTPRequestHandler):
             with LOCK:
                 TOTAL += int(q.get("n", "0"))
             self.send(200, {"total": TOTAL})
+        elif u.path == "/fail":
+            with LOCK:
+                FAIL[int(q["page"])] = int(q.get("code", "0"))
+            self.send(200, {"fail": FAIL})
+        elif u.path == "/pad":
+            with LOCK:
+                PAD[int(q["n"])] = int(q.get("bytes", "0"))
+            self.send(200, {"pad": len(PAD)})
         elif u.path == "/stats":
             self.send(200, {"requests": REQUESTS})
         else:

@@ -280,6 +280,127 @@ fi
 # The DLQ keeps at most --dlq-max-bytes of the raw bytes.
 maxlen="$(kcat -b "$SPATE_KAFKA" -C -t "$t.dlq" -e -q -f '%S\n' 2>/dev/null | sort -n | tail -1)"
 check "DLQ payloads truncated to the limit (max $maxlen <= 100)" test "${maxlen:-999}" -le 100
+# ---- a page that cannot be fetched stops its source there; it is never skipped -------
+# (issue 14 item 1) Retries running out (503) and a permanent 4xx both used to complete
+# the page, so the saved state moved past it and its records were never fetched.
+for code in 503 404; do
+  write_config "$WORK/gap$code.yaml" "  - name: gap$code
+    url: $F/page
+    batch_size: 100
+    concurrency: 4
+    max_retries: 2
+    backoff_initial: 10ms
+    backoff_max: 20ms
+    pagination:
+      style: page"
+  t="$(topic "gap$code")"
+  rm -rf "$WORK/state"
+  curl -fsS "$F/fail?page=3&code=$code" >/dev/null
+  ingest "$WORK/gap$code.yaml" --topic-raw "$t" --topic-dlq "$t.dlq" >"$WORK/gap1-$code.out" 2>"$WORK/gap1-$code.err"
+  rc1=$?
+  st="$(cat "$WORK/state/ingest/gap$code.state" 2>/dev/null | tr '\n' ' ')"
+  curl -fsS "$F/fail?page=3&code=0" >/dev/null
+  ingest "$WORK/gap$code.yaml" --topic-raw "$t" --topic-dlq "$t.dlq" >"$WORK/gap2-$code.out" 2>&1
+  rc2=$?
+  "$VERIFY" --bootstrap "$SPATE_KAFKA" --topic "$t" >"$WORK/gap-$code.verify" 2>&1
+  vrc=$?
+  if [ $rc1 -ne 0 ] && grep -q "gap$code: stopped at page 3" "$WORK/gap1-$code.err" &&
+    echo "$st" | grep -q "next_page 3 " && [ $rc2 -eq 0 ] && [ $vrc -eq 0 ] &&
+    grep -q "raw: messages=2000 distinct=2000 duplicates=0" "$WORK/gap-$code.verify"; then
+    ok "page $code on page 3: exit $rc1, state stays at page 3, the next run gets all 2000 records once"
+  else
+    bad "page $code on page 3 (rc1=$rc1 rc2=$rc2 state: $st): $(cat "$WORK/gap1-$code.err" "$WORK/gap2-$code.out" "$WORK/gap-$code.verify" | tr '\n' ' ' | tail -c 1500)"
+  fi
+done
+
+# ---- records larger than Kafka accepts go to the DLQ (issue 14 item 3) ----------------
+# message.max.bytes is 1,000,000: a record of 1,010,000 bytes was under the old 1 MiB
+# max_record_bytes, failed to produce and froze the source on its page.
+curl -fsS "$F/pad?n=150&bytes=1010000" >/dev/null
+curl -fsS "$F/pad?n=250&bytes=990000" >/dev/null
+write_config "$WORK/kbig.yaml" "  - name: kbig
+    url: $F/page
+    batch_size: 100
+    concurrency: 2
+    pagination:
+      style: page"
+t="$(topic kbig)"
+rm -rf "$WORK/state"
+ingest "$WORK/kbig.yaml" --topic-raw "$t" --topic-dlq "$t.dlq" >"$WORK/kbig.out" 2>"$WORK/kbig.err"
+rc=$?
+"$VERIFY" --bootstrap "$SPATE_KAFKA" --topic "$t" --dlq "$t.dlq" >"$WORK/kbig.verify" 2>&1
+dlq="$(kcat -b "$SPATE_KAFKA" -C -t "$t.dlq" -e -q -f '%k %S %h\n' 2>/dev/null)"
+if [ $rc -eq 0 ] && grep -q "raw: messages=1999 distinct=1999 duplicates=0" "$WORK/kbig.verify" &&
+  grep -q "record_too_large=1" "$WORK/kbig.verify" &&
+  echo "$dlq" | grep -q "^k-150 65536 .*spate.error=record_too_large.*spate.original_bytes=1010098"; then
+  ok "a 1,010,000-byte record goes to the DLQ (key, reason, size kept), a 990,000-byte one is produced"
+else
+  bad "record above message.max.bytes (rc=$rc): $(cat "$WORK/kbig.err" "$WORK/kbig.verify" | tr '\n' ' ' | tail -c 1500) dlq: $(echo "$dlq" | cut -c1-300)"
+fi
+write_config "$WORK/kbig2.yaml" "  - name: kbig2
+    url: $F/page
+    max_record_bytes: 2000000
+    pagination:
+      style: page"
+"$SPATE_BIN" -c "$WORK/kbig2.yaml" ingest --metrics-port 0 --topic-raw "$t-2" --topic-dlq "$t-2.dlq" \
+  >"$WORK/kbig2.out" 2>&1
+rc=$?
+if [ $rc -eq 2 ] && grep -q "max_record_bytes 2000000 is more than Kafka accepts" "$WORK/kbig2.out"; then
+  ok "max_record_bytes above message.max.bytes is a config error (exit 2)"
+else
+  bad "max_record_bytes above Kafka's limit (rc=$rc): $(tr '\n' ' ' <"$WORK/kbig2.out" | tail -c 600)"
+fi
+curl -fsS "$F/pad?n=150&bytes=0" >/dev/null
+curl -fsS "$F/pad?n=250&bytes=0" >/dev/null
+
+# ---- the bound on response bodies in flight (issue 14 item 10) ------------------------
+# Page 3 alone exceeds ingest.max_response_bytes_total: it goes to the DLQ naming the page,
+# the source stops there and a run after the API shrank it gets every record once.
+curl -fsS "$F/pad?n=250&bytes=1200000" >/dev/null
+write_config "$WORK/mem.yaml" "  - name: mem
+    url: $F/page
+    batch_size: 100
+    concurrency: 4
+    pagination:
+      style: page
+ingest:
+  max_response_bytes_total: 1048576"
+t="$(topic mem)"
+rm -rf "$WORK/state"
+ingest "$WORK/mem.yaml" --topic-raw "$t" --topic-dlq "$t.dlq" >"$WORK/mem1.out" 2>"$WORK/mem1.err"
+rc1=$?
+dlq="$(kcat -b "$SPATE_KAFKA" -C -t "$t.dlq" -e -q -f '%h\n' 2>/dev/null)"
+curl -fsS "$F/pad?n=250&bytes=0" >/dev/null
+ingest "$WORK/mem.yaml" --topic-raw "$t" --topic-dlq "$t.dlq" >"$WORK/mem2.out" 2>&1
+rc2=$?
+"$VERIFY" --bootstrap "$SPATE_KAFKA" --topic "$t" >"$WORK/mem.verify" 2>&1
+vrc=$?
+if [ $rc1 -ne 0 ] && grep -q "mem: stopped at page 3 (body_too_large)" "$WORK/mem1.err" &&
+  echo "$dlq" | grep -q "spate.error=body_too_large.*spate.page=3" && [ $rc2 -eq 0 ] &&
+  [ $vrc -eq 0 ] && grep -q "raw: messages=2000 distinct=2000 duplicates=0" "$WORK/mem.verify"; then
+  ok "a response above ingest.max_response_bytes_total: DLQ names page 3, exit $rc1, then all 2000 once"
+else
+  bad "response above the memory bound (rc1=$rc1 rc2=$rc2): $(cat "$WORK/mem1.err" "$WORK/mem.verify" | tr '\n' ' ' | tail -c 1500) dlq: $dlq"
+fi
+# Two pages of 600 KB each fit alone but not together: the one that meets the bound is
+# fetched again alone, nothing goes to the DLQ.
+curl -fsS "$F/pad?n=150&bytes=600000" >/dev/null
+curl -fsS "$F/pad?n=250&bytes=600000" >/dev/null
+curl -fsS "$F/pad?n=350&bytes=600000" >/dev/null
+t="$(topic mem2)"
+rm -rf "$WORK/state"
+ingest "$WORK/mem.yaml" --topic-raw "$t" --topic-dlq "$t.dlq" >"$WORK/mem3.out" 2>"$WORK/mem3.err"
+rc=$?
+"$VERIFY" --bootstrap "$SPATE_KAFKA" --topic "$t" --dlq "$t.dlq" >"$WORK/mem3.verify" 2>&1
+vrc=$?
+if [ $rc -eq 0 ] && [ $vrc -eq 0 ] && grep -q "raw: messages=2000 distinct=2000 duplicates=0" "$WORK/mem3.verify" &&
+  ! grep -q "body_too_large" "$WORK/mem3.verify"; then
+  ok "responses that fit the bound alone are all produced ($(summary_field "$WORK/mem3.out" retries) fetched again alone)"
+else
+  bad "responses sharing the memory bound (rc=$rc): $(cat "$WORK/mem3.out" "$WORK/mem3.err" "$WORK/mem3.verify" | tr '\n' ' ' | tail -c 1500)"
+fi
+for n in 150 250 350; do curl -fsS "$F/pad?n=$n&bytes=0" >/dev/null; done
+
 # Credentials from the environment are sent, and never logged.
 write_config "$WORK/secret.yaml" "  - name: sec
     url: $F/page

@@ -257,8 +257,31 @@ def stack_down(logf=None):
                    stderr=subprocess.STDOUT, timeout=300)
 
 
-def fresh_state():
+def reap_stack():
+    """`spate stack down`, then any JVM still carrying this state dir's marker (a
+    stack_up that lost track of its services under heavy load leaves them without
+    pid files): this state dir is the bench's own, so they are the bench's."""
     stack_down()
+    left = stack_roots()
+    for pid in left:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.time() + 60
+    while left and time.time() < deadline:
+        time.sleep(1)
+        left = {p: n for p, n in left.items() if os.path.exists(f"/proc/{p}")}
+    for pid, name in left.items():
+        log(f"  {name} (pid {pid}) ignored SIGTERM for 60 s: SIGKILL")
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def fresh_state():
+    reap_stack()
     busy = [p for p in PORTS.values() if port_in_use(p)]
     if busy:
         raise RuntimeError(
@@ -300,6 +323,8 @@ STAGES = ("api-sim", "ingest", "spark", "sink", "serve")
 def spate_stage(pid):
     """The subcommand of a spate child process ('ingest', 'spark' ...), or None."""
     args = [a.decode(errors="replace") for a in cmdline(pid)]
+    if any(os.path.basename(a) == "spate_job.py" for a in args):
+        return "spark"  # `spate spark run` execs the Python driver, which starts the JVM
     if not args or os.path.basename(args[0]) != "spate":
         return None
     i = 1
@@ -453,7 +478,8 @@ def run_spate(a, rate, logdir):
                        os.path.join(logdir, "observer.log"))
 
         def roots():
-            r = {run.pid: "run (supervisor)", obs.proc.pid: "observer"}
+            r = {os.getpid(): "bench driver", run.pid: "run (supervisor)",
+                 obs.proc.pid: "observer"}
             for c in children(run.pid):
                 st = spate_stage(c)
                 if st:
@@ -489,7 +515,7 @@ def run_spate(a, rate, logdir):
                 log(f"  spate run still draining after {a.drain_timeout:.0f} s: second Ctrl-C")
                 stop_proc(run, signal.SIGINT, timeout=300)
         runlog.close()
-        stack_down()
+        reap_stack()
         with open(os.path.join(logdir, "spate-run.log"), errors="replace") as f:
             tail = [ln.rstrip() for ln in f.readlines() if "verify" in ln or "lost" in ln]
         for ln in tail[-3:]:
@@ -573,6 +599,7 @@ def run_peer(a, rate, trigger, logdir):
         def roots():
             r = {p.pid: n for n, p in procs.items()}
             r[obs.proc.pid] = "observer"
+            r[os.getpid()] = "bench driver"
             r.update(stack_roots())
             return r
 
@@ -601,6 +628,7 @@ def run_peer(a, rate, trigger, logdir):
             except ProcessLookupError:
                 pass
         stack_down(logs["stack"])
+        reap_stack()
         for f in logs.values():
             f.close()
 
@@ -608,7 +636,7 @@ def run_peer(a, rate, trigger, logdir):
 # ---- report ---------------------------------------------------------------------------------
 
 ORDER = ["ingest", "api-sim", "spark", "peer", "sink", "serve", "kafka", "cassandra",
-         "observer", "run (supervisor)"]
+         "observer", "run (supervisor)", "bench driver"]
 
 
 def table(rows):
@@ -758,7 +786,7 @@ def main():
     except KeyboardInterrupt:
         log("bench/e2e: interrupted; reporting what finished")
     finally:
-        stack_down()
+        reap_stack()
     if not rows:
         log("bench/e2e: no run finished")
         return 1
@@ -768,7 +796,7 @@ def main():
         f.write(f"\n## {started}\n\n`{command}`\n\nMachine: {mach}. Warm-up "
                 f"{a.warmup:.0f} s after the first readable row, measured window "
                 f"{a.duration:.0f} s.\n\n{text}\n")
-    log(f"appended to {os.path.relpath(a.out, ROOT)}")
+    log(f"appended to {a.out}")
     return 0
 
 

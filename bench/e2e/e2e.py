@@ -242,6 +242,11 @@ class Observer:
 
 # ---- helpers --------------------------------------------------------------------------
 
+class StackStartError(RuntimeError):
+    """The stack failed to start: worth one more try. Under heavy load `spate stack
+    up` can take a service that has not exec'd yet for one that exited."""
+
+
 def port_in_use(port):
     with socket.socket() as s:
         s.settimeout(0.5)
@@ -489,6 +494,9 @@ def run_spate(a, rate, logdir):
 
         acct = Accounting(roots)
         if not wait_window(obs, {"spate run": run}, a, "spate"):
+            with open(os.path.join(logdir, "spate-run.log"), errors="replace") as f:
+                if "exited during start-up" in f.read():
+                    raise StackStartError("spate run: the stack did not start")
             return None
         log("  first row readable; warming up")
         measure(obs, acct, a)
@@ -568,8 +576,12 @@ def run_peer(a, rate, trigger, logdir):
     fresh_state()
     logs = {n: open(os.path.join(logdir, f"{n}.log"), "w") for n in ("stack", "api-sim",
                                                                       "ingest", "peer")}
-    subprocess.run(spate_cmd("stack", "up"), cwd=ROOT, stdout=logs["stack"],
-                   stderr=subprocess.STDOUT, check=True, timeout=900)
+    if subprocess.run(spate_cmd("stack", "up"), cwd=ROOT, stdout=logs["stack"],
+                      stderr=subprocess.STDOUT, timeout=900).returncode != 0:
+        for f in logs.values():
+            f.close()
+        reap_stack()
+        raise StackStartError("spate stack up failed")
     batch = min(a.batch, max(int(rate), 1))
     ckpt = os.path.join(STATE_DIR, "peer-checkpoints")
     procs = {}
@@ -774,12 +786,18 @@ def main():
                     logdir = os.path.join(a.logs, f"{tag}-{label}-{rate}")
                     os.makedirs(logdir, exist_ok=True)
                     log(f"== {label} at {rate:,} records/s (logs {logdir})")
-                    try:
-                        row = run_spate(a, rate, logdir) if name == "spate" else \
-                            run_peer(a, rate, trig, logdir)
-                    except (RuntimeError, subprocess.SubprocessError, OSError) as e:
-                        log(f"  {label} at {rate}: failed: {e}")
-                        row = None
+                    row = None
+                    for attempt in (1, 2):
+                        try:
+                            row = run_spate(a, rate, logdir) if name == "spate" else \
+                                run_peer(a, rate, trig, logdir)
+                        except StackStartError as e:
+                            log(f"  {label} at {rate}: {e}" +
+                                ("; trying once more" if attempt == 1 else ""))
+                            continue
+                        except (RuntimeError, subprocess.SubprocessError, OSError) as e:
+                            log(f"  {label} at {rate}: failed: {e}")
+                        break
                     if row:
                         rows.append(row)
                         log(table([row]))

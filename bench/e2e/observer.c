@@ -32,6 +32,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 static volatile sig_atomic_t stop_requested;
 
@@ -96,7 +97,8 @@ static void usage(FILE *f)
             "  --duration D        measured window, then drain and exit (default: until SIGINT)\n"
             "  --report D          progress line every D (default 10s)\n"
             "  --samples FILE      write 'fetched_at_ms latency_ms key' per measured sample\n"
-            "  --group ID          the observer's consumer group (default spate-e2e-observer)\n"
+            "  --group ID          the observer's consumer group (default spate-e2e-observer-PID;\n"
+            "                      it never commits, so it starts from the end every time)\n"
             "  --fetch-wait-ms N   consumer fetch.wait.max.ms (default 10)\n"
             "  --lag-topics T,T    print the topics' end offsets every --lag-every (default 5s)\n"
             "  --lag-group G:T     and the committed offsets of group G on topic T\n");
@@ -749,11 +751,17 @@ static int plain_name(const char *s)
 int main(int argc, char **argv)
 {
     struct opts o = {.config = "spate.yaml", .table = "users", .column = "user_id",
-                     .group = "spate-e2e-observer", .every = 20, .poll_ms = 5, .max_in = 64,
+                     .every = 20, .poll_ms = 5, .max_in = 64,
                      .max_reads = 2000, .fetch_wait_ms = 10, .timeout_ms = 60000,
                      .report_ms = 10000, .lag_every_ms = 5000};
     if (parse_args(argc, argv, &o) != 0)
         return 2;
+    /* Two observers sharing a group would split the partitions between them. */
+    char group[64];
+    if (!o.group) {
+        snprintf(group, sizeof group, "spate-e2e-observer-%d", (int)getpid());
+        o.group = group;
+    }
     char err[512];
     struct spate_config *cfg = NULL;
     if (spate_config_load(o.config, &cfg, err, sizeof err) != 0) {

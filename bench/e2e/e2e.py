@@ -394,6 +394,7 @@ def measure(obs, acct, a):
             break
     acct.end()
     obs.proc.wait(a.timeout + 120)
+    obs.thread.join(30)  # the result line may still sit in the pipe
 
 
 # ---- lag and rate from the offsets lines -----------------------------------------------

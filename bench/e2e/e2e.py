@@ -156,6 +156,7 @@ class Accounting:
 
     def begin(self):
         self.start_boot_ticks = boot_ticks_now()
+        self.load = os.getloadavg()[0]  # other tenants of a shared machine show here
         self.t0 = time.time()
         self.m0 = machine_ticks()
         self.sample(first=True)
@@ -460,7 +461,8 @@ def summarise(system, rate, obs, acct, lags_fn):
         "cpu": cpu, "cpu_per_k": per_k,
         "cpu_total_per_k": (sum(cpu.values()) / (records / 1000.0)) if records else None,
         "rss_mb": {k: v / 1024 for k, v in acct.peak_rss.items()},
-        "busy": acct.busy(), "window_s": (acct.t1 - acct.t0) if acct.t1 else None,
+        "busy": acct.busy(), "load": acct.load,
+        "window_s": (acct.t1 - acct.t0) if acct.t1 else None,
     }
     return row
 
@@ -654,12 +656,14 @@ ORDER = ["ingest", "api-sim", "spark", "peer", "sink", "serve", "kafka", "cassan
 
 def table(rows):
     out = ["| system | rate/s | achieved/s | samples | p50 | p99 | p99.9 | max | timeouts | "
-           "sustained | lag growth / max (s) | CPU s per 1k records | machine busy | peak RSS |",
+           "sustained | lag growth / max (s) | CPU s per 1k records | machine busy, load avg at "
+           "window start | peak RSS |",
            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lag = "; ".join(f"{k} {g:+.2f}/{m:.2f}" if g is not None else f"{k} -"
                         for k, (g, m) in r["lags"].items())
-        busy = f"{r['busy']:.0f}% of {os.cpu_count()} cores" if r["busy"] is not None else "-"
+        busy = (f"{r['busy']:.0f}% of {os.cpu_count()} cores, load {r['load']:.1f}"
+                if r["busy"] is not None else "-")
         cells = [r["system"], f"{r['rate']:,}", cell(r["achieved"], "{:,.0f}"),
                  f"{r['samples']:,}", fmt_ms(r["p50"]), fmt_ms(r["p99"]), fmt_ms(r["p99.9"]),
                  fmt_ms(r["max"]), str(r["timeouts"]), r["sustained"], lag,

@@ -582,15 +582,37 @@ static int run_wait(char *const argv[], const char *logfile)
  * `spate stack up` does not reach the JVM) with output to logfile. */
 static pid_t spawn_detached(char *const argv[], const char *logfile, const char *cwd)
 {
-    int pipefd[2];
+    /* pipefd carries the grandchild's pid; execfd (close-on-exec) stays open
+     * until the grandchild has exec'd, so the caller never checks the command
+     * line of a process that is still a copy of us (under load the marker
+     * check ran first and a healthy JVM was reported as exited) */
+    int pipefd[2], execfd[2];
     if (pipe(pipefd) != 0)
         return -1;
-    pid_t pid = fork();
-    if (pid < 0)
+    if (pipe(execfd) != 0) {
+        close(pipefd[0]);
+        close(pipefd[1]);
         return -1;
+    }
+    if (fcntl(execfd[1], F_SETFD, FD_CLOEXEC) != 0) {
+        close(pipefd[0]);
+        close(pipefd[1]);
+        close(execfd[0]);
+        close(execfd[1]);
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(pipefd[0]);
+        close(pipefd[1]);
+        close(execfd[0]);
+        close(execfd[1]);
+        return -1;
+    }
     if (pid == 0) {
         /* double fork: the JVM is reparented to init and never our zombie */
         close(pipefd[0]);
+        close(execfd[0]);
         setsid();
         pid_t child = fork();
         if (child != 0) {
@@ -616,15 +638,28 @@ static pid_t spawn_detached(char *const argv[], const char *logfile, const char 
         signal(SIGTERM, SIG_DFL);
         signal(SIGPIPE, SIG_DFL);
         execvp(argv[0], argv);
+        int e = errno;
+        if (write(execfd[1], &e, sizeof e) != (ssize_t)sizeof e)
+            _exit(127);
         _exit(127);
     }
     close(pipefd[1]);
+    close(execfd[1]);
     pid_t child = -1;
     if (read(pipefd[0], &child, sizeof child) != (ssize_t)sizeof child)
         child = -1;
     close(pipefd[0]);
     int st;
-    waitpid(pid, &st, 0);
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    /* EOF once the grandchild exec'd (or died); an errno if exec failed */
+    int e = 0;
+    ssize_t n;
+    while ((n = read(execfd[0], &e, sizeof e)) < 0 && errno == EINTR) {
+    }
+    close(execfd[0]);
+    if (n == (ssize_t)sizeof e)
+        child = -1;
     return child;
 }
 

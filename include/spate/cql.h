@@ -252,6 +252,29 @@ const char *cql_result_warning(const struct cql_result *r, size_t i);
 
 /* ---- errors -------------------------------------------------------------------- */
 
+/* Server error codes of the protocol (section 9), as cql_error.server_code
+ * carries them: callers decide from them what is worth a retry. */
+enum cql_server_code {
+    CQL_ERR_SERVER = 0x0000,
+    CQL_ERR_PROTOCOL = 0x000A,
+    CQL_ERR_AUTH = 0x0100,
+    CQL_ERR_UNAVAILABLE = 0x1000,
+    CQL_ERR_OVERLOADED = 0x1001,
+    CQL_ERR_BOOTSTRAPPING = 0x1002,
+    CQL_ERR_TRUNCATE = 0x1003,
+    CQL_ERR_WRITE_TIMEOUT = 0x1100,
+    CQL_ERR_READ_TIMEOUT = 0x1200,
+    CQL_ERR_READ_FAILURE = 0x1300,
+    CQL_ERR_FUNCTION_FAILURE = 0x1400,
+    CQL_ERR_WRITE_FAILURE = 0x1500,
+    CQL_ERR_SYNTAX = 0x2000,
+    CQL_ERR_UNAUTHORIZED = 0x2100,
+    CQL_ERR_INVALID = 0x2200,
+    CQL_ERR_CONFIG = 0x2300,
+    CQL_ERR_ALREADY_EXISTS = 0x2400,
+    CQL_ERR_UNPREPARED = 0x2500,
+};
+
 /* What went wrong with one request. */
 struct cql_error {
     int status;        /* SPATE_E* */

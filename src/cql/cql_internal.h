@@ -63,27 +63,7 @@ enum {
     CQL_MF_NO_METADATA = 0x0004,
 };
 
-/* Error codes of section 9. */
-enum {
-    CQL_ERR_SERVER = 0x0000,
-    CQL_ERR_PROTOCOL = 0x000A,
-    CQL_ERR_AUTH = 0x0100,
-    CQL_ERR_UNAVAILABLE = 0x1000,
-    CQL_ERR_OVERLOADED = 0x1001,
-    CQL_ERR_BOOTSTRAPPING = 0x1002,
-    CQL_ERR_TRUNCATE = 0x1003,
-    CQL_ERR_WRITE_TIMEOUT = 0x1100,
-    CQL_ERR_READ_TIMEOUT = 0x1200,
-    CQL_ERR_READ_FAILURE = 0x1300,
-    CQL_ERR_FUNCTION_FAILURE = 0x1400,
-    CQL_ERR_WRITE_FAILURE = 0x1500,
-    CQL_ERR_SYNTAX = 0x2000,
-    CQL_ERR_UNAUTHORIZED = 0x2100,
-    CQL_ERR_INVALID = 0x2200,
-    CQL_ERR_CONFIG = 0x2300,
-    CQL_ERR_ALREADY_EXISTS = 0x2400,
-    CQL_ERR_UNPREPARED = 0x2500,
-};
+/* Error codes of section 9: enum cql_server_code in spate/cql.h (cql_error.server_code). */
 
 /* ---- bounds-checked reader ------------------------------------------------------
  * Every read checks the remaining length first and returns SPATE_EPARSE when

@@ -592,9 +592,15 @@ static void on_reprepared(struct cql_session *s, struct cql_conn *c, struct cql_
     struct cql_req *parent = req->parent;
     req->parent = NULL;
     if (status || !resp || !resp->result || resp->result->kind != CQL_RESULT_PREPARED) {
-        if (parent)
-            fail_req(s, c, parent, status ? status : SPATE_EPROTO, "re-prepare failed: %s",
+        if (parent) {
+            /* the server's code travels on: a caller tells a table that is gone
+             * (Invalid) from a node in trouble by it */
+            struct cql_error e = {.status = status ? status : SPATE_EPROTO,
+                                  .server_code = err ? err->server_code : -1};
+            snprintf(e.message, sizeof e.message, "re-prepare failed: %s",
                      err ? err->message : "unexpected answer");
+            deliver(s, c, parent, e.status, NULL, &e);
+        }
         return;
     }
     struct cql_prepared *p = req->prepared;

@@ -25,6 +25,7 @@ struct fake {
     pthread_t th;
     int unprepared_left; /* EXECUTEs to refuse with UNPREPARED */
     int prepares;        /* PREPAREs seen */
+    int prepare_invalid; /* answer PREPAREs with Invalid (a dropped table) */
     int held_stream;     /* out-of-order: the first query waits here */
     int connections;
 };
@@ -78,6 +79,10 @@ static int answer(struct fake *fk, int fd, struct cql_frame *f)
     case CQL_OP_REGISTER: put_frame(fd, f->stream, CQL_OP_READY, NULL, 0); return 0;
     case CQL_OP_PREPARE: {
         fk->prepares++;
+        if (fk->prepare_invalid) {
+            put_error(fd, f->stream, CQL_ERR_INVALID, "table spate.users does not exist");
+            return 0;
+        }
         struct spate_buf b = {0};
         cql__wr_i32(&b, CQL_RESULT_PREPARED);
         cql__wr_short_bytes(&b, "\x01\x02", 2);
@@ -336,6 +341,14 @@ static void test_unprepared_retry(void **state)
     fk->unprepared_left = 5;
     assert_int_equal(cql_execute(s, p, NULL, 0, NULL, NULL), SPATE_ESERVER);
     assert_non_null(strstr(cql_session_errstr(s), "Unprepared"));
+    /* the table was dropped: the re-prepare's Invalid reaches the caller with
+     * its server code, so the sink can tell a gone table from a bad record */
+    fk->unprepared_left = 1;
+    fk->prepare_invalid = 1;
+    assert_int_equal(cql_execute(s, p, NULL, 0, NULL, NULL), SPATE_ESERVER);
+    assert_int_equal(cql_session_error(s)->server_code, CQL_ERR_INVALID);
+    assert_non_null(strstr(cql_session_errstr(s), "does not exist"));
+    fk->prepare_invalid = 0;
     fk->unprepared_left = 0;
     cql_session_free(s);
 }

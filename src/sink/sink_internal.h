@@ -179,4 +179,47 @@ size_t sink__track_pending(const struct sink_track *t);
  * at most max, with up to 20 % subtracted by jitter in [0,1). */
 int64_t sink__backoff_ms(int attempt, int64_t initial, int64_t max, double jitter);
 
+/* ---- what a failed write means ---------------------------------------------------- */
+
+enum sink_fail {
+    SINK_FAIL_RETRY,   /* the node or the network: retry the write with a capped backoff */
+    SINK_FAIL_BLOCKED, /* the table refuses every write (permission, schema): pause, re-check */
+    SINK_FAIL_RECORD,  /* this record's values: the record goes to the DLQ */
+};
+
+/* Classifies a failed write from its status (SPATE_E*), the server's error
+ * code (enum cql_server_code, -1 when the client failed it) and message
+ * (may be NULL). For SINK_FAIL_BLOCKED, *label (when label is not NULL) is
+ * a short static name of the cause for metrics: "unauthorized",
+ * "authentication", "schema" or "unprepared". */
+enum sink_fail sink__classify_write(int status, int server_code, const char *msg,
+                                    const char **label);
+
+/* ---- the sink's DLQ envelope --------------------------------------------------------- */
+
+struct sink_dlq_in {
+    const char *reason;              /* why the record is poison; NULL = "unknown" */
+    const void *key;                 /* the Kafka key; NULL = none */
+    size_t key_len;
+    const void *raw;                 /* the record's value; NULL = none */
+    size_t raw_len;
+    const char *at;                  /* when it was rejected, ISO-8601 */
+    const char *topic;
+    int32_t partition;
+    int64_t offset;
+};
+
+/* The DLQ envelope of a poison record as compact JSON of at most max_bytes:
+ * {"stage":"sink","reason","key","raw","at","topic","partition","offset"}.
+ * Bytes that are not UTF-8 are written as "0x" + hex. When the whole does not
+ * fit, raw (then the key, if even that is not enough) is cut at a character
+ * boundary and "raw_truncated":true, "raw_bytes" (the original length) and
+ * "raw_sha256" (of the whole value) are added, so the record can still be
+ * found and told apart; the reason and coordinates are always kept whole.
+ * Returns 0 with *out (free with free()), *out_len and *cut (1 when something
+ * was cut), SPATE_ETOOBIG when not even the reason and coordinates fit, or
+ * SPATE_ENOMEM. */
+int sink__dlq_envelope(const struct sink_dlq_in *in, size_t max_bytes, char **out,
+                       size_t *out_len, int *cut);
+
 #endif

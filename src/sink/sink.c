@@ -42,6 +42,13 @@ struct sink_table {
     const struct cql_prepared *stmt;
     size_t nbind;
     struct metrics_counter *m_rows;
+    /* Set while the table refuses every write (a permission revoked, the
+     * table or a column dropped): its writes wait, consumption pauses, and
+     * one write probes the table now and then until it is taken again. */
+    const char *blocked;          /* cause label (sink__classify_write), NULL = writable */
+    int64_t blocked_since_ms, next_probe_ms, last_block_log_ms;
+    int probes;
+    struct metrics_gauge *m_blocked; /* spate_sink_blocked{table,reason} of the cause */
 };
 
 struct sink_route {
@@ -106,6 +113,13 @@ struct sink_rec {
     char *reason;
     int64_t ingested_ms; /* -1 = unknown */
     struct sink_rec *prev, *next;
+    /* the DLQ write: retried from the main loop, never from its own failure */
+    size_t dlq_budget;      /* envelope bytes allowed; 0 = not computed yet */
+    int dlq_attempts;
+    int dlq_queued;         /* waiting in sk->dlq_retry (counted in pending) */
+    int dlq_stuck;          /* failed for good so far: counted in sk->ndlq_stuck */
+    int64_t dlq_due_ms;
+    struct sink_rec *dlq_next;
     struct sink_write w[];
 };
 
@@ -132,6 +146,10 @@ struct sink {
     size_t nretry;
     int paused;
     int down;                   /* Cassandra unreachable or refusing */
+    int nblocked;               /* tables refusing every write (see sink_table.blocked) */
+    struct sink_rec *dlq_retry; /* records whose DLQ write waits for a new attempt */
+    size_t ndlq_stuck;
+    size_t dlq_max_bytes;       /* the DLQ producer's message.max.bytes */
     int64_t down_since_ms;
     struct sink_scratch sc;
     struct cql_value *vals;
@@ -148,8 +166,8 @@ struct sink {
     /* metrics */
     struct metrics_registry *reg;
     struct metrics_counter *m_records, *m_dlq, *m_retries, *m_poison, *m_dropped,
-        *m_commits, *m_pauses;
-    struct metrics_gauge *m_lag, *m_inflight, *m_paused, *m_up, *m_rate;
+        *m_commits, *m_pauses, *m_dlq_failures;
+    struct metrics_gauge *m_lag, *m_inflight, *m_paused, *m_up, *m_rate, *m_dlq_stuck;
     struct metrics_histogram *m_e2e, *m_write;
     struct metrics_histogram *m_hop[3]; /* fetched -> raw -> clean -> stored */
 };
@@ -162,14 +180,6 @@ static double rnd(struct sink *sk)
     sk->rng ^= sk->rng >> 7;
     sk->rng ^= sk->rng << 17;
     return (double)(sk->rng >> 11) / 9007199254740992.0;
-}
-
-static int is_transient(int status)
-{
-    return status == SPATE_ETIMEDOUT || status == SPATE_EUNAVAILABLE ||
-           status == SPATE_ECLOSED || status == SPATE_ECONNREFUSED || status == SPATE_ESYS ||
-           status == SPATE_EAGAIN || status == SPATE_ECANCELED || status == SPATE_ERESOLVE ||
-           status == SPATE_ETLS;
 }
 
 static struct sink_route *find_route(struct sink *sk, const char *topic)
@@ -297,6 +307,29 @@ static int build_values(struct sink *sk, struct sink_rec *r, const struct sink_t
 
 /* ---- record life cycle --------------------------------------------------------- */
 
+static void dlq_unqueue(struct sink *sk, struct sink_rec *r)
+{
+    for (struct sink_rec **pp = &sk->dlq_retry; *pp; pp = &(*pp)->dlq_next)
+        if (*pp == r) {
+            *pp = r->dlq_next;
+            break;
+        }
+    r->dlq_next = NULL;
+    r->dlq_queued = 0;
+}
+
+static void set_dlq_stuck(struct sink *sk, struct sink_rec *r, int stuck)
+{
+    if (stuck == r->dlq_stuck)
+        return;
+    r->dlq_stuck = stuck;
+    if (stuck)
+        sk->ndlq_stuck++;
+    else
+        sk->ndlq_stuck--;
+    metrics_gauge_set(sk->m_dlq_stuck, (double)sk->ndlq_stuck);
+}
+
 static void rec_free(struct sink *sk, struct sink_rec *r)
 {
     if (r->prev)
@@ -306,6 +339,9 @@ static void rec_free(struct sink *sk, struct sink_rec *r)
     if (r->next)
         r->next->prev = r->prev;
     sk->nlive--;
+    if (r->dlq_queued)
+        dlq_unqueue(sk, r);
+    set_dlq_stuck(sk, r, 0);
     free(r->msg.key);
     free(r->msg.payload);
     if (r->msg.headers)
@@ -367,7 +403,102 @@ static void rec_finish(struct sink *sk, struct sink_rec *r)
     rec_free(sk, r);
 }
 
-static void on_dlq_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque);
+/* DLQ attempts for a transient producer error before the record counts as
+ * stuck; a stuck record is still tried again, at DLQ_RECHECK_MS, so that a
+ * topic or ACL fixed by an operator lets the sink go on without a restart. */
+#define DLQ_MAX_ATTEMPTS 10
+#define DLQ_RECHECK_MS 30000
+/* Bytes of a Kafka record besides key, value and headers (lengths, varints,
+ * attributes), with room to spare; an envelope cut a few bytes short costs
+ * nothing, one that is a byte too long fails again. */
+#define DLQ_FRAMING_BYTES 512
+/* A smaller envelope is not worth sending: the reason and coordinates fit. */
+#define DLQ_MIN_BUDGET 2048
+
+static void dlq_schedule(struct sink *sk, struct sink_rec *r, int64_t delay_ms)
+{
+    r->dlq_due_ms = spate_mono_ms() + delay_ms;
+    r->dlq_queued = 1;
+    r->pending++; /* the DLQ write is still owed */
+    r->dlq_next = sk->dlq_retry;
+    sk->dlq_retry = r;
+}
+
+/* Errors the producer may get past by itself: the queue drains, a leader is
+ * elected, the broker comes back. */
+static int dlq_transient(rd_kafka_resp_err_t e)
+{
+    switch (e) {
+    case RD_KAFKA_RESP_ERR__QUEUE_FULL:
+    case RD_KAFKA_RESP_ERR__MSG_TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__TRANSPORT:
+    case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
+    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+    case RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION:
+    case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
+    case RD_KAFKA_RESP_ERR_NETWORK_EXCEPTION:
+    case RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS:
+    case RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND:
+    case RD_KAFKA_RESP_ERR_KAFKA_STORAGE_ERROR: return 1;
+    default: return 0;
+    }
+}
+
+/* The DLQ write of r failed with e (detail when it never reached Kafka): try
+ * again later from the main loop, smaller when Kafka said it is too large;
+ * a failure that does not go away is logged, counted and leaves the record
+ * pending, so no commit passes it. */
+static void dlq_failed(struct sink *sk, struct sink_rec *r, rd_kafka_resp_err_t e,
+                       const char *detail)
+{
+    const struct sink_kmsg *m = &r->msg;
+    if (e == RD_KAFKA_RESP_ERR__FATAL) {
+        char why[256];
+        rd_kafka_fatal_error(sk->producer, why, sizeof why);
+        if (!sk->fatal)
+            snprintf(sk->fatal_msg, sizeof sk->fatal_msg,
+                     "DLQ producer failed for good (%s) at %s[%" PRId32 "]@%" PRId64
+                     ": nothing past it is committed; restart the sink",
+                     why, r->route->topic, m->partition, m->offset);
+        sk->fatal = 1;
+        set_dlq_stuck(sk, r, 1);
+        dlq_schedule(sk, r, DLQ_RECHECK_MS); /* stays pending until the end */
+        return;
+    }
+    if ((e == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ||
+         e == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE) &&
+        r->dlq_budget / 2 >= DLQ_MIN_BUDGET) {
+        /* the topic's or broker's limit is below the producer's: halve */
+        r->dlq_budget /= 2;
+        SPATE_WARN(LOG, "%s[%" PRId32 "]@%" PRId64 ": DLQ record too large for the topic (%s); "
+                        "sending it cut to %zu bytes",
+                   r->route->topic, m->partition, m->offset, rd_kafka_err2str(e),
+                   r->dlq_budget);
+        dlq_schedule(sk, r, 0);
+        return;
+    }
+    r->dlq_attempts++;
+    if (dlq_transient(e) && r->dlq_attempts <= DLQ_MAX_ATTEMPTS) {
+        SPATE_DEBUG(LOG, "DLQ produce: %s, attempt %d: retrying", rd_kafka_err2str(e),
+                    r->dlq_attempts);
+        dlq_schedule(sk, r, sink__backoff_ms(r->dlq_attempts, 100, 5000, rnd(sk)));
+        return;
+    }
+    metrics_counter_inc(sk->m_dlq_failures);
+    if (!r->dlq_stuck)
+        SPATE_ERROR(LOG, "%s[%" PRId32 "]@%" PRId64 ": cannot write the poison record to %s: "
+                         "%s%s%s (reason it is poison: %s); it is not committed, nor is "
+                         "anything after it in its partition; trying again every %d s",
+                    r->route->topic, m->partition, m->offset, sk->dlq_topic,
+                    detail ? detail : rd_kafka_err2str(e), detail ? "" : " after ",
+                    detail ? "" : (r->dlq_attempts > 1 ? "several attempts" : "one attempt"),
+                    r->reason ? r->reason : "unknown", DLQ_RECHECK_MS / 1000);
+    set_dlq_stuck(sk, r, 1);
+    dlq_schedule(sk, r, DLQ_RECHECK_MS);
+}
 
 static void send_to_dlq(struct sink *sk, struct sink_rec *r)
 {
@@ -385,44 +516,9 @@ static void send_to_dlq(struct sink *sk, struct sink_rec *r)
         rec_finish(sk, r);
         return;
     }
-    char at[40];
-    struct sink_datum now = {.kind = SINK_D_TIMESTAMP, .i = spate_wall_ms()};
-    struct sink_type text = {.id = CQL_TYPE_VARCHAR};
-    struct cql_value tv;
-    char err[64];
-    sink__convert(&text, &now, &sk->sc, &tv, err, sizeof err);
-    snprintf(at, sizeof at, "%.*s", (int)tv.u.s.len, (const char *)tv.u.s.ptr);
-
-    json_t *o = json_object();
-    json_object_set_new(o, "stage", json_string("sink"));
-    json_object_set_new(o, "reason", json_string(r->reason ? r->reason : "unknown"));
-    json_t *k = m->key ? json_stringn(m->key, m->key_len) : json_null();
-    json_object_set_new(o, "key", k ? k : json_null());
-    json_t *raw = m->payload ? json_stringn(m->payload, m->len) : json_null();
-    if (!raw) { /* not UTF-8: hex keeps every byte */
-        char *hex = malloc(m->len * 2 + 3);
-        if (hex) {
-            hex[0] = '0';
-            hex[1] = 'x';
-            for (size_t i = 0; i < m->len; i++)
-                snprintf(hex + 2 + 2 * i, 3, "%02x", ((const unsigned char *)m->payload)[i]);
-            raw = json_string(hex);
-            free(hex);
-        }
-    }
-    json_object_set_new(o, "raw", raw ? raw : json_null());
-    json_object_set_new(o, "at", json_string(at));
-    json_object_set_new(o, "topic", json_string(r->route->topic));
-    json_object_set_new(o, "partition", json_integer(m->partition));
-    json_object_set_new(o, "offset", json_integer(m->offset));
-    char *payload = json_dumps(o, JSON_COMPACT);
-    json_decref(o);
-    if (!payload) {
-        SPATE_ERROR(LOG, "out of memory building a DLQ record");
-        sk->fatal = 1;
-        return;
-    }
+    const char *reason = r->reason ? r->reason : "unknown";
     rd_kafka_headers_t *h = rd_kafka_headers_new(8);
+    size_t header_bytes = 0;
     rd_kafka_headers_t *orig = m->headers;
     if (orig) {
         const char *name;
@@ -431,24 +527,71 @@ static void send_to_dlq(struct sink *sk, struct sink_rec *r)
         for (size_t i = 0; rd_kafka_header_get_all(orig, i, &name, &val, &size) ==
                            RD_KAFKA_RESP_ERR_NO_ERROR;
              i++)
-            if (strcmp(name, "spate.stage") != 0 && strcmp(name, "spate.error") != 0)
+            if (strcmp(name, "spate.stage") != 0 && strcmp(name, "spate.error") != 0) {
                 rd_kafka_header_add(h, name, -1, val, (ssize_t)size);
+                header_bytes += strlen(name) + size + 16;
+            }
     }
     rd_kafka_header_add(h, "spate.stage", -1, "sink", 4);
-    rd_kafka_header_add(h, "spate.error", -1, r->reason ? r->reason : "unknown", -1);
+    rd_kafka_header_add(h, "spate.error", -1, reason, -1);
+    header_bytes += 2 * 32 + strlen(reason);
+    /* A key that alone nearly fills a message stays in the envelope only
+     * (cut there if need be); the DLQ record goes without a Kafka key. */
+    int with_key = m->key && m->key_len <= sk->dlq_max_bytes / 4;
+    if (r->dlq_budget == 0) {
+        size_t used = (with_key ? m->key_len : 0) + header_bytes + DLQ_FRAMING_BYTES;
+        r->dlq_budget = sk->dlq_max_bytes > used + DLQ_MIN_BUDGET ? sk->dlq_max_bytes - used
+                                                                  : DLQ_MIN_BUDGET;
+    }
+
+    char at[40];
+    struct sink_datum now = {.kind = SINK_D_TIMESTAMP, .i = spate_wall_ms()};
+    struct sink_type text = {.id = CQL_TYPE_VARCHAR};
+    struct cql_value tv;
+    char err[64];
+    sink__convert(&text, &now, &sk->sc, &tv, err, sizeof err);
+    snprintf(at, sizeof at, "%.*s", (int)tv.u.s.len, (const char *)tv.u.s.ptr);
+    struct sink_dlq_in in = {.reason = reason,
+                             .key = m->key,
+                             .key_len = m->key_len,
+                             .raw = m->payload,
+                             .raw_len = m->len,
+                             .at = at,
+                             .topic = r->route->topic,
+                             .partition = m->partition,
+                             .offset = m->offset};
+    char *payload = NULL;
+    size_t plen = 0;
+    int cut = 0;
+    int rc = sink__dlq_envelope(&in, r->dlq_budget, &payload, &plen, &cut);
+    if (rc) {
+        rd_kafka_headers_destroy(h);
+        if (rc == SPATE_ENOMEM) {
+            dlq_failed(sk, r, RD_KAFKA_RESP_ERR__QUEUE_FULL, NULL);
+            return;
+        }
+        char d[160];
+        snprintf(d, sizeof d, "its envelope does not fit in %zu bytes (message.max.bytes %zu)",
+                 r->dlq_budget, sk->dlq_max_bytes);
+        dlq_failed(sk, r, RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, d);
+        return;
+    }
+    if (cut)
+        SPATE_WARN(LOG, "%s[%" PRId32 "]@%" PRId64 ": poison record of %zu bytes: DLQ envelope "
+                        "cut to %zu bytes (raw_truncated, raw_bytes, raw_sha256)",
+                   r->route->topic, m->partition, m->offset, m->len, plen);
     r->pending++;
     rd_kafka_resp_err_t e = rd_kafka_producev(
-        sk->producer, RD_KAFKA_V_TOPIC(sk->dlq_topic), RD_KAFKA_V_KEY(m->key, m->key_len),
-        RD_KAFKA_V_VALUE(payload, strlen(payload)), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
+        sk->producer, RD_KAFKA_V_TOPIC(sk->dlq_topic),
+        RD_KAFKA_V_KEY(with_key ? m->key : NULL, with_key ? m->key_len : 0),
+        RD_KAFKA_V_VALUE(payload, plen), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
         RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(r), RD_KAFKA_V_END);
     if (e) {
-        /* queue full or similar: keep the record pending and try again soon */
+        /* not queued: the payload and headers are still ours */
         free(payload);
         rd_kafka_headers_destroy(h);
         r->pending--;
-        SPATE_WARN(LOG, "DLQ produce: %s (will retry)", rd_kafka_err2str(e));
-        rd_kafka_poll(sk->producer, 100);
-        send_to_dlq(sk, r);
+        dlq_failed(sk, r, e, NULL);
     }
 }
 
@@ -460,22 +603,61 @@ static void on_dlq_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *o
     if (!r)
         return;
     r->pending--;
+    if (!r->part || sk->closing) {
+        if (r->pending == 0)
+            rec_free(sk, r);
+        return;
+    }
     if (m->err) {
+        dlq_failed(sk, r, m->err, NULL);
+        return;
+    }
+    if (r->dlq_stuck) {
+        const struct sink_kmsg *k = &r->msg;
+        SPATE_INFO(LOG, "%s[%" PRId32 "]@%" PRId64 ": DLQ write succeeded at last",
+                   r->route->topic, k->partition, k->offset);
+    }
+    sk->sum.dlq++;
+    metrics_counter_inc(sk->m_dlq);
+    if (r->pending == 0)
+        rec_finish(sk, r);
+}
+
+/* DLQ writes whose time has come (from the main loop: a failure schedules
+ * the next attempt instead of recursing). */
+static void run_dlq_retries(struct sink *sk)
+{
+    if (!sk->dlq_retry)
+        return;
+    int64_t now = spate_mono_ms();
+    struct sink_rec *due = NULL;
+    for (struct sink_rec **pp = &sk->dlq_retry; *pp;) {
+        struct sink_rec *r = *pp;
+        if (r->dlq_due_ms <= now) {
+            *pp = r->dlq_next;
+            r->dlq_next = due;
+            due = r;
+        } else {
+            pp = &r->dlq_next;
+        }
+    }
+    while (due) {
+        struct sink_rec *r = due;
+        due = r->dlq_next;
+        r->dlq_next = NULL;
+        r->dlq_queued = 0;
+        r->pending--;
         if (!r->part || sk->closing) {
             if (r->pending == 0)
                 rec_free(sk, r);
-            return;
+            continue;
         }
-        SPATE_WARN(LOG, "DLQ delivery failed: %s (will retry)", rd_kafka_err2str(m->err));
+        if (sk->fatal) { /* the producer is gone: the record waits for the exit */
+            dlq_schedule(sk, r, DLQ_RECHECK_MS);
+            continue;
+        }
         send_to_dlq(sk, r);
-        return;
     }
-    if (r->part) {
-        sk->sum.dlq++;
-        metrics_counter_inc(sk->m_dlq);
-    }
-    if (r->pending == 0)
-        rec_finish(sk, r);
 }
 
 static void poison(struct sink *sk, struct sink_rec *r, const char *why)
@@ -526,6 +708,83 @@ static void set_down(struct sink *sk, int down, const char *why)
         SPATE_INFO(LOG, "Cassandra is back after %.1f s: resuming",
                    (double)(spate_mono_ms() - sk->down_since_ms) / 1000.0);
     }
+}
+
+/* A blocked table is re-checked by one of its writes this often: an operator
+ * restores a grant or a table in seconds to minutes; a check costs one
+ * refused write. */
+#define BLOCKED_RECHECK_INITIAL_MS 1000
+#define BLOCKED_RECHECK_MAX_MS 10000
+#define BLOCKED_LOG_EVERY_MS 60000
+
+static struct sink_table *table_of(const struct sink_write *w)
+{
+    return &w->rec->route->tables[w->table];
+}
+
+/* Table t refused a write for a reason no retry of the write can fix soon
+ * (label from sink__classify_write): pause, hold its writes, probe it. */
+static void block_table(struct sink *sk, struct sink_table *t, const char *label,
+                        const char *msg)
+{
+    int64_t now = spate_mono_ms();
+    int changed = 0;
+    if (t->blocked && strcmp(t->blocked, label) != 0) { /* another cause: move the gauge */
+        metrics_gauge_set(t->m_blocked, 0);
+        t->blocked = NULL;
+        sk->nblocked--;
+        changed = 1;
+    }
+    if (!t->blocked) {
+        t->blocked = label;
+        if (!changed)
+            t->blocked_since_ms = now;
+        t->probes = 0;
+        t->next_probe_ms = now + BLOCKED_RECHECK_INITIAL_MS;
+        sk->nblocked++;
+        char labels[320];
+        snprintf(labels, sizeof labels, "table=\"%s\",reason=\"%s\"", t->label, label);
+        t->m_blocked = metrics_gauge(sk->reg, "spate_sink_blocked",
+                                     "1 while the table refuses every write (reason: "
+                                     "unauthorized, authentication, schema, unprepared); "
+                                     "consumption waits for it",
+                                     labels);
+        metrics_gauge_set(t->m_blocked, 1);
+        t->last_block_log_ms = now;
+        SPATE_ERROR(LOG, "table %s refuses writes (%s): %s; consumption paused, no record is "
+                         "sent to the DLQ or committed past for it; re-checking every %d s "
+                         "until it takes writes again",
+                    t->label, label, msg, BLOCKED_RECHECK_MAX_MS / 1000);
+    } else if (now - t->last_block_log_ms >= BLOCKED_LOG_EVERY_MS) {
+        t->last_block_log_ms = now;
+        SPATE_WARN(LOG, "table %s still refuses writes after %.0f s (%s): %s", t->label,
+                   (double)(now - t->blocked_since_ms) / 1000.0, label, msg);
+    }
+}
+
+/* A write to t was acknowledged: if t was blocked it is writable again, and
+ * its held writes go out now rather than at the next probe time. */
+static void unblock_table(struct sink *sk, struct sink_table *t)
+{
+    if (!t->blocked)
+        return;
+    metrics_gauge_set(t->m_blocked, 0);
+    SPATE_INFO(LOG, "table %s takes writes again after %.1f s: resuming", t->label,
+               (double)(spate_mono_ms() - t->blocked_since_ms) / 1000.0);
+    t->blocked = NULL;
+    t->blocked_since_ms = 0;
+    t->probes = 0;
+    sk->nblocked--;
+    for (struct sink_write *w = sk->retry; w; w = w->next_retry)
+        if (table_of(w) == t)
+            w->due_ms = 0;
+}
+
+/* Holds write w until its blocked table's next probe. */
+static void hold_for_table(struct sink *sk, struct sink_write *w)
+{
+    int64_t wait = table_of(w)->next_probe_ms - spate_mono_ms();
+    schedule_retry(sk, w, wait > 0 ? wait : 0);
 }
 
 static void on_write_done(void *arg, int status, struct cql_result *res,
@@ -580,7 +839,15 @@ static void sent(struct sink *sk, struct sink_write *w, int rc, const char *why)
         schedule_retry(sk, w, 0);
         return;
     }
-    if (is_transient(rc) || rc == SPATE_ENOMEM) {
+    const char *label;
+    enum sink_fail f = rc == SPATE_ETYPE ? SINK_FAIL_RECORD
+                                         : sink__classify_write(rc, -1, why, &label);
+    if (f == SINK_FAIL_BLOCKED) {
+        block_table(sk, table_of(w), label, cql_session_errstr(sk->cql));
+        hold_for_table(sk, w);
+        return;
+    }
+    if (f == SINK_FAIL_RETRY) {
         if (rc == SPATE_EUNAVAILABLE || rc == SPATE_ECLOSED || rc == SPATE_ECONNREFUSED)
             set_down(sk, 1, cql_session_errstr(sk->cql));
         w->attempts++;
@@ -610,7 +877,8 @@ static void on_write_done(void *arg, int status, struct cql_result *res,
     if (status == 0) {
         if (sk->window < sk->max_in_flight)
             sk->window++;
-        const struct sink_table *t = &r->route->tables[w->table];
+        struct sink_table *t = table_of(w);
+        unblock_table(sk, t);
         metrics_counter_inc(t->m_rows);
         sk->sum.rows++;
         metrics_histogram_observe(sk->m_write,
@@ -620,7 +888,15 @@ static void on_write_done(void *arg, int status, struct cql_result *res,
         return;
     }
     const char *msg = err ? err->message : spate_strerror(status);
-    if (is_transient(status)) {
+    const char *label;
+    enum sink_fail f = sink__classify_write(status, err ? err->server_code : -1, msg, &label);
+    if (f == SINK_FAIL_BLOCKED) {
+        set_down(sk, 0, NULL); /* the node answered: it is up, the table is not */
+        block_table(sk, table_of(w), label, msg);
+        hold_for_table(sk, w);
+        return;
+    }
+    if (f == SINK_FAIL_RETRY) {
         if (status != SPATE_ETIMEDOUT)
             set_down(sk, 1, msg);
         int64_t t = spate_mono_ms();
@@ -679,6 +955,17 @@ static void run_retries(struct sink *sk)
             write_done(sk, w->rec);
             continue;
         }
+        struct sink_table *t = table_of(w);
+        if (t->blocked) {
+            if (now < t->next_probe_ms) {
+                hold_for_table(sk, w);
+                continue;
+            }
+            /* this write is the probe; the others wait for its answer */
+            t->probes++;
+            t->next_probe_ms = now + sink__backoff_ms(t->probes + 1, BLOCKED_RECHECK_INITIAL_MS,
+                                                      BLOCKED_RECHECK_MAX_MS, rnd(sk));
+        }
         if (cql_session_in_flight(sk->cql) >= limit) {
             schedule_retry(sk, w, 20); /* the window is full: not a new attempt */
             continue;
@@ -699,7 +986,12 @@ static void on_batch_done(void *arg, int status, struct cql_result *res,
 {
     struct sink_batch *b = arg;
     struct sink *sk = b->sk;
-    int permanent = status != 0 && !is_transient(status) && !sk->closing;
+    /* A refused batch may be one bad row, or one table of several that is
+     * gone: each row alone gets its own answer. Trouble of the node is
+     * everyone's, retried as it is. */
+    int permanent = status != 0 && !sk->closing &&
+                    sink__classify_write(status, err ? err->server_code : -1,
+                                         err ? err->message : NULL, NULL) != SINK_FAIL_RETRY;
     if (permanent) {
         /* one statement may be the cause: send each alone to find it */
         const char *msg = err ? err->message : spate_strerror(status);
@@ -932,6 +1224,10 @@ static void handle_message(struct sink *sk, rd_kafka_message_t *m)
     }
     /* the values point into root and the scratch; each call serializes them */
     for (size_t i = 0; i < route->ntables; i++) {
+        if (route->tables[i].blocked) { /* fetched before the pause took effect */
+            hold_for_table(sk, &r->w[i]);
+            continue;
+        }
         int rc = sk->cfg->sink.batch_rows > 1
                      ? batch_add(sk, &r->w[i], vals[i], &qo[i], why, sizeof why)
                      : execute(sk, &r->w[i], vals[i], &qo[i], why, sizeof why);
@@ -968,9 +1264,9 @@ static void update_flow(struct sink *sk)
     /* down with nothing left to retry: resume, the next writes probe the node */
     if (sk->down && sk->nretry == 0 && cql_session_in_flight(sk->cql) == 0)
         set_down(sk, 0, NULL);
-    if (!sk->paused && (sk->nlive >= limit || sk->down || *sk->stop))
+    if (!sk->paused && (sk->nlive >= limit || sk->down || sk->nblocked || *sk->stop))
         set_paused(sk, 1);
-    else if (sk->paused && !sk->down && !*sk->stop && sk->nlive <= limit / 2)
+    else if (sk->paused && !sk->down && !sk->nblocked && !*sk->stop && sk->nlive <= limit / 2)
         set_paused(sk, 0);
 }
 
@@ -997,6 +1293,19 @@ static void commit(struct sink *sk, const rd_kafka_topic_partition_list_t *only,
     rd_kafka_topic_partition_list_destroy(l);
 }
 
+/* Whether r waits for something an operator must fix (a blocked table, a
+ * DLQ write that keeps failing): draining cannot finish it, so a stop or a
+ * rebalance does not wait for it; it is re-read from the committed offset. */
+static int rec_held(const struct sink_rec *r)
+{
+    if (r->dlq_stuck)
+        return 1;
+    for (size_t i = 0; i < r->route->ntables; i++)
+        if (r->w[i].queued && r->route->tables[i].blocked)
+            return 1;
+    return 0;
+}
+
 /* Polls Cassandra and the DLQ producer until the records of the given
  * partitions (all when only is NULL) are done or timeout_ms passes. */
 static void drain(struct sink *sk, const rd_kafka_topic_partition_list_t *only,
@@ -1007,12 +1316,14 @@ static void drain(struct sink *sk, const rd_kafka_topic_partition_list_t *only,
     for (;;) {
         size_t pending = 0;
         for (struct sink_rec *r = sk->live; r; r = r->next)
-            if (r->part && (!only || rd_kafka_topic_partition_list_find(only, r->part->topic,
-                                                                        r->part->partition)))
+            if (r->part && !rec_held(r) &&
+                (!only || rd_kafka_topic_partition_list_find(only, r->part->topic,
+                                                             r->part->partition)))
                 pending++;
         if (pending == 0 || spate_mono_ms() >= until)
             return;
         run_retries(sk);
+        run_dlq_retries(sk);
         cql_session_poll(sk->cql, 5);
         rd_kafka_poll(sk->producer, 0);
     }
@@ -1030,6 +1341,10 @@ static void abandon(struct sink *sk, const rd_kafka_topic_partition_list_t *only
             continue;
         r->part = NULL;
         sk->sum.unfinished++;
+        if (r->dlq_queued) { /* its DLQ write waits for a retry: settle it now */
+            dlq_unqueue(sk, r);
+            r->pending--;
+        }
         /* writes waiting for a retry are not in flight: settle them now */
         for (struct sink_write **pp = &sk->retry; *pp;) {
             if ((*pp)->rec == r) {
@@ -1410,10 +1725,21 @@ static void register_metrics(struct sink *sk)
                               NULL);
     sk->m_inflight = metrics_gauge(g, "spate_sink_records_in_flight",
                                    "Records consumed and not yet acknowledged", NULL);
-    sk->m_paused = metrics_gauge(g, "spate_sink_paused", "1 while consumption is paused", NULL);
+    sk->m_paused = metrics_gauge(g, "spate_sink_paused",
+                                 "1 while consumption is paused (backpressure, Cassandra down, "
+                                 "a table blocked: see spate_sink_blocked)",
+                                 NULL);
     sk->m_up = metrics_gauge(g, "spate_sink_cassandra_up", "0 while Cassandra refuses writes",
                              NULL);
     sk->m_rate = metrics_gauge(g, "spate_sink_rows_per_second", "Rows written per second", NULL);
+    sk->m_dlq_failures = metrics_counter(g, "spate_sink_dlq_failures_total",
+                                         "DLQ writes that failed for good (the record stays "
+                                         "uncommitted and is tried again)",
+                                         NULL);
+    sk->m_dlq_stuck = metrics_gauge(g, "spate_sink_dlq_stuck",
+                                    "Poison records whose DLQ write keeps failing (nothing "
+                                    "after them is committed)",
+                                    NULL);
     sk->m_e2e = metrics_histogram(g, "spate_sink_e2e_latency_seconds",
                                   "Now minus the record's ingested_at, at acknowledgement", NULL,
                                   metrics_latency_buckets, metrics_latency_nbuckets);
@@ -1546,6 +1872,18 @@ int sink_run(const struct spate_config *cfg, const struct sink_options *opts,
         goto out;
     }
     {
+        /* the DLQ envelope is cut to what this producer accepts */
+        char v[32];
+        size_t vs = sizeof v;
+        sk->dlq_max_bytes = 1000000;
+        if (rd_kafka_conf_get(rd_kafka_conf(sk->producer), "message.max.bytes", v, &vs) ==
+            RD_KAFKA_CONF_OK) {
+            long long n = atoll(v);
+            if (n > 0)
+                sk->dlq_max_bytes = (size_t)n;
+        }
+    }
+    {
         /* The topics we read exist before we subscribe, with the configured
          * partitions, so the group starts at once however the stages were
          * started; where the cluster forbids it, whoever creates them later
@@ -1641,13 +1979,14 @@ int sink_run(const struct spate_config *cfg, const struct sink_options *opts,
         }
         flush_batches(sk);
         run_retries(sk);
+        run_dlq_retries(sk);
         rd_kafka_poll(sk->producer, 0);
         size_t inflight = cql_session_in_flight(sk->cql);
         if (got > 0) {
             cql_session_poll(sk->cql, 0);
         } else if (inflight > 0) {
             cql_session_poll(sk->cql, 5);
-        } else if (sk->nretry > 0) {
+        } else if (sk->nretry > 0 || sk->dlq_retry) {
             cql_session_poll(sk->cql, 10);
         } else {
             rd_kafka_message_t *m = rd_kafka_consumer_poll(sk->consumer, 100);
@@ -1672,9 +2011,11 @@ int sink_run(const struct spate_config *cfg, const struct sink_options *opts,
         }
         if (!opts->quiet && now - last_log >= 10000) {
             SPATE_INFO(LOG, "%" PRIu64 " records, %" PRIu64 " rows, %" PRIu64 " dlq, %" PRIu64
-                            " retries, %zu in flight, lag %.0f%s",
+                            " retries, %zu in flight, lag %.0f%s%s%s",
                        sk->sum.records, sk->sum.rows, sk->sum.dlq, sk->sum.retries, sk->nlive,
-                       metrics_gauge_value(sk->m_lag), sk->down ? ", Cassandra down" : "");
+                       metrics_gauge_value(sk->m_lag), sk->down ? ", Cassandra down" : "",
+                       sk->nblocked ? ", a table refuses writes" : "",
+                       sk->ndlq_stuck ? ", DLQ writes failing" : "");
             last_log = now;
         }
     }

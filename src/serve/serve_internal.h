@@ -89,6 +89,11 @@ struct serve_sample {
     /* ingest producer queue depth */
     double queue;
     int ingest_up, sink_up, kafka_up;
+    /* sink: tables refusing its writes (consumption paused for them), named
+     * "ks.table (reason)", and poison records whose DLQ write keeps failing */
+    double sink_blocked;
+    char sink_blocked_by[256];
+    double sink_dlq_stuck;
 };
 
 struct serve_pipeline;

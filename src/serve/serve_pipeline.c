@@ -91,6 +91,26 @@ void serve__sample_from_sink(struct serve_sample *s, const struct serve_prom *p,
     }
     if (found)
         s->lag = v;
+    /* a sink that cannot write a table pauses rather than reject its records:
+     * say which table and why, or the pipeline looks merely slow */
+    s->sink_blocked = 0;
+    s->sink_blocked_by[0] = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        const struct serve_prom_sample *m = &p->s[i];
+        char table[160], reason[48];
+        if (strcmp(m->name, "spate_sink_blocked") != 0 || !(m->value > 0))
+            continue;
+        s->sink_blocked++;
+        if (serve__prom_label(m->labels, "table", table, sizeof table))
+            snprintf(table, sizeof table, "?");
+        if (serve__prom_label(m->labels, "reason", reason, sizeof reason))
+            snprintf(reason, sizeof reason, "?");
+        size_t used = strlen(s->sink_blocked_by);
+        snprintf(s->sink_blocked_by + used, sizeof s->sink_blocked_by - used, "%s%s (%s)",
+                 used ? ", " : "", table, reason);
+    }
+    v = serve__prom_sum(p, "spate_sink_dlq_stuck", NULL, &found);
+    s->sink_dlq_stuck = found ? v : 0;
     memset(hist, 0, sizeof *hist);
     if (serve__prom_histogram(p, "spate_sink_e2e_latency_seconds", hist) == 0)
         return;
@@ -200,6 +220,15 @@ int serve__sample_json(const struct serve_sample *s, struct spate_buf *b)
         rc |= spate_buf_append(b, "}", 1);
     }
     rc |= spate_buf_append(b, "}", 1);
+    rc |= num(b, "sink_blocked", s->sink_blocked, 1);
+    rc |= num(b, "sink_dlq_stuck", s->sink_dlq_stuck, 1);
+    {
+        json_t *by = json_string(s->sink_blocked_by);
+        char *txt = by ? json_dumps(by, JSON_ENCODE_ANY) : NULL;
+        json_decref(by);
+        rc |= spate_buf_appendf(b, ",\"sink_blocked_by\":%s", txt ? txt : "\"\"");
+        free(txt);
+    }
     rc |= spate_buf_appendf(b, ",\"up\":{\"ingest\":%s,\"sink\":%s,\"kafka\":%s}}",
                             s->ingest_up ? "true" : "false", s->sink_up ? "true" : "false",
                             s->kafka_up ? "true" : "false");

@@ -147,6 +147,12 @@ static void test_roundtrip_with_metrics(void **state)
                         900);
     metrics_counter_add(metrics_counter(reg, "spate_sink_dlq_total", "dlq", NULL), 3);
     metrics_gauge_set(metrics_gauge(reg, "spate_sink_consumer_lag", "lag", NULL), 42);
+    metrics_gauge_set(metrics_gauge(reg, "spate_sink_blocked", "blocked",
+                                    "table=\"ks.users\",reason=\"schema\""),
+                      1);
+    metrics_gauge_set(metrics_gauge(reg, "spate_sink_blocked", "blocked",
+                                    "table=\"ks.users\",reason=\"unauthorized\""),
+                      0); /* a cause that has cleared */
     for (int i = 0; i < 100; i++)
         metrics_histogram_observe(h, 0.010); /* 10 ms */
     struct spate_buf b = {0};
@@ -162,6 +168,15 @@ static void test_roundtrip_with_metrics(void **state)
     assert_true(s.stored == 900); /* only the users table */
     assert_true(s.dlq_sink == 3);
     assert_true(s.lag == 42);
+    /* a table the sink cannot write shows in /api/pipeline, with its cause */
+    assert_true(s.sink_blocked == 1);
+    assert_string_equal(s.sink_blocked_by, "ks.users (schema)");
+    assert_true(s.sink_dlq_stuck == 0);
+    struct spate_buf js = {0};
+    assert_int_equal(serve__sample_json(&s, &js), 0);
+    assert_non_null(strstr(js.data, "\"sink_blocked\":1,"));
+    assert_non_null(strstr(js.data, "\"sink_blocked_by\":\"ks.users (schema)\""));
+    spate_buf_free(&js);
     assert_true(h1.n >= 10);
     assert_true(isinf(h1.bounds[h1.n - 1]));
     uint64_t n;

@@ -821,7 +821,7 @@ static int execute(struct sink *sk, struct sink_write *w, const struct cql_value
 {
     const struct sink_table *t = &w->rec->route->tables[w->table];
     int rc = cql_execute_async(sk->cql, t->stmt, vals, t->nbind, qo, on_write_done, w);
-    if (rc == SPATE_ETYPE)
+    if (rc && rc != SPATE_EAGAIN) /* the reason a poison record or a blocked table logs */
         snprintf(why, whylen, "%s: %s", t->name, cql_session_errstr(sk->cql));
     return rc;
 }

@@ -5,7 +5,8 @@
 #
 # Env: SPATE_BIN, SPATE_KAFKA, SPATE_CASSANDRA_HOST, SPATE_CASSANDRA_PORT, SPATE_RUN_ID,
 # SPATE_BUILD (where it_sink_data is; default: next to SPATE_BIN).
-# Optional: SPATE_SINK_IT_COUNT (records, default 1000000, as issue 6 asks), SPATE_SINK_IT_METRICS_PORT.
+# Optional: SPATE_SINK_IT_COUNT (records, default 1000000, as issue 6 asks), SPATE_SINK_IT_METRICS_PORT,
+# SPATE_SINK_IT_ONLY (case names, see the end of the cases).
 # Prints "N passed, N failed" last and exits non-zero on any failure.
 set -u
 BIN=${SPATE_BIN:?SPATE_BIN must point at the spate binary}
@@ -65,6 +66,121 @@ write_config "$WORK/sink.yaml" "$P-g"
 # background instances run the binary itself, so $! is its pid (for kill -9)
 SINK=("$BIN" -c "$WORK/sink.yaml" sink)
 cql() { "$BIN" -c "$WORK/sink.yaml" cql -k "$KS" "$@"; }
+
+# A keyspace, topics and group of its own for case $1, and a config for them in
+# $WORK/$1.yaml; the keyspace name is in KSX.
+own_setup() { # name
+    KSX="${KS}_$1"
+    sed -e "s/keyspace: $KS\$/keyspace: $KSX/" -e "s/$P\\./$P-$1./g" -e "s/$P-g/$P-$1-g/" \
+        "$WORK/sink.yaml" >"$WORK/$1.yaml"
+    "$BIN" -c "$WORK/sink.yaml" schema apply --keyspace "$KSX" >/dev/null
+    "$DATA" topics --brokers "$KAFKA" --partitions 2 "$P-$1.clean" "$P-$1.stats" "$P-$1.dlq" >/dev/null
+}
+metric() { # port name-with-labels: the value, or empty
+    curl -s "http://127.0.0.1:$1/metrics" | awk -v n="$2" '$1 == n {print $2}'
+}
+
+# ---- a poison record whose DLQ envelope is larger than message.max.bytes: 500 KB
+# that are not UTF-8 double as hex. The sink used to retry the produce by
+# recursion for ever; now the envelope is cut to fit (reason, key, size and hash
+# kept), stored in the DLQ, and the sink moves on and commits past it.
+case_big_poison() {
+    own_setup big
+    local ks=$KSX
+    python3 -c 'import sys; sys.stdout.buffer.write(b"big-poison\t" + bytes(0x80 + i % 0x7f for i in range(500 * 1024)) + b"\n")' |
+        "$DATA" lines --brokers "$KAFKA" --topic "$P-big.clean" >/dev/null
+    "$DATA" produce --brokers "$KAFKA" --topic "$P-big.clean" --count 500 --seed "$SEED" \
+        --base-ms "$BASE" >/dev/null 2>&1
+    timeout 180 "$BIN" -c "$WORK/big.yaml" sink -q --idle-exit 8s --metrics-port 0 >"$WORK/big.log" 2>&1
+    local rc=$?
+    local line
+    line=$(grep 'spate sink: ' "$WORK/big.log" | tail -1)
+    out=$("$BIN" -c "$WORK/big.yaml" cql -k "$ks" --json \
+        -e "SELECT stage, reason, record_key, raw FROM rejected_by_day WHERE day = '$(date -u +%F)'" 2>&1 |
+        python3 -c '
+import json, sys
+for l in sys.stdin:
+    r = json.loads(l)
+    if r.get("record_key") == "big-poison":
+        print(r["stage"], len(r["raw"]), r["raw"][:10], r["reason"])')
+    vout=$("$DATA" verify --host "$CHOST" --port "$CPORT" --keyspace "$ks" --count 500 \
+        --seed "$SEED" --base-ms "$BASE" 2>&1)
+    local vrc=$?
+    set -- $out
+    if [ $rc -eq 0 ] && [ "${1:-}" = sink ] && [ "${2:-0}" -gt 100000 ] && [ "${2:-0}" -lt 1000000 ] &&
+        [ "${3:-}" = 0x80818283 ] && echo "$out" | grep -q "primary key column is missing or null" &&
+        grep -q "DLQ envelope cut to" "$WORK/big.log" && [ $vrc -eq 0 ]; then
+        ok "a 500 KB poison record that is not UTF-8 is stored in the DLQ cut to ${2} hex chars with its reason; the 500 records after it are stored"
+    else bad "oversized DLQ envelope (rc $rc, DLQ row: '$out', verify rc $vrc): $line" \
+        "$(grep -v ' poison record: ' "$WORK/big.log" | tail -8; echo "$vout" | tail -3)"; fi
+    # committed past it: a restart has nothing left to do
+    timeout 120 "$BIN" -c "$WORK/big.yaml" sink -q --idle-exit 5s --metrics-port 0 >"$WORK/big2.log" 2>&1
+    rc=$?
+    if [ $rc -eq 0 ] && grep -q "spate sink: 0 records" "$WORK/big2.log"; then
+        ok "the oversized poison record's offset is committed: a restart reads nothing again"
+    else bad "restart after the oversized poison record (rc $rc)" "$(tail -5 "$WORK/big2.log")"; fi
+    "$BIN" -c "$WORK/sink.yaml" cql -e "DROP KEYSPACE IF EXISTS $ks" >/dev/null 2>&1
+}
+
+# ---- a table dropped under a running sink: it pauses (records wait, nothing goes
+# to the DLQ, nothing is committed past them), says which table and why, and
+# resumes by itself once the table is back; nothing lost, nothing duplicated.
+case_table_dropped() {
+    own_setup drop
+    local ks=$KSX port=$((MPORT + 7)) n=2000
+    "$BIN" -c "$WORK/drop.yaml" sink -q --metrics-port "$port" >"$WORK/drop.log" 2>&1 &
+    local S=$!
+    PIDS+=("$S")
+    for _ in $(seq 1 60); do grep -q "assigned" "$WORK/drop.log" && break; sleep 0.5; done
+    "$BIN" -c "$WORK/sink.yaml" cql -e "DROP TABLE $ks.users" >/dev/null 2>&1
+    "$DATA" produce --brokers "$KAFKA" --topic "$P-drop.clean" --count $n --seed "$SEED" \
+        --base-ms "$BASE" >/dev/null 2>&1
+    local blocked=""
+    for _ in $(seq 1 60); do
+        blocked=$(metric "$port" "spate_sink_blocked{table=\"$ks.users\",reason=\"schema\"}")
+        [ "$blocked" = 1 ] && break
+        sleep 1
+    done
+    sleep 3 # a few re-checks while it is gone
+    local paused done_n dlq
+    paused=$(metric "$port" spate_sink_paused)
+    done_n=$(metric "$port" spate_sink_records_total)
+    dlq=$(metric "$port" spate_sink_dlq_total)
+    if [ "$blocked" = 1 ] && [ "$paused" = 1 ] && [ "${done_n:-x}" = 0 ] && [ "${dlq:-x}" = 0 ] &&
+        grep -q "table $ks.users refuses writes (schema)" "$WORK/drop.log" &&
+        ! grep -q "poison record" "$WORK/drop.log"; then
+        ok "a table dropped mid-stream pauses the sink (spate_sink_blocked{reason=\"schema\"} 1, paused, 0 records done, 0 to the DLQ)"
+    else bad "table dropped: blocked '$blocked', paused '$paused', done '$done_n', dlq '$dlq'" \
+        "$(tail -8 "$WORK/drop.log")"; fi
+    "$BIN" -c "$WORK/sink.yaml" schema apply --keyspace "$ks" >/dev/null 2>&1
+    for _ in $(seq 1 90); do
+        done_n=$(metric "$port" spate_sink_records_total)
+        [ "${done_n:-0}" -ge $n ] && break
+        sleep 1
+    done
+    blocked=$(metric "$port" "spate_sink_blocked{table=\"$ks.users\",reason=\"schema\"}")
+    dlq=$(metric "$port" spate_sink_dlq_total)
+    kill -TERM "$S" 2>/dev/null
+    wait "$S"
+    local rc=$?
+    vout=$("$DATA" verify --host "$CHOST" --port "$CPORT" --keyspace "$ks" --count $n \
+        --seed "$SEED" --base-ms "$BASE" 2>&1)
+    local vrc=$?
+    if [ $rc -eq 0 ] && [ "${done_n:-0}" -ge $n ] && [ "$blocked" = 0 ] && [ "${dlq:-x}" = 0 ] &&
+        [ $vrc -eq 0 ] && grep -q "table $ks.users takes writes again" "$WORK/drop.log"; then
+        ok "once the table is back the sink resumes by itself: $n records stored exactly, none in the DLQ"
+    else bad "table back: rc $rc, done '$done_n', blocked '$blocked', dlq '$dlq', verify rc $vrc" \
+        "$(tail -6 "$WORK/drop.log"; echo "$vout" | tail -4)"; fi
+    "$BIN" -c "$WORK/sink.yaml" cql -e "DROP KEYSPACE IF EXISTS $ks" >/dev/null 2>&1
+}
+
+# SPATE_SINK_IT_ONLY="big_poison table_dropped" runs only those cases.
+if [ -n "${SPATE_SINK_IT_ONLY:-}" ]; then
+    for c in $SPATE_SINK_IT_ONLY; do "case_$c"; done
+    echo "$passed passed, $failed failed"
+    [ "$failed" -eq 0 ]
+    exit
+fi
 
 echo "# keyspace $KS, topics $P.*, seed $SEED, $COUNT records, poison every $POISON_EVERY"
 
@@ -294,6 +410,9 @@ if [ $rc -eq 0 ] && echo "$tline" | grep -q " 0 to DLQ" && ! echo "$tline" | gre
     ok "write timeouts are retried until acknowledged: $(echo "$tline" | grep -o '[0-9]* retries')"
 else bad "write timeouts (rc $rc): $tline" "$out"; fi
 "$BIN" -c "$WORK/sink.yaml" cql -e "DROP KEYSPACE IF EXISTS $KS2" >/dev/null 2>&1
+
+case_big_poison
+case_table_dropped
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

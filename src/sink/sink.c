@@ -1006,6 +1006,8 @@ static void on_batch_done(void *arg, int status, struct cql_result *res,
         w->in_flight = 0;
         if (!w->rec->part)
             write_done(sk, w->rec);
+        else if (table_of(w)->blocked) /* known refused: wait for the probe's answer */
+            hold_for_table(sk, w);
         else
             submit(sk, w, NULL);
     }

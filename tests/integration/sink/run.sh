@@ -91,7 +91,7 @@ case_big_poison() {
         "$DATA" lines --brokers "$KAFKA" --topic "$P-big.clean" >/dev/null
     "$DATA" produce --brokers "$KAFKA" --topic "$P-big.clean" --count 500 --seed "$SEED" \
         --base-ms "$BASE" >/dev/null 2>&1
-    timeout 180 "$BIN" -c "$WORK/big.yaml" sink -q --idle-exit 8s --metrics-port 0 >"$WORK/big.log" 2>&1
+    timeout -k 10 180 "$BIN" -c "$WORK/big.yaml" sink -q --idle-exit 8s --metrics-port 0 >"$WORK/big.log" 2>&1
     local rc=$?
     local line
     line=$(grep 'spate sink: ' "$WORK/big.log" | tail -1)
@@ -114,7 +114,7 @@ for l in sys.stdin:
     else bad "oversized DLQ envelope (rc $rc, DLQ row: '$out', verify rc $vrc): $line" \
         "$(grep -v ' poison record: ' "$WORK/big.log" | tail -8; echo "$vout" | tail -3)"; fi
     # committed past it: a restart has nothing left to do
-    timeout 120 "$BIN" -c "$WORK/big.yaml" sink -q --idle-exit 5s --metrics-port 0 >"$WORK/big2.log" 2>&1
+    timeout -k 10 120 "$BIN" -c "$WORK/big.yaml" sink -q --idle-exit 5s --metrics-port 0 >"$WORK/big2.log" 2>&1
     rc=$?
     if [ $rc -eq 0 ] && grep -q "spate sink: 0 records" "$WORK/big2.log"; then
         ok "the oversized poison record's offset is committed: a restart reads nothing again"

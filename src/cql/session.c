@@ -522,12 +522,11 @@ static void on_registered(struct cql_session *s, struct cql_conn *c, struct cql_
 {
     (void)req;
     (void)resp;
-    if (status && status != SPATE_ECLOSED && status != SPATE_ECANCELED) {
+    (void)s;
+    /* no retry: events only speed up what reconnects and timeouts find anyway */
+    if (status && status != SPATE_ECLOSED && status != SPATE_ECANCELED)
         SPATE_WARN(LOGC, "REGISTER for events on %s failed: %s",
                    c && c->host ? c->host->name : "?", err ? err->message : "?");
-        if (c && s->control == c)
-            s->control = NULL; /* another connection will try */
-    }
 }
 
 /* The control connection hears topology, status and schema events. */
@@ -552,7 +551,7 @@ static void on_conn_ready(struct cql_session *s, struct cql_conn *c)
 {
     struct cql_host *h = c->host;
     c->last_used_ms = c->last_read_ms = spate_mono_ms();
-    if (!h->up)
+    if (!h->up && !s->starting) /* a reconnect: worth a line, the first connect is not */
         SPATE_INFO(LOGC, "connected to %s", h->name);
     h->backoff_ms = s->cfg.reconnect_initial_ms;
     h->up = 1;

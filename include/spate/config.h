@@ -58,6 +58,7 @@ struct spate_cassandra_config {
     struct spate_tls_config tls;
     int connect_timeout_ms;
     int request_timeout_ms;
+    int heartbeat_interval_ms; /* OPTIONS on an idle connection; 0 = off */
     int connections_per_host;
     int max_in_flight;  /* per connection */
     int compression;    /* negotiate LZ4 when the server supports it */

@@ -305,8 +305,15 @@ struct cql_session_config {
     int page_size;                     /* default rows per page, 5000 */
     int discover_peers;                /* read system.peers, default 1 */
     int token_aware;                   /* route by partition key, default 1 */
-    int reconnect_initial_ms;          /* default 200 */
+    int reconnect_initial_ms;          /* backoff between attempts to a down host, default 200,
+                                          doubling up to reconnect_max_ms */
     int reconnect_max_ms;              /* default 10000 */
+    int heartbeat_interval_ms;         /* OPTIONS on a connection nothing was heard from for
+                                          this long; unanswered within request_timeout_ms the
+                                          connection is closed. 0 = default 30000, < 0 = off */
+    int max_orphans;                   /* requests that timed out still hold their stream id
+                                          until the late answer; a connection with this many is
+                                          replaced. 0 = default: a quarter of max_in_flight */
     size_t max_frame_bytes;            /* largest accepted frame, default 256 MiB */
     int client_timestamps;             /* 1 = every write carries a client-side default
                                           timestamp (wall clock, microseconds, strictly
@@ -412,8 +419,10 @@ typedef void (*cql_done_fn)(void *arg, int status, struct cql_result *res,
 /* Return 0 when queued (cb fires exactly once later), or a code (cb never
  * fires): SPATE_EAGAIN when every connection is at max_in_flight and
  * opts->block is 0 (backpressure: poll, then retry), SPATE_ETYPE for a value
- * that does not fit, SPATE_EUNAVAILABLE when no host is up. The cause is in
- * cql_session_errstr(). */
+ * that does not fit, SPATE_EUNAVAILABLE when no host is up (a blocking call
+ * first waits up to connect_timeout_ms for one to come up), SPATE_ETIMEDOUT
+ * when opts->block waited the request timeout without a free stream id. The
+ * cause is in cql_session_errstr(). */
 int cql_query_async(struct cql_session *s, const char *cql, const struct cql_value *values,
                     size_t count, const struct cql_query_opts *opts, cql_done_fn cb, void *arg);
 int cql_execute_async(struct cql_session *s, const struct cql_prepared *p,
@@ -427,7 +436,9 @@ struct cql_result *cql_result_take(struct cql_result *res);
 
 /* Runs I/O for up to timeout_ms (0 = don't wait, -1 = until something
  * happens): sends, receives, fires callbacks, expires timed-out requests,
- * reconnects. Returns the number of callbacks fired, or a negative code. */
+ * sends heartbeats and advances reconnects (never blocking on one: a host
+ * that does not answer costs the others nothing). Returns the number of
+ * callbacks fired, or a negative code. */
 int cql_session_poll(struct cql_session *s, int timeout_ms);
 /* Polls until no request is in flight or timeout_ms passes (-1 = forever).
  * Returns 0 or SPATE_ETIMEDOUT. */

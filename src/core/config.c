@@ -133,6 +133,8 @@ static const struct cfg_spec cassandra_spec[] = {
     SECT(spate_cassandra_config, tls, "tls", tls_spec),
     DUR(spate_cassandra_config, connect_timeout_ms, "connect_timeout", "5s", 1, 600000),
     DUR(spate_cassandra_config, request_timeout_ms, "request_timeout", "12s", 1, 600000),
+    /* 0 turns heartbeats off */
+    DUR(spate_cassandra_config, heartbeat_interval_ms, "heartbeat_interval", "30s", 0, 3600000),
     INT(spate_cassandra_config, connections_per_host, "connections_per_host", "2", 1, 64),
     INT(spate_cassandra_config, max_in_flight, "max_in_flight", "1024", 1, 32768),
     BOOL(spate_cassandra_config, compression, "compression", "true"),

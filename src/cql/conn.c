@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* conn.c -- one CQL connection: non-blocking socket, handshake, stream ids, framed reads/writes. */
+/* conn.c -- one CQL connection: non-blocking connect and handshake, stream ids, framed I/O. */
 #include "cql_internal.h"
 
 #include <errno.h>
@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,92 +52,19 @@ void cql__conn_release_stream(struct cql_conn *c, int stream)
     c->free_ids[c->nfree++] = (int16_t)stream;
 }
 
-/* ---- blocking helpers for the handshake ------------------------------------------------- */
+/* ---- connecting: a state machine the session's poll loop drives ------------------------ */
 
-static int wait_fd(int fd, short events, int64_t deadline)
-{
-    for (;;) {
-        int64_t left = deadline - spate_mono_ms();
-        if (left <= 0)
-            return SPATE_ETIMEDOUT;
-        struct pollfd p = {.fd = fd, .events = events};
-        int n = poll(&p, 1, (int)left);
-        if (n > 0)
-            return 0;
-        if (n < 0 && errno != EINTR)
-            return SPATE_ESYS;
-    }
-}
+static int conn_error(struct cql_conn *c, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
-static int write_all(struct cql_conn *c, int64_t deadline)
+/* Saves why the attempt failed, closes the connection and returns rc. */
+static int conn_error(struct cql_conn *c, int rc, const char *fmt, ...)
 {
-    while (c->out_off < c->out.len) {
-        int rc = cql__conn_flush(c);
-        if (rc)
-            return rc;
-        if (c->out_off < c->out.len && (rc = wait_fd(c->fd, POLLOUT, deadline)))
-            return rc;
-    }
-    return 0;
-}
-
-static int read_one(struct cql_conn *c, struct cql_frame *f, int64_t deadline)
-{
-    for (;;) {
-        int rc = cql__decoder_next(&c->dec, f);
-        if (rc != SPATE_ENEEDMORE)
-            return rc;
-        char buf[16384];
-        long n = c->io->read(c, buf, sizeof buf);
-        if (n > 0) {
-            if ((rc = cql__decoder_feed(&c->dec, buf, (size_t)n)))
-                return rc;
-            continue;
-        }
-        if (n == 0)
-            return SPATE_ECLOSED;
-        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-            return errno == ECONNRESET ? SPATE_ECLOSED : SPATE_ESYS;
-        if ((rc = wait_fd(c->fd, POLLIN, deadline)))
-            return rc;
-    }
-}
-
-/* Sends the frame already in c->out and waits for its response. */
-static int roundtrip(struct cql_conn *c, struct cql_response *resp, int64_t deadline, char *err,
-                     size_t errlen)
-{
-    int rc = write_all(c, deadline);
-    struct cql_frame f = {0};
-    if (!rc) {
-        do {
-            rc = read_one(c, &f, deadline);
-            if (!rc && f.stream < 0) { /* an event before our answer: skip */
-                free(f.body);
-                f.body = NULL;
-                continue;
-            }
-            break;
-        } while (1);
-    }
-    if (rc) {
-        if (rc == SPATE_ETIMEDOUT)
-            snprintf(err, errlen, "timed out during connection setup");
-        else if (c->dec.err)
-            snprintf(err, errlen, "%s", c->dec.errstr);
-        else
-            snprintf(err, errlen, "%s", rc == SPATE_ESYS ? strerror(errno) : spate_strerror(rc));
-        return rc;
-    }
-    rc = cql__response_parse(&f, NULL, resp, err, errlen);
-    free(f.body);
-    if (rc)
-        return rc;
-    if (resp->opcode == CQL_OP_ERROR) {
-        snprintf(err, errlen, "%s", resp->error.message);
-        rc = resp->error.status;
-        cql__response_free(resp);
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->errstr, sizeof c->errstr, fmt, ap);
+    va_end(ap);
+    cql__conn_close(c);
     return rc;
 }
 
@@ -150,176 +78,367 @@ static int connected_to_self(int fd)
     return al == bl && memcmp(&a, &b, al) == 0;
 }
 
-static int do_connect(struct cql_conn *c, const char *host, int port, int64_t deadline, char *err,
-                      size_t errlen)
+/* A peer that vanishes without a FIN or RST (power loss, a dropped NAT entry)
+ * leaves an idle socket open for ever; keepalive lets the kernel notice. The
+ * Linux default waits two hours before the first probe, far longer than
+ * anyone waits for a database, hence the explicit timings. */
+static void set_keepalive(int fd)
 {
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_family = AF_UNSPEC}, *res = NULL;
-    char ps[16];
-    snprintf(ps, sizeof ps, "%d", port);
-    int g = getaddrinfo(host, ps, &hints, &res);
-    if (g != 0) {
-        snprintf(err, errlen, "cannot resolve %s: %s", host, gai_strerror(g));
-        return SPATE_ERESOLVE;
-    }
-    int rc = SPATE_ECONNREFUSED;
-    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-        if (fd < 0)
-            continue;
-        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 || errno == EINPROGRESS) {
-            int w = wait_fd(fd, POLLOUT, deadline);
-            int soerr = 0;
-            socklen_t sl = sizeof soerr;
-            if (w == 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr == 0 &&
-                connected_to_self(fd)) {
-                /* A port in the ephemeral range with nothing listening can be
-                 * "reached" by TCP simultaneous open from our own socket; that
-                 * would hold the port and keep the server from restarting. */
-                snprintf(err, errlen, "connect to %s:%d: connection refused (nothing listens)",
-                         host, port);
-                rc = SPATE_ECONNREFUSED;
-                close(fd);
-                continue;
-            } else if (w == 0 && soerr == 0) {
-                c->fd = fd;
-                freeaddrinfo(res);
-                return 0;
-            }
-            if (w == SPATE_ETIMEDOUT) {
-                snprintf(err, errlen, "connect to %s:%d timed out", host, port);
-                rc = SPATE_ETIMEDOUT;
-            } else {
-                snprintf(err, errlen, "connect to %s:%d: %s", host, port, strerror(soerr ? soerr : errno));
-                rc = soerr == ECONNREFUSED ? SPATE_ECONNREFUSED : SPATE_ESYS;
-            }
-        } else {
-            snprintf(err, errlen, "connect to %s:%d: %s", host, port, strerror(errno));
-            rc = errno == ECONNREFUSED ? SPATE_ECONNREFUSED : SPATE_ESYS;
-        }
-        close(fd);
-    }
-    freeaddrinfo(res);
-    return rc;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+#ifdef TCP_KEEPIDLE
+    int idle = 60, intvl = 10, cnt = 3;
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl);
+    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
+#endif
 }
 
-int cql__conn_open(struct cql_conn *c, const char *host, int port, const struct cql_conn_opts *o,
-                   char *err, size_t errlen)
+/* Starts a non-blocking connect() to the next resolved address. 0 when one is
+ * under way (or done), else the error of the last address tried. */
+static int tcp_next(struct cql_conn *c)
+{
+    int rc = SPATE_ECONNREFUSED;
+    if (!c->ai_next)
+        return conn_error(c, rc, "connect to %s:%d: no address left to try", c->hostname, c->port);
+    while (c->ai_next) {
+        struct addrinfo *ai = c->ai_next;
+        c->ai_next = ai->ai_next;
+        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+                        ai->ai_protocol);
+        if (fd < 0) {
+            snprintf(c->errstr, sizeof c->errstr, "socket: %s", strerror(errno));
+            rc = SPATE_ESYS;
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        set_keepalive(fd);
+        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 || errno == EINPROGRESS) {
+            c->fd = fd;
+            c->state = CQL_CONN_TCP;
+            return 0;
+        }
+        snprintf(c->errstr, sizeof c->errstr, "connect to %s:%d: %s", c->hostname, c->port,
+                 strerror(errno));
+        rc = errno == ECONNREFUSED ? SPATE_ECONNREFUSED : SPATE_ESYS;
+        close(fd);
+    }
+    char why[sizeof c->errstr];
+    snprintf(why, sizeof why, "%s", c->errstr);
+    return conn_error(c, rc, "%s", why);
+}
+
+static int send_frame_rc(struct cql_conn *c, int rc, enum cql_conn_state next)
+{
+    if (rc)
+        return conn_error(c, rc, "cannot encode the handshake: %s", spate_strerror(rc));
+    c->state = next;
+    if ((rc = cql__conn_flush(c))) {
+        char why[sizeof c->errstr];
+        snprintf(why, sizeof why, "%s", c->errstr);
+        return conn_error(c, rc, "%s:%d: %s", c->hostname, c->port, why);
+    }
+    return 0;
+}
+
+/* After READY or AUTH_SUCCESS: USE the keyspace, or done. */
+static int after_startup(struct cql_conn *c)
+{
+    if (c->keyspace[0]) {
+        char q[300];
+        int n = snprintf(q, sizeof q, "USE \"%s\"", c->keyspace);
+        struct cql_params p = {.consistency = 1, .serial_consistency = -1};
+        return send_frame_rc(c, cql__enc_query(&c->out, 0, c->lz4, q, (size_t)n, &p),
+                             CQL_CONN_USE);
+    }
+    c->state = CQL_CONN_READY;
+    c->ready = 1;
+    return 0;
+}
+
+/* The first handshake frame, once the byte stream (TCP or TLS) is up. */
+static int begin_handshake(struct cql_conn *c)
+{
+    if (c->opts.compression)
+        return send_frame_rc(c, cql__enc_options(&c->out, 0), CQL_CONN_OPTIONS);
+    return send_frame_rc(c, cql__enc_startup(&c->out, 0, NULL), CQL_CONN_STARTUP);
+}
+
+static int on_auth_request(struct cql_conn *c, const char *cls)
+{
+    const struct cql_conn_opts *o = &c->opts;
+    if (!o->username)
+        return conn_error(c, SPATE_EAUTH,
+                          "server requires authentication (%s) but no username is configured", cls);
+    /* SASL PLAIN: authzid \0 user \0 password */
+    size_t ul = strlen(o->username), pl = o->password ? strlen(o->password) : 0;
+    if (ul + pl > 4096)
+        return conn_error(c, SPATE_EINVAL, "credentials too long");
+    char tok[4100];
+    tok[0] = '\0';
+    memcpy(tok + 1, o->username, ul);
+    tok[1 + ul] = '\0';
+    if (pl)
+        memcpy(tok + 2 + ul, o->password, pl);
+    return send_frame_rc(c, cql__enc_auth_response(&c->out, 0, tok, (int32_t)(2 + ul + pl)),
+                         CQL_CONN_AUTH);
+}
+
+/* One answer of the handshake; moves to the next state. */
+static int handshake_frame(struct cql_conn *c, struct cql_frame *f)
+{
+    struct cql_response resp;
+    char err[256];
+    int rc = cql__response_parse(f, NULL, &resp, err, sizeof err);
+    if (rc)
+        return conn_error(c, rc, "%s:%d: %s", c->hostname, c->port, err);
+    if (resp.opcode == CQL_OP_ERROR) {
+        rc = resp.error.status;
+        if (c->state == CQL_CONN_AUTH && rc == SPATE_EAUTH)
+            snprintf(err, sizeof err, "authentication as '%s' failed: %s", c->opts.username,
+                     resp.error.message);
+        else
+            snprintf(err, sizeof err, "%s", resp.error.message);
+        cql__response_free(&resp);
+        return conn_error(c, rc, "%s", err);
+    }
+    uint8_t op = resp.opcode;
+    switch (c->state) {
+    case CQL_CONN_OPTIONS: {
+        int lz4 = op == CQL_OP_SUPPORTED && resp.supports_lz4;
+        cql__response_free(&resp);
+        rc = cql__enc_startup(&c->out, 0, lz4 ? "lz4" : NULL);
+        if (lz4)
+            c->lz4 = c->dec.lz4 = 1; /* the answer to STARTUP may already be compressed */
+        return send_frame_rc(c, rc, CQL_CONN_STARTUP);
+    }
+    case CQL_CONN_STARTUP:
+        if (op == CQL_OP_AUTHENTICATE) {
+            char cls[200];
+            snprintf(cls, sizeof cls, "%s", resp.text ? resp.text : "?");
+            cql__response_free(&resp);
+            return on_auth_request(c, cls);
+        }
+        cql__response_free(&resp);
+        if (op != CQL_OP_READY)
+            return conn_error(c, SPATE_EPROTO, "unexpected %s answer to STARTUP",
+                              cql__opcode_name(op));
+        return after_startup(c);
+    case CQL_CONN_AUTH:
+        cql__response_free(&resp);
+        if (op != CQL_OP_AUTH_SUCCESS)
+            return conn_error(c, SPATE_EAUTH,
+                              "authentication needs more than one SASL step (unsupported)");
+        return after_startup(c);
+    case CQL_CONN_USE:
+        cql__response_free(&resp);
+        if (op != CQL_OP_RESULT)
+            return conn_error(c, SPATE_EPROTO, "unexpected %s answer to USE", cql__opcode_name(op));
+        c->state = CQL_CONN_READY;
+        c->ready = 1;
+        return 0;
+    default: cql__response_free(&resp); return conn_error(c, SPATE_EPROTO, "unexpected frame");
+    }
+}
+
+/* Reads what the server sent during the handshake and acts on each answer. */
+static int handshake_read(struct cql_conn *c)
+{
+    for (;;) {
+        struct cql_frame f = {0};
+        int rc = cql__decoder_next(&c->dec, &f);
+        if (rc == 0) {
+            if (f.stream < 0) { /* an event before our answer: skip */
+                free(f.body);
+                continue;
+            }
+            rc = handshake_frame(c, &f);
+            free(f.body);
+            if (rc || c->ready)
+                return rc;
+            continue;
+        }
+        if (rc != SPATE_ENEEDMORE)
+            return conn_error(c, rc, "%s:%d: bad frame during connection setup: %s", c->hostname,
+                              c->port, c->dec.err ? c->dec.errstr : spate_strerror(rc));
+        char buf[16384];
+        long n = c->io->read(c, buf, sizeof buf);
+        if (n > 0) {
+            if ((rc = cql__decoder_feed(&c->dec, buf, (size_t)n)))
+                return conn_error(c, rc, "%s:%d: %s", c->hostname, c->port, c->dec.errstr);
+            c->last_read_ms = spate_mono_ms();
+            continue;
+        }
+        if (n == 0)
+            return conn_error(c, SPATE_ECLOSED, "%s:%d closed the connection during setup",
+                              c->hostname, c->port);
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+            return 0;
+        return conn_error(c, errno == ECONNRESET ? SPATE_ECLOSED : SPATE_ESYS,
+                          "%s:%d: read during connection setup: %s", c->hostname, c->port,
+                          strerror(errno));
+    }
+}
+
+int cql__conn_start(struct cql_conn *c, const char *host, int port, const struct cql_conn_opts *o)
 {
     memset(c, 0, sizeof *c);
     c->fd = -1;
     c->io = &cql__plain_io;
-    int64_t deadline = spate_mono_ms() + (o->connect_timeout_ms > 0 ? o->connect_timeout_ms : 5000);
+    c->opts = *o;
+    c->connect_timeout_ms = o->connect_timeout_ms > 0 ? o->connect_timeout_ms : 5000;
+    c->deadline_ms = spate_mono_ms() + c->connect_timeout_ms;
+    spate_strlcpy(c->hostname, host, sizeof c->hostname);
+    c->port = port;
+    if (o->keyspace)
+        spate_strlcpy(c->keyspace, o->keyspace, sizeof c->keyspace);
     cql__decoder_init(&c->dec, o->max_frame, CQL_VERSION_RESPONSE);
     c->max_streams = o->max_streams > 0 && o->max_streams <= CQL_MAX_STREAMS ? o->max_streams : 1024;
     c->slots = calloc((size_t)c->max_streams, sizeof *c->slots);
     c->free_ids = malloc((size_t)c->max_streams * sizeof *c->free_ids);
-    if (!c->slots || !c->free_ids) {
-        snprintf(err, errlen, "out of memory");
-        cql__conn_close(c);
-        return SPATE_ENOMEM;
-    }
+    if (!c->slots || !c->free_ids)
+        return conn_error(c, SPATE_ENOMEM, "out of memory");
     /* pop order: low ids first */
     for (int i = 0; i < c->max_streams; i++)
         c->free_ids[i] = (int16_t)(c->max_streams - 1 - i);
     c->nfree = c->max_streams;
 
-    int rc = do_connect(c, host, port, deadline, err, errlen);
-    if (rc)
-        goto fail;
-    if (o->tls_ctx && (rc = cql__tls_connect(c, o->tls_ctx, host, o->tls_verify, deadline, err, errlen)))
-        goto fail;
+    /* An address literal resolves without a lookup; a name may still block
+     * on DNS here, which is why contact points are best given as addresses. */
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_family = AF_UNSPEC,
+                             .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV};
+    char ps[16];
+    snprintf(ps, sizeof ps, "%d", port);
+    int g = getaddrinfo(host, ps, &hints, &c->ai);
+    if (g == EAI_NONAME) {
+        hints.ai_flags = AI_NUMERICSERV;
+        g = getaddrinfo(host, ps, &hints, &c->ai);
+    }
+    if (g != 0) {
+        c->ai = NULL;
+        return conn_error(c, SPATE_ERESOLVE, "cannot resolve %s: %s", host, gai_strerror(g));
+    }
+    c->ai_next = c->ai;
+    return tcp_next(c);
+}
 
-    struct cql_response resp;
-    const char *compression = NULL;
-    if (o->compression) {
-        if ((rc = cql__enc_options(&c->out, 0)) || (rc = roundtrip(c, &resp, deadline, err, errlen)))
-            goto fail;
-        if (resp.opcode == CQL_OP_SUPPORTED && resp.supports_lz4)
-            compression = "lz4";
-        cql__response_free(&resp);
+short cql__conn_events(const struct cql_conn *c)
+{
+    switch (c->state) {
+    case CQL_CONN_CLOSED: return 0;
+    case CQL_CONN_TCP: return POLLOUT;
+    case CQL_CONN_TLS: return c->tls_want;
+    default: return (short)(POLLIN | (c->out.len > c->out_off ? POLLOUT : 0));
     }
-    if ((rc = cql__enc_startup(&c->out, 0, compression)))
-        goto fail;
-    if (compression)
-        c->lz4 = c->dec.lz4 = 1; /* the answer to STARTUP may already be compressed */
-    if ((rc = roundtrip(c, &resp, deadline, err, errlen)))
-        goto fail;
-    if (resp.opcode == CQL_OP_AUTHENTICATE) {
-        char cls[200];
-        snprintf(cls, sizeof cls, "%s", resp.text ? resp.text : "?");
-        cql__response_free(&resp);
-        if (!o->username) {
-            snprintf(err, errlen, "server requires authentication (%s) but no username is configured",
-                     cls);
-            rc = SPATE_EAUTH;
-            goto fail;
+}
+
+int cql__conn_step(struct cql_conn *c, short revents)
+{
+    int rc;
+    if (c->state == CQL_CONN_TCP) {
+        if (!(revents & (POLLOUT | POLLERR | POLLHUP)))
+            return 0;
+        int soerr = 0;
+        socklen_t sl = sizeof soerr;
+        if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0)
+            soerr = errno;
+        if (!soerr && connected_to_self(c->fd)) {
+            /* A port in the ephemeral range with nothing listening can be
+             * "reached" by TCP simultaneous open from our own socket; that
+             * would hold the port and keep the server from restarting. */
+            soerr = ECONNREFUSED;
         }
-        /* SASL PLAIN: authzid \0 user \0 password */
-        size_t ul = strlen(o->username), pl = o->password ? strlen(o->password) : 0;
-        if (ul + pl > 4096) {
-            rc = SPATE_EINVAL;
-            snprintf(err, errlen, "credentials too long");
-            goto fail;
+        if (soerr) {
+            snprintf(c->errstr, sizeof c->errstr, "connect to %s:%d: %s", c->hostname, c->port,
+                     soerr == ECONNREFUSED ? "connection refused (nothing listens)"
+                                           : strerror(soerr));
+            close(c->fd);
+            c->fd = -1;
+            if (c->ai_next)
+                return tcp_next(c);
+            char why[sizeof c->errstr];
+            snprintf(why, sizeof why, "%s", c->errstr);
+            return conn_error(c, soerr == ECONNREFUSED ? SPATE_ECONNREFUSED : SPATE_ESYS, "%s",
+                              why);
         }
-        char tok[4100];
-        tok[0] = '\0';
-        memcpy(tok + 1, o->username, ul);
-        tok[1 + ul] = '\0';
-        if (pl)
-            memcpy(tok + 2 + ul, o->password, pl);
-        if ((rc = cql__enc_auth_response(&c->out, 0, tok, (int32_t)(2 + ul + pl))))
-            goto fail;
-        rc = roundtrip(c, &resp, deadline, err, errlen);
-        if (rc) {
-            if (rc == SPATE_EAUTH) {
-                char m[256];
-                snprintf(m, sizeof m, "%s", err);
-                snprintf(err, errlen, "authentication as '%s' failed: %s", o->username, m);
-            }
-            goto fail;
+        freeaddrinfo(c->ai);
+        c->ai = c->ai_next = NULL;
+        if (c->opts.tls_ctx) {
+            char err[256];
+            if ((rc = cql__tls_begin(c, c->opts.tls_ctx, c->hostname, c->opts.tls_verify, err,
+                                     sizeof err)))
+                return conn_error(c, rc, "%s", err);
+            c->state = CQL_CONN_TLS;
+            revents = 0;
+        } else {
+            return begin_handshake(c);
         }
-        int ok = resp.opcode == CQL_OP_AUTH_SUCCESS;
-        cql__response_free(&resp);
-        if (!ok) {
-            snprintf(err, errlen, "authentication needs more than one SASL step (unsupported)");
-            rc = SPATE_EAUTH;
-            goto fail;
-        }
-    } else if (resp.opcode != CQL_OP_READY) {
-        snprintf(err, errlen, "unexpected %s answer to STARTUP", cql__opcode_name(resp.opcode));
-        cql__response_free(&resp);
-        rc = SPATE_EPROTO;
-        goto fail;
-    } else {
-        cql__response_free(&resp);
     }
-    if (o->keyspace && o->keyspace[0]) {
-        char q[300];
-        int n = snprintf(q, sizeof q, "USE \"%s\"", o->keyspace);
-        struct cql_params p = {.consistency = 1, .serial_consistency = -1};
-        if ((rc = cql__enc_query(&c->out, 0, c->lz4, q, (size_t)n, &p)) ||
-            (rc = roundtrip(c, &resp, deadline, err, errlen)))
-            goto fail;
-        cql__response_free(&resp);
-        spate_strlcpy(c->keyspace, o->keyspace, sizeof c->keyspace);
+    if (c->state == CQL_CONN_TLS) {
+        char err[256];
+        rc = cql__tls_step(c, &c->tls_want, c->hostname, err, sizeof err);
+        if (rc == SPATE_ENEEDMORE)
+            return 0;
+        if (rc)
+            return conn_error(c, rc, "%s", err);
+        return begin_handshake(c);
     }
-    if (o->register_events) {
-        static const char *const ev[] = {"TOPOLOGY_CHANGE", "STATUS_CHANGE", "SCHEMA_CHANGE"};
-        if ((rc = cql__enc_register(&c->out, 0, ev, 3)) ||
-            (rc = roundtrip(c, &resp, deadline, err, errlen)))
-            goto fail;
-        cql__response_free(&resp);
+    if (c->state == CQL_CONN_CLOSED || c->state == CQL_CONN_READY)
+        return 0;
+    if ((revents & POLLOUT) && (rc = cql__conn_flush(c))) {
+        char why[sizeof c->errstr];
+        snprintf(why, sizeof why, "%s", c->errstr);
+        return conn_error(c, rc, "%s:%d: %s", c->hostname, c->port, why);
     }
-    spate_buf_reset(&c->out);
-    c->out_off = 0;
-    c->ready = 1;
-    c->last_used_ms = spate_mono_ms();
+    if (revents & (POLLIN | POLLERR | POLLHUP))
+        return handshake_read(c);
     return 0;
-fail:
-    cql__conn_close(c);
+}
+
+int cql__conn_expired(struct cql_conn *c, int64_t now)
+{
+    if (c->state == CQL_CONN_CLOSED || c->state == CQL_CONN_READY || now < c->deadline_ms)
+        return 0;
+    static const char *const waits[] = {
+        [CQL_CONN_OPTIONS] = "OPTIONS",
+        [CQL_CONN_STARTUP] = "STARTUP",
+        [CQL_CONN_AUTH] = "AUTH_RESPONSE",
+        [CQL_CONN_USE] = "USE",
+    };
+    if (c->state == CQL_CONN_TCP)
+        return conn_error(c, SPATE_ETIMEDOUT, "connect to %s:%d timed out after %d ms",
+                          c->hostname, c->port, c->connect_timeout_ms);
+    if (c->state == CQL_CONN_TLS)
+        return conn_error(c, SPATE_ETIMEDOUT, "TLS handshake with %s:%d timed out after %d ms",
+                          c->hostname, c->port, c->connect_timeout_ms);
+    return conn_error(c, SPATE_ETIMEDOUT,
+                      "connection setup with %s:%d timed out after %d ms (no answer to %s)",
+                      c->hostname, c->port, c->connect_timeout_ms, waits[c->state]);
+}
+
+int cql__conn_open(struct cql_conn *c, const char *host, int port, const struct cql_conn_opts *o,
+                   char *err, size_t errlen)
+{
+    int rc = cql__conn_start(c, host, port, o);
+    short revents = 0;
+    while (!rc && !c->ready) {
+        rc = cql__conn_step(c, revents);
+        if (rc || c->ready)
+            break;
+        int64_t now = spate_mono_ms();
+        if ((rc = cql__conn_expired(c, now)))
+            break;
+        struct pollfd p = {.fd = c->fd, .events = cql__conn_events(c)};
+        int n = poll(&p, 1, (int)(c->deadline_ms - now));
+        if (n < 0 && errno != EINTR) {
+            rc = conn_error(c, SPATE_ESYS, "poll: %s", strerror(errno));
+            break;
+        }
+        revents = n > 0 ? p.revents : 0;
+    }
+    if (rc)
+        snprintf(err, errlen, "%s", c->errstr);
     return rc;
 }
 
@@ -331,6 +450,10 @@ void cql__conn_close(struct cql_conn *c)
         close(c->fd);
     c->fd = -1;
     c->ready = 0;
+    c->state = CQL_CONN_CLOSED;
+    if (c->ai)
+        freeaddrinfo(c->ai);
+    c->ai = c->ai_next = NULL;
     cql__decoder_free(&c->dec);
     spate_buf_free(&c->out);
     c->out_off = 0;
@@ -340,6 +463,8 @@ void cql__conn_close(struct cql_conn *c)
     c->free_ids = NULL;
     c->nfree = 0;
     c->in_flight = 0;
+    c->orphans = 0;
+    c->heartbeat = 0;
 }
 
 int cql__conn_flush(struct cql_conn *c)
@@ -378,6 +503,7 @@ int cql__conn_read(struct cql_conn *c, void (*fn)(struct cql_conn *c, struct cql
             snprintf(c->errstr, sizeof c->errstr, "read failed: %s", strerror(errno));
             return SPATE_ECLOSED;
         }
+        c->last_read_ms = spate_mono_ms();
         int rc = cql__decoder_feed(&c->dec, buf, (size_t)n);
         for (;;) {
             struct cql_frame f = {0};

@@ -303,8 +303,9 @@ struct cql_io_ops {
     void (*close)(struct cql_conn *c);
 };
 
+/* Borrowed strings must outlive the connection attempt. */
 struct cql_conn_opts {
-    int connect_timeout_ms;
+    int connect_timeout_ms; /* the whole attempt: TCP, TLS and the handshake */
     int compression;
     const char *keyspace;
     const char *username;
@@ -313,8 +314,23 @@ struct cql_conn_opts {
     int tls_verify;
     size_t max_frame;
     int max_streams;
-    int register_events; /* control connection */
 };
+
+/* Where a connection is. Everything before READY is the connect attempt,
+ * driven without blocking by cql__conn_step() so that one slow or dead host
+ * never holds up traffic to the others. */
+enum cql_conn_state {
+    CQL_CONN_CLOSED = 0,
+    CQL_CONN_TCP,     /* non-blocking connect() under way */
+    CQL_CONN_TLS,     /* TLS handshake */
+    CQL_CONN_OPTIONS, /* waiting for SUPPORTED */
+    CQL_CONN_STARTUP, /* waiting for READY or AUTHENTICATE */
+    CQL_CONN_AUTH,    /* waiting for AUTH_SUCCESS */
+    CQL_CONN_USE,     /* waiting for the USE result */
+    CQL_CONN_READY,
+};
+
+struct addrinfo;
 
 struct cql_conn {
     int fd;
@@ -328,13 +344,25 @@ struct cql_conn {
     int nfree;
     int max_streams;
     size_t in_flight;
+    int orphans; /* slots holding &cql__orphan */
+    int heartbeat; /* an OPTIONS heartbeat is in flight */
     int lz4;
     int ready;
     int failed;  /* fatal error seen; session closes it */
+    enum cql_conn_state state;
     struct cql_host *host;
     char keyspace[256];
     char errstr[256];
     int64_t last_used_ms;
+    int64_t last_read_ms; /* anything heard from the server */
+    /* the connect attempt */
+    struct cql_conn_opts opts;
+    char hostname[128];
+    int port;
+    int connect_timeout_ms;
+    int64_t deadline_ms;
+    struct addrinfo *ai, *ai_next;
+    short tls_want;
 };
 
 /* Sentinel for a slot whose request timed out: the stream id stays taken
@@ -342,9 +370,21 @@ struct cql_conn {
  * request. */
 extern struct cql_req cql__orphan;
 
-/* Blocking (bounded by connect_timeout_ms) connect + TLS + OPTIONS + STARTUP
- * (+ auth, USE keyspace, REGISTER). On success the socket is non-blocking and
- * ready for multiplexed requests. */
+/* Starts a connection attempt without blocking (a host name, unlike an
+ * address, may wait on DNS). 0: under way, drive it with cql__conn_events(),
+ * poll() and cql__conn_step() until c->ready; else a code with the cause in
+ * c->errstr and c closed. */
+int cql__conn_start(struct cql_conn *c, const char *host, int port, const struct cql_conn_opts *o);
+/* What to poll for while connecting (and after: POLLIN, POLLOUT if output waits). */
+short cql__conn_events(const struct cql_conn *c);
+/* Advances the attempt with the events poll() reported (0 = none). 0 while
+ * under way or once ready; else a code with c->errstr and c closed. */
+int cql__conn_step(struct cql_conn *c, short revents);
+/* SPATE_ETIMEDOUT (c closed, c->errstr says in which phase) when an attempt
+ * has passed its connect timeout, else 0. */
+int cql__conn_expired(struct cql_conn *c, int64_t now);
+/* Blocking (bounded by connect_timeout_ms) start + step until ready: for
+ * probes. On success the socket is non-blocking and ready for requests. */
 int cql__conn_open(struct cql_conn *c, const char *host, int port, const struct cql_conn_opts *o,
                    char *err, size_t errlen);
 void cql__conn_close(struct cql_conn *c);
@@ -361,9 +401,14 @@ void cql__conn_release_stream(struct cql_conn *c, int stream);
 void *cql__tls_ctx_new(const char *ca_file, const char *cert_file, const char *key_file,
                        int verify, char *err, size_t errlen);
 void cql__tls_ctx_free(void *ctx);
-/* Wraps c->fd in TLS and handshakes until deadline_ms (monotonic). */
-int cql__tls_connect(struct cql_conn *c, void *ctx, const char *host, int verify,
-                     int64_t deadline_ms, char *err, size_t errlen);
+/* Wraps c->fd in TLS; the handshake itself is cql__tls_step(). */
+int cql__tls_begin(struct cql_conn *c, void *ctx, const char *host, int verify, char *err,
+                   size_t errlen);
+/* One non-blocking handshake step: 0 when done, SPATE_ENEEDMORE with *want
+ * (POLLIN or POLLOUT) set, or SPATE_ETLS with err. */
+int cql__tls_step(struct cql_conn *c, short *want, const char *host, char *err, size_t errlen);
+/* Stream ids held by timed-out requests on every connection of s (tests). */
+int cql__session_orphans(const struct cql_session *s);
 extern const struct cql_io_ops cql__plain_io;
 
 #endif

@@ -27,6 +27,7 @@ struct cql_host {
     size_t ntokens;
     char dc[64];
     char last_err[300];
+    int last_rc; /* status of the last failed connect attempt */
     uint64_t requests;
 };
 
@@ -100,6 +101,7 @@ struct cql_session {
     struct pollfd *pfds;
     struct cql_conn **pconns;
     size_t pcap;
+    int starting; /* cql_session_new: a failed attempt is not retried yet */
 };
 
 /* ---- errors ------------------------------------------------------------------------- */
@@ -164,6 +166,7 @@ void cql_session_config_init(struct cql_session_config *c)
     c->token_aware = 1;
     c->reconnect_initial_ms = 200;
     c->reconnect_max_ms = 10000;
+    c->heartbeat_interval_ms = 30000;
     c->max_frame_bytes = CQL_MAX_FRAME_DEFAULT;
 }
 
@@ -188,6 +191,7 @@ void cql_session_config_from_spate(struct cql_session_config *c,
     c->connections_per_host = cc->connections_per_host;
     c->max_in_flight = cc->max_in_flight;
     c->compression = cc->compression;
+    c->heartbeat_interval_ms = cc->heartbeat_interval_ms > 0 ? cc->heartbeat_interval_ms : -1;
     enum cql_consistency cl;
     if (cql_consistency_parse(cc->consistency, &cl) == 0)
         c->consistency = cl;
@@ -393,11 +397,40 @@ static int any_host_up(const struct cql_session *s)
     return 0;
 }
 
+static int conn_connecting(const struct cql_conn *c)
+{
+    return c->state != CQL_CONN_CLOSED && c->state != CQL_CONN_READY;
+}
+
+static int any_conn_connecting(const struct cql_session *s)
+{
+    for (size_t i = 0; i < s->nhosts; i++)
+        for (int k = 0; k < s->hosts[i]->nconns; k++)
+            if (conn_connecting(&s->hosts[i]->conns[k]))
+                return 1;
+    return 0;
+}
+
 static void maybe_reconnect(struct cql_session *s, int force);
 
-/* Routes and sends; on failure the request is NOT freed (caller decides). */
+static int unavailable(struct cql_session *s)
+{
+    const struct cql_host *h = s->nhosts ? s->hosts[0] : NULL;
+    for (size_t i = 0; i < s->nhosts && h && !h->last_err[0]; i++)
+        if (s->hosts[i]->last_err[0])
+            h = s->hosts[i];
+    set_err(s, SPATE_EUNAVAILABLE, -1, "no Cassandra host is reachable (%s%s%s)",
+            h ? h->name : "none", h && h->last_err[0] ? ": " : "", h ? h->last_err : "");
+    return SPATE_EUNAVAILABLE;
+}
+
+/* Routes and sends; on failure the request is NOT freed (caller decides).
+ * With block, waits by polling, never longer than the connect timeout for a
+ * host to come up or the request timeout for a free stream id: a blocking
+ * call returns an error rather than spin for ever. */
 static int dispatch(struct cql_session *s, struct cql_req *req, int block, const struct cql_host *avoid)
 {
+    int64_t host_until = 0, room_until = 0;
     for (;;) {
         struct cql_conn *c = pick_conn(s, req, avoid);
         if (!c && avoid)
@@ -408,20 +441,32 @@ static int dispatch(struct cql_session *s, struct cql_req *req, int block, const
             set_err(s, SPATE_EUNAVAILABLE, -1, "host %s is down", req->pin->name);
             return SPATE_EUNAVAILABLE;
         }
+        int64_t now = spate_mono_ms();
         if (!any_host_up(s)) {
-            maybe_reconnect(s, 1);
-            if (any_host_up(s))
-                continue;
-            set_err(s, SPATE_EUNAVAILABLE, -1, "no Cassandra host is reachable (%s%s%s)",
-                    s->nhosts ? s->hosts[0]->name : "none",
-                    s->nhosts && s->hosts[0]->last_err[0] ? ": " : "",
-                    s->nhosts ? s->hosts[0]->last_err : "");
-            return SPATE_EUNAVAILABLE;
-        }
-        if (!block) {
-            set_err(s, SPATE_EAGAIN, -1, "every connection has %d requests in flight",
-                    s->cfg.max_in_flight);
-            return SPATE_EAGAIN;
+            if (!block)
+                return unavailable(s);
+            if (!host_until) {
+                maybe_reconnect(s, 1);
+                host_until = now + s->cfg.connect_timeout_ms;
+            }
+            if (now >= host_until || !any_conn_connecting(s))
+                return unavailable(s);
+        } else {
+            if (!block) {
+                set_err(s, SPATE_EAGAIN, -1, "every connection has %d requests in flight",
+                        s->cfg.max_in_flight);
+                return SPATE_EAGAIN;
+            }
+            int to = req->timeout_ms > 0 ? req->timeout_ms : s->cfg.request_timeout_ms;
+            if (!room_until)
+                room_until = now + to;
+            if (now >= room_until) {
+                set_err(s, SPATE_ETIMEDOUT, -1,
+                        "no connection had a free stream id within %d ms (each has %d ids, "
+                        "taken by requests in flight or timed out and unanswered)",
+                        to, s->cfg.max_in_flight);
+                return SPATE_ETIMEDOUT;
+            }
         }
         int rc = cql_session_poll(s, 50);
         if (rc < 0)
@@ -472,8 +517,78 @@ static void conn_fail(struct cql_session *s, struct cql_conn *c, const char *why
     free(pending);
 }
 
-static int open_conn(struct cql_session *s, struct cql_host *h, struct cql_conn *c, char *err,
-                     size_t errlen)
+static void on_registered(struct cql_session *s, struct cql_conn *c, struct cql_req *req,
+                          int status, struct cql_response *resp, const struct cql_error *err)
+{
+    (void)req;
+    (void)resp;
+    (void)s;
+    /* no retry: events only speed up what reconnects and timeouts find anyway */
+    if (status && status != SPATE_ECLOSED && status != SPATE_ECANCELED)
+        SPATE_WARN(LOGC, "REGISTER for events on %s failed: %s",
+                   c && c->host ? c->host->name : "?", err ? err->message : "?");
+}
+
+/* The control connection hears topology, status and schema events. */
+static void become_control(struct cql_session *s, struct cql_conn *c)
+{
+    static const char *const ev[] = {"TOPOLOGY_CHANGE", "STATUS_CHANGE", "SCHEMA_CHANGE"};
+    struct cql_req *r = calloc(1, sizeof *r);
+    if (!r)
+        return;
+    r->opcode = CQL_OP_REGISTER;
+    r->internal = on_registered;
+    if (cql__enc_register(&r->frame, 0, ev, 3) || send_on(s, c, r)) {
+        req_free(r);
+        return;
+    }
+    s->control = c;
+}
+
+static void propagate_keyspace(struct cql_session *s, struct cql_conn *origin);
+
+static void on_conn_ready(struct cql_session *s, struct cql_conn *c)
+{
+    struct cql_host *h = c->host;
+    c->last_used_ms = c->last_read_ms = spate_mono_ms();
+    if (!h->up && !s->starting) /* a reconnect: worth a line, the first connect is not */
+        SPATE_INFO(LOGC, "connected to %s", h->name);
+    h->backoff_ms = s->cfg.reconnect_initial_ms;
+    h->up = 1;
+    /* a USE may have run while this connection was being set up */
+    if (strcmp(c->keyspace, s->keyspace) != 0)
+        propagate_keyspace(s, NULL);
+    if (!s->control)
+        become_control(s, c);
+}
+
+/* A connect attempt failed: back off before the next one to this host. */
+static void attempt_failed(struct cql_session *s, struct cql_conn *c, int rc)
+{
+    struct cql_host *h = c->host;
+    snprintf(h->last_err, sizeof h->last_err, "%s", c->errstr);
+    h->last_rc = rc;
+    h->next_attempt_ms = spate_mono_ms() + h->backoff_ms;
+    SPATE_DEBUG(LOGC, "connect to %s failed: %s (next in %d ms)", h->name, c->errstr,
+                h->backoff_ms);
+    h->backoff_ms = h->backoff_ms * 2 > s->cfg.reconnect_max_ms ? s->cfg.reconnect_max_ms
+                                                                : h->backoff_ms * 2;
+    host_update_up(h);
+}
+
+/* Advances a connect attempt: events from poll, or 0 to check its deadline. */
+static void conn_progress(struct cql_session *s, struct cql_conn *c, short revents)
+{
+    int rc = cql__conn_step(c, revents);
+    if (!rc && !c->ready)
+        rc = cql__conn_expired(c, spate_mono_ms());
+    if (rc)
+        attempt_failed(s, c, rc);
+    else if (c->ready)
+        on_conn_ready(s, c);
+}
+
+static int start_conn(struct cql_session *s, struct cql_host *h, struct cql_conn *c)
 {
     struct cql_conn_opts o = {
         .connect_timeout_ms = s->cfg.connect_timeout_ms,
@@ -485,50 +600,31 @@ static int open_conn(struct cql_session *s, struct cql_host *h, struct cql_conn 
         .tls_verify = s->cfg.tls_verify,
         .max_frame = s->cfg.max_frame_bytes,
         .max_streams = s->cfg.max_in_flight,
-        .register_events = s->control == NULL,
     };
-    int rc = cql__conn_open(c, h->addr, h->port, &o, err, errlen);
-    if (rc)
-        return rc;
+    int rc = cql__conn_start(c, h->addr, h->port, &o);
     c->host = h;
-    if (o.register_events)
-        s->control = c;
-    return 0;
+    if (rc)
+        attempt_failed(s, c, rc);
+    return rc;
 }
 
+/* Starts connect attempts for the closed connections of every host whose
+ * backoff has passed (every host with force). Never waits: the attempts
+ * go on in cql_session_poll. */
 static void maybe_reconnect(struct cql_session *s, int force)
 {
+    if (s->starting && !force)
+        return;
     int64_t now = spate_mono_ms();
     for (size_t i = 0; i < s->nhosts; i++) {
         struct cql_host *h = s->hosts[i];
         if (!force && now < h->next_attempt_ms)
             continue;
-        int missing = 0;
-        for (int k = 0; k < h->nconns; k++)
-            missing |= !h->conns[k].ready;
-        if (!missing)
-            continue;
         for (int k = 0; k < h->nconns; k++) {
             struct cql_conn *c = &h->conns[k];
-            if (c->ready)
-                continue;
-            char err[256];
-            int rc = open_conn(s, h, c, err, sizeof err);
-            if (rc) {
-                snprintf(h->last_err, sizeof h->last_err, "%s", err);
-                h->next_attempt_ms = spate_mono_ms() + h->backoff_ms;
-                h->backoff_ms = h->backoff_ms * 2 > s->cfg.reconnect_max_ms ? s->cfg.reconnect_max_ms
-                                                                            : h->backoff_ms * 2;
-                SPATE_DEBUG(LOGC, "reconnect to %s failed: %s (next in %d ms)", h->name, err,
-                            h->backoff_ms);
+            if (c->state == CQL_CONN_CLOSED && start_conn(s, h, c))
                 break;
-            }
-            if (!h->up)
-                SPATE_INFO(LOGC, "connected to %s", h->name);
-            h->backoff_ms = s->cfg.reconnect_initial_ms;
-            h->up = 1;
         }
-        host_update_up(h);
     }
 }
 
@@ -704,8 +800,13 @@ static void on_frame(struct cql_conn *c, struct cql_frame *f, void *arg)
     cql__conn_release_stream(c, f->stream);
     if (c->in_flight)
         c->in_flight--;
-    if (req == &cql__orphan)
-        return; /* the late answer of a request that already timed out */
+    if (req == &cql__orphan) {
+        /* the late answer of a request that already timed out: only now may
+         * its stream id serve another request */
+        if (c->orphans > 0)
+            c->orphans--;
+        return;
+    }
     struct cql_response resp;
     const struct cql_metadata *fallback = req->prepared ? &req->prepared->result_meta : NULL;
     int rc = cql__response_parse(f, fallback, &resp, err, sizeof err);
@@ -727,6 +828,9 @@ static void on_frame(struct cql_conn *c, struct cql_frame *f, void *arg)
             spate_strlcpy(c->keyspace, resp.result->info, sizeof c->keyspace);
             propagate_keyspace(s, c);
         }
+        deliver(s, c, req, 0, &resp, NULL);
+    } else if ((req->opcode == CQL_OP_OPTIONS && resp.opcode == CQL_OP_SUPPORTED) ||
+               (req->opcode == CQL_OP_REGISTER && resp.opcode == CQL_OP_READY)) {
         deliver(s, c, req, 0, &resp, NULL);
     } else {
         struct cql_error e = {.status = SPATE_EPROTO, .server_code = -1};
@@ -773,36 +877,117 @@ static void propagate_keyspace(struct cql_session *s, struct cql_conn *origin)
 
 /* ---- poll ------------------------------------------------------------------------------------------ */
 
+static int max_orphans(const struct cql_session *s)
+{
+    return s->cfg.max_orphans;
+}
+
+static void on_heartbeat(struct cql_session *s, struct cql_conn *c, struct cql_req *req,
+                         int status, struct cql_response *resp, const struct cql_error *err)
+{
+    (void)s;
+    (void)resp;
+    (void)err;
+    if (!c)
+        return; /* the connection is gone already */
+    c->heartbeat = 0;
+    if (status == SPATE_ETIMEDOUT) {
+        snprintf(c->errstr, sizeof c->errstr,
+                 "no answer to a heartbeat within %d ms (server unresponsive)", req->timeout_ms);
+        c->failed = 1;
+    }
+}
+
+/* OPTIONS on a connection nothing was heard from for a heartbeat interval:
+ * a server that stops answering (or a peer gone without a FIN) is found out
+ * even when no request is in flight, and before the requests pile up. */
+static void send_heartbeats(struct cql_session *s, int64_t now)
+{
+    if (s->cfg.heartbeat_interval_ms <= 0)
+        return;
+    for (size_t i = 0; i < s->nhosts; i++) {
+        struct cql_host *h = s->hosts[i];
+        for (int k = 0; k < h->nconns; k++) {
+            struct cql_conn *c = &h->conns[k];
+            if (!c->ready || c->failed || c->heartbeat || !c->nfree ||
+                now - c->last_read_ms < s->cfg.heartbeat_interval_ms)
+                continue;
+            struct cql_req *r = calloc(1, sizeof *r);
+            if (!r)
+                return;
+            r->opcode = CQL_OP_OPTIONS;
+            r->internal = on_heartbeat;
+            if (cql__enc_options(&r->frame, 0) || send_on(s, c, r)) {
+                req_free(r);
+                continue;
+            }
+            c->heartbeat = 1;
+        }
+    }
+}
+
+/* Fails requests past their deadline. Their stream ids stay reserved (a late
+ * answer must not be taken for a newer request's) until the answer comes; a
+ * connection that piles up such orphans, or whose heartbeat went unanswered,
+ * is closed and replaced. */
 static void expire(struct cql_session *s, int64_t now)
 {
     for (size_t i = 0; i < s->nhosts; i++) {
         struct cql_host *h = s->hosts[i];
         for (int k = 0; k < h->nconns; k++) {
             struct cql_conn *c = &h->conns[k];
+            if (conn_connecting(c)) {
+                conn_progress(s, c, 0);
+                continue;
+            }
             if (!c->ready || !c->in_flight)
                 continue;
-            for (int st = 0; st < c->max_streams; st++) {
+            for (int st = 0; st < c->max_streams && c->ready; st++) {
                 struct cql_req *r = c->slots[st];
                 if (!r || r == &cql__orphan || r->deadline > now)
                     continue;
                 c->slots[st] = &cql__orphan;
+                c->orphans++;
                 fail_req(s, c, r, SPATE_ETIMEDOUT, "request to %s timed out after %d ms",
                          h->name, r->timeout_ms);
-                if (!c->ready)
-                    break;
+                if (c->ready && c->failed) {
+                    conn_fail(s, c, c->errstr);
+                } else if (c->ready && c->orphans >= max_orphans(s)) {
+                    char why[160];
+                    snprintf(why, sizeof why,
+                             "%d timed-out requests still hold their stream ids; "
+                             "replacing the connection", c->orphans);
+                    conn_fail(s, c, why);
+                    h->next_attempt_ms = 0; /* the host may be fine: reconnect now */
+                }
             }
         }
     }
 }
 
-static int64_t next_deadline(struct cql_session *s)
+/* The next moment poll must wake up for: a request deadline, a connect
+ * deadline, a heartbeat or a reconnect attempt. */
+static int64_t next_deadline(struct cql_session *s, int64_t now)
 {
     int64_t best = INT64_MAX;
     for (size_t i = 0; i < s->nhosts; i++) {
         struct cql_host *h = s->hosts[i];
         for (int k = 0; k < h->nconns; k++) {
             struct cql_conn *c = &h->conns[k];
-            if (!c->ready || !c->in_flight)
+            if (c->state == CQL_CONN_CLOSED) {
+                if (!s->starting && h->next_attempt_ms < best)
+                    best = h->next_attempt_ms > now ? h->next_attempt_ms : now;
+                continue;
+            }
+            if (conn_connecting(c)) {
+                if (c->deadline_ms < best)
+                    best = c->deadline_ms;
+                continue;
+            }
+            if (s->cfg.heartbeat_interval_ms > 0 && !c->heartbeat && c->nfree > 0 &&
+                c->last_read_ms + s->cfg.heartbeat_interval_ms < best)
+                best = c->last_read_ms + s->cfg.heartbeat_interval_ms;
+            if (!c->in_flight)
                 continue;
             for (int st = 0; st < c->max_streams; st++) {
                 struct cql_req *r = c->slots[st];
@@ -812,6 +997,26 @@ static int64_t next_deadline(struct cql_session *s)
         }
     }
     return best;
+}
+
+/* Room in the poll arrays for every connection. */
+static int poll_reserve(struct cql_session *s)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < s->nhosts; i++)
+        total += (size_t)s->hosts[i]->nconns;
+    if (total <= s->pcap)
+        return 0;
+    struct pollfd *pf = realloc(s->pfds, total * sizeof *pf);
+    if (!pf)
+        return SPATE_ENOMEM;
+    s->pfds = pf;
+    struct cql_conn **pc = realloc(s->pconns, total * sizeof *pc);
+    if (!pc)
+        return SPATE_ENOMEM;
+    s->pconns = pc;
+    s->pcap = total;
+    return 0;
 }
 
 int cql_session_poll(struct cql_session *s, int timeout_ms)
@@ -824,28 +1029,23 @@ int cql_session_poll(struct cql_session *s, int timeout_ms)
         s->need_refresh = 0;
         refresh_peers(s);
     }
-    size_t total = 0;
-    for (size_t i = 0; i < s->nhosts; i++)
-        total += (size_t)s->hosts[i]->nconns;
-    if (total > s->pcap) {
-        struct pollfd *pf = realloc(s->pfds, total * sizeof *pf);
-        if (!pf)
-            return SPATE_ENOMEM;
-        s->pfds = pf;
-        struct cql_conn **pc = realloc(s->pconns, total * sizeof *pc);
-        if (!pc)
-            return SPATE_ENOMEM;
-        s->pconns = pc;
-        s->pcap = total;
+    if (!s->control) {
+        for (size_t i = 0; i < s->nhosts && !s->control; i++)
+            for (int k = 0; k < s->hosts[i]->nconns && !s->control; k++)
+                if (s->hosts[i]->conns[k].ready)
+                    become_control(s, &s->hosts[i]->conns[k]);
     }
+    send_heartbeats(s, now);
+    if (poll_reserve(s))
+        return SPATE_ENOMEM;
     size_t n = 0;
     for (size_t i = 0; i < s->nhosts; i++) {
         struct cql_host *h = s->hosts[i];
         for (int k = 0; k < h->nconns; k++) {
             struct cql_conn *c = &h->conns[k];
-            if (!c->ready)
+            if (c->state == CQL_CONN_CLOSED)
                 continue;
-            if (c->out.len > c->out_off) {
+            if (c->ready && c->out.len > c->out_off) {
                 int rc = cql__conn_flush(c);
                 if (rc) {
                     conn_fail(s, c, c->errstr);
@@ -853,13 +1053,13 @@ int cql_session_poll(struct cql_session *s, int timeout_ms)
                 }
             }
             s->pfds[n].fd = c->fd;
-            s->pfds[n].events = POLLIN | (c->out.len > c->out_off ? POLLOUT : 0);
+            s->pfds[n].events = cql__conn_events(c);
             s->pfds[n].revents = 0;
             s->pconns[n++] = c;
         }
     }
     int wait = timeout_ms;
-    int64_t dl = next_deadline(s);
+    int64_t dl = next_deadline(s, now);
     if (dl != INT64_MAX) {
         int64_t left = dl - now;
         if (left < 0)
@@ -870,7 +1070,7 @@ int cql_session_poll(struct cql_session *s, int timeout_ms)
     if (s->fired)
         wait = 0;
     if (n == 0) {
-        /* nothing connected: wait for the next reconnect attempt */
+        /* nothing connected or connecting: wait for the next reconnect attempt */
         if (wait < 0 || wait > 100)
             wait = 100;
         if (wait > 0)
@@ -882,7 +1082,13 @@ int cql_session_poll(struct cql_session *s, int timeout_ms)
         for (size_t i = 0; pr > 0 && i < n; i++) {
             struct cql_conn *c = s->pconns[i];
             short re = s->pfds[i].revents;
-            if (!re || !c->ready)
+            if (!re)
+                continue;
+            if (conn_connecting(c)) {
+                conn_progress(s, c, re);
+                continue;
+            }
+            if (!c->ready)
                 continue;
             if (re & (POLLIN | POLLERR | POLLHUP)) {
                 int rc = cql__conn_read(c, on_frame, s);
@@ -905,6 +1111,15 @@ int cql_session_poll(struct cql_session *s, int timeout_ms)
     }
     expire(s, spate_mono_ms());
     return s->fired;
+}
+
+int cql__session_orphans(const struct cql_session *s)
+{
+    int n = 0;
+    for (size_t i = 0; i < s->nhosts; i++)
+        for (int k = 0; k < s->hosts[i]->nconns; k++)
+            n += s->hosts[i]->conns[k].orphans;
+    return n;
 }
 
 int cql_session_drain(struct cql_session *s, int timeout_ms)
@@ -1589,12 +1804,25 @@ static void apply_peers(struct cql_session *s, const struct cql_result *r)
     }
 }
 
+/* A synchronous query that only h may answer. */
+static int query_on(struct cql_session *s, struct cql_host *h, const char *cql,
+                    const struct cql_query_opts *o, struct cql_result **out)
+{
+    struct sync_wait w = {0};
+    struct cql_query_opts so = sync_opts(o);
+    *out = NULL;
+    int rc = query_async(s, h, cql, NULL, 0, &so, sync_cb, &w);
+    return rc ? rc : sync_finish(s, &w, out);
+}
+
+/* Both queries go to first: other contact points may be up by now, and
+ * system.local and system.peers describe the node that answers. */
 static void discover(struct cql_session *s, struct cql_host *first)
 {
     struct cql_result *r = NULL;
     struct cql_query_opts o = {.consistency = CQL_CL_ONE, .page_size = -1};
-    if (cql_query(s, "SELECT data_center, tokens FROM system.local WHERE key='local'", NULL, 0, &o,
-                  &r) == 0) {
+    if (query_on(s, first, "SELECT data_center, tokens FROM system.local WHERE key='local'", &o,
+                 &r) == 0) {
         if (cql_result_row_count(r) > 0) {
             read_tokens(first, r, 0, cql_result_column_index(r, "tokens"));
             const char *dc;
@@ -1605,8 +1833,7 @@ static void discover(struct cql_session *s, struct cql_host *first)
         cql_result_free(r);
         r = NULL;
     }
-    if (s->cfg.discover_peers &&
-        cql_query(s, PEERS_QUERY, NULL, 0, &o, &r) == 0) {
+    if (s->cfg.discover_peers && query_on(s, first, PEERS_QUERY, &o, &r) == 0) {
         apply_peers(s, r);
         cql_result_free(r);
     }
@@ -1661,6 +1888,14 @@ int cql_session_new(const struct cql_session_config *cfg, struct cql_session **o
         s->cfg.reconnect_initial_ms = 200;
     if (s->cfg.reconnect_max_ms < s->cfg.reconnect_initial_ms)
         s->cfg.reconnect_max_ms = s->cfg.reconnect_initial_ms;
+    if (s->cfg.heartbeat_interval_ms == 0)
+        s->cfg.heartbeat_interval_ms = 30000;
+    /* a quarter: enough to ride out a burst of slow queries, far from the
+     * point where the connection has no id left */
+    if (s->cfg.max_orphans <= 0)
+        s->cfg.max_orphans = s->cfg.max_in_flight / 4 > 0 ? s->cfg.max_in_flight / 4 : 1;
+    if (s->cfg.max_orphans > s->cfg.max_in_flight)
+        s->cfg.max_orphans = s->cfg.max_in_flight;
     if (!s->cfg.max_frame_bytes)
         s->cfg.max_frame_bytes = CQL_MAX_FRAME_DEFAULT;
     if (s->cfg.port <= 0)
@@ -1702,29 +1937,39 @@ int cql_session_new(const struct cql_session_config *cfg, struct cql_session **o
         snprintf(err, errlen, "no contact points");
         return SPATE_EINVAL;
     }
-    /* first reachable contact point */
+    /* Every contact point at once, so a dead one costs nothing when another
+     * answers; the first ready serves discovery. */
+    s->starting = 1;
     struct cql_host *first = NULL;
-    char e1[256] = "";
-    for (size_t i = 0; i < s->nhosts && !first; i++) {
-        struct cql_host *h = s->hosts[i];
-        rc = open_conn(s, h, &h->conns[0], e1, sizeof e1);
-        if (rc == 0) {
-            first = h;
-            h->up = 1;
-        } else {
-            snprintf(h->last_err, sizeof h->last_err, "%s", e1);
-            h->next_attempt_ms = spate_mono_ms() + h->backoff_ms;
-            if (rc == SPATE_EAUTH || rc == SPATE_ETLS)
-                break; /* other hosts will say the same */
-        }
+    struct cql_host *fatal = NULL;
+    maybe_reconnect(s, 1);
+    for (;;) {
+        for (size_t i = 0; i < s->nhosts && !first; i++)
+            if (s->hosts[i]->up)
+                first = s->hosts[i];
+        for (size_t i = 0; i < s->nhosts && !fatal; i++)
+            if (s->hosts[i]->last_rc == SPATE_EAUTH || s->hosts[i]->last_rc == SPATE_ETLS)
+                fatal = s->hosts[i]; /* other hosts will say the same */
+        if (first || fatal || !any_conn_connecting(s))
+            break;
+        if ((rc = cql_session_poll(s, 100)) < 0)
+            break;
     }
     if (!first) {
-        snprintf(err, errlen, "%s", e1);
+        struct cql_host *h = fatal ? fatal : s->hosts[s->nhosts - 1];
+        snprintf(err, errlen, "%s", h->last_err[0] ? h->last_err : spate_strerror(rc));
+        rc = rc < 0 ? rc : h->last_rc ? h->last_rc : SPATE_ECONNREFUSED;
         cql_session_free(s);
-        return rc ? rc : SPATE_ECONNREFUSED;
+        return rc;
     }
     discover(s, first);
-    maybe_reconnect(s, 1); /* fill the pools of every host */
+    /* fill the pools of every host; wait for the attempts (each bounded by the
+     * connect timeout) so that routing starts with the whole cluster */
+    maybe_reconnect(s, 1);
+    while (any_conn_connecting(s))
+        if (cql_session_poll(s, 100) < 0)
+            break;
+    s->starting = 0;
     *out = s;
     return 0;
 }

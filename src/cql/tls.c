@@ -97,8 +97,8 @@ void cql__tls_ctx_free(void *ctx)
     SSL_CTX_free(ctx);
 }
 
-int cql__tls_connect(struct cql_conn *c, void *ctx, const char *host, int verify,
-                     int64_t deadline_ms, char *err, size_t errlen)
+int cql__tls_begin(struct cql_conn *c, void *ctx, const char *host, int verify, char *err,
+                   size_t errlen)
 {
     SSL *ssl = SSL_new(ctx);
     if (!ssl) {
@@ -116,27 +116,25 @@ int cql__tls_connect(struct cql_conn *c, void *ctx, const char *host, int verify
     }
     c->ssl = ssl;
     c->io = &tls_io;
-    for (;;) {
-        int r = SSL_connect(ssl);
-        if (r == 1)
-            return 0;
-        int e = SSL_get_error(ssl, r);
-        short ev = e == SSL_ERROR_WANT_READ ? POLLIN : e == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
-        if (!ev) {
-            long vr = SSL_get_verify_result(ssl);
-            if (vr != X509_V_OK)
-                snprintf(err, errlen, "TLS handshake with %s failed: certificate verification: %s",
-                         host, X509_verify_cert_error_string(vr));
-            else
-                ssl_err(err, errlen, "TLS handshake failed");
-            return SPATE_ETLS;
-        }
-        int64_t left = deadline_ms - spate_mono_ms();
-        if (left <= 0) {
-            snprintf(err, errlen, "TLS handshake with %s timed out", host);
-            return SPATE_ETIMEDOUT;
-        }
-        struct pollfd p = {.fd = c->fd, .events = ev};
-        poll(&p, 1, (int)left);
+    return 0;
+}
+
+int cql__tls_step(struct cql_conn *c, short *want, const char *host, char *err, size_t errlen)
+{
+    int r = SSL_connect(c->ssl);
+    if (r == 1)
+        return 0;
+    int e = SSL_get_error(c->ssl, r);
+    short ev = e == SSL_ERROR_WANT_READ ? POLLIN : e == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
+    if (ev) {
+        *want = ev;
+        return SPATE_ENEEDMORE;
     }
+    long vr = SSL_get_verify_result(c->ssl);
+    if (vr != X509_V_OK)
+        snprintf(err, errlen, "TLS handshake with %s failed: certificate verification: %s", host,
+                 X509_verify_cert_error_string(vr));
+    else
+        ssl_err(err, errlen, "TLS handshake failed");
+    return SPATE_ETLS;
 }

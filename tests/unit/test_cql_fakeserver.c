@@ -27,7 +27,12 @@ struct fake {
     int prepares;        /* PREPAREs seen */
     int prepare_invalid; /* answer PREPAREs with Invalid (a dropped table) */
     int held_stream;     /* out-of-order: the first query waits here */
-    int connections;
+    volatile int connections;
+    volatile int mute;   /* read requests, answer none (a hung server) */
+    int late_ms;         /* "late" is answered this long after it arrived */
+    int16_t late_stream[16];
+    int64_t late_due[16];
+    int nlate;
 };
 
 static void put_frame(int fd, int16_t stream, uint8_t op, const void *body, size_t len)
@@ -152,6 +157,11 @@ static int answer(struct fake *fk, int fd, struct cql_frame *f)
         (void)!write(fd, h, 9);
     } else if (!strcmp(text, "silent")) {
         /* never answer */
+    } else if (!strcmp(text, "late")) {
+        if (fk->nlate < 16) {
+            fk->late_stream[fk->nlate] = f->stream;
+            fk->late_due[fk->nlate++] = spate_mono_ms() + fk->late_ms;
+        }
     } else if (!strcmp(text, "first")) {
         fk->held_stream = f->stream; /* answered after "second" */
     } else if (!strcmp(text, "second")) {
@@ -179,9 +189,17 @@ static void *serve(void *arg)
         struct cql_decoder d;
         cql__decoder_init(&d, 0, CQL_VERSION_REQUEST);
         int open = 1;
+        fk->nlate = 0;
         while (open && !fk->stop) {
+            for (int i = 0; i < fk->nlate; i++) {
+                if (fk->late_due[i] > spate_mono_ms())
+                    continue;
+                put_keyspace(fd, fk->late_stream[i], "late");
+                fk->late_stream[i] = fk->late_stream[--fk->nlate];
+                fk->late_due[i--] = fk->late_due[fk->nlate];
+            }
             struct pollfd c = {.fd = fd, .events = POLLIN};
-            if (poll(&c, 1, 50) <= 0)
+            if (poll(&c, 1, 5) <= 0)
                 continue;
             char buf[4096];
             ssize_t n = read(fd, buf, sizeof buf);
@@ -190,6 +208,10 @@ static void *serve(void *arg)
             cql__decoder_feed(&d, buf, (size_t)n);
             struct cql_frame f;
             while (open && cql__decoder_next(&d, &f) == 0) {
+                if (fk->mute) {
+                    free(f.body);
+                    continue;
+                }
                 if (answer(fk, fd, &f))
                     open = 0;
                 free(f.body);
@@ -261,7 +283,7 @@ static void test_ok_and_reconnect_after_bad_frames(void **state)
         const char *script;
         const char *needle;
     } bad[] = {
-        {"unknown_stream", "stream id 100 that no request waits for"},
+        {"unknown_stream", "that no request waits for"},
         {"truncated", "closed by server"},
         {"wrong_length", "malformed RESULT"},
         {"bad_version", "unexpected protocol version byte 0x83"},
@@ -414,6 +436,230 @@ static void test_probe(void **state)
     assert_int_equal(cql_probe("127.0.0.1", fk->port, 1000, err, sizeof err), 0);
 }
 
+/* ---- stream ids of timed-out requests, heartbeats, reconnects ------------------------ */
+
+static void config_fake(struct fake *fk, struct cql_session_config *c, int timeout_ms)
+{
+    static const char *cp[1];
+    static char one[32];
+    snprintf(one, sizeof one, "127.0.0.1:%d", fk->port);
+    cp[0] = one;
+    cql_session_config_init(c);
+    c->contact_points = cp;
+    c->contact_point_count = 1;
+    c->request_timeout_ms = timeout_ms;
+    c->reconnect_initial_ms = 10;
+}
+
+static struct cql_session *open_session(const struct cql_session_config *c)
+{
+    struct cql_session *s = NULL;
+    char err[256];
+    if (cql_session_new(c, &s, err, sizeof err))
+        fail_msg("connect: %s", err);
+    return s;
+}
+
+static int host_up(struct cql_session *s, size_t i)
+{
+    char b[80];
+    int up = 0;
+    cql_session_host(s, i, b, sizeof b, &up);
+    return up;
+}
+
+/* Requests that time out keep their stream ids; a connection that piles up
+ * too many of them is replaced rather than left ready with no id to give. */
+static void test_orphans_replace_connection(void **state)
+{
+    struct fake *fk = *state;
+    struct cql_session_config c;
+    config_fake(fk, &c, 100);
+    c.max_in_flight = 8;
+    c.max_orphans = 3;
+    struct cql_session *s = open_session(&c);
+    assert_int_equal(fk->connections, 1);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(run(s, "silent"), SPATE_ETIMEDOUT);
+    /* the third orphan closed the connection; the next request gets a new one */
+    int rc = run(s, "ok");
+    if (rc)
+        fail_msg("after the orphans: %s", cql_session_errstr(s));
+    assert_int_equal(fk->connections, 2);
+    assert_int_equal(cql__session_orphans(s), 0);
+    cql_session_free(s);
+}
+
+/* A late answer frees the id it held: orphans come and go without the
+ * connection ever reaching the threshold. */
+static void test_late_answer_frees_id(void **state)
+{
+    struct fake *fk = *state;
+    fk->late_ms = 250;
+    struct cql_session_config c;
+    config_fake(fk, &c, 100);
+    c.max_in_flight = 4;
+    c.max_orphans = 3;
+    struct cql_session *s = open_session(&c);
+    for (int round = 0; round < 3; round++) {
+        assert_int_equal(run(s, "late"), SPATE_ETIMEDOUT);
+        assert_int_equal(run(s, "late"), SPATE_ETIMEDOUT);
+        assert_int_equal(cql__session_orphans(s), 2);
+        for (int64_t end = spate_mono_ms() + 1000;
+             cql__session_orphans(s) > 0 && spate_mono_ms() < end;)
+            cql_session_poll(s, 20);
+        assert_int_equal(cql__session_orphans(s), 0);
+    }
+    assert_int_equal(run(s, "ok"), 0);
+    assert_int_equal(fk->connections, 1);
+    cql_session_free(s);
+}
+
+/* A blocking call with every stream id taken gives up after its timeout with
+ * a clear error instead of polling until something frees an id. */
+static void test_blocking_call_times_out_without_ids(void **state)
+{
+    struct fake *fk = *state;
+    struct cql_session_config c;
+    config_fake(fk, &c, 5000);
+    c.max_in_flight = 2;
+    c.max_orphans = 2;
+    struct cql_session *s = open_session(&c);
+    struct pair a = {0}, b = {0};
+    assert_int_equal(cql_query_async(s, "silent", NULL, 0, NULL, on_ks, &a), 0);
+    assert_int_equal(cql_query_async(s, "silent", NULL, 0, NULL, on_ks, &b), 0);
+    struct cql_query_opts o = {.timeout_ms = 200};
+    int64_t t0 = spate_mono_ms();
+    assert_int_equal(cql_query(s, "ok", NULL, 0, &o, NULL), SPATE_ETIMEDOUT);
+    int64_t took = spate_mono_ms() - t0;
+    if (took < 190 || took > 1500)
+        fail_msg("gave up after %lld ms", (long long)took);
+    assert_non_null(strstr(cql_session_errstr(s), "free stream id"));
+    cql_session_free(s);
+}
+
+/* A server that stops answering is found out by the heartbeat even with no
+ * request in flight; an answering one keeps its connection. */
+static void test_heartbeat_detects_hung_server(void **state)
+{
+    struct fake *fk = *state;
+    struct cql_session_config c;
+    config_fake(fk, &c, 200);
+    c.heartbeat_interval_ms = 100;
+    c.reconnect_initial_ms = 5000; /* stays down once found dead */
+    c.reconnect_max_ms = 5000;
+    struct cql_session *s = open_session(&c);
+    assert_int_equal(run(s, "ok"), 0);
+    for (int64_t end = spate_mono_ms() + 500; spate_mono_ms() < end;)
+        cql_session_poll(s, 50);
+    assert_true(host_up(s, 0));
+    assert_int_equal(fk->connections, 1);
+    fk->mute = 1;
+    int64_t t0 = spate_mono_ms();
+    while (host_up(s, 0) && spate_mono_ms() - t0 < 3000)
+        cql_session_poll(s, 50);
+    int64_t took = spate_mono_ms() - t0;
+    if (host_up(s, 0))
+        fail_msg("a server that answers nothing still counts as up after %lld ms", (long long)took);
+    assert_true(took < 1000); /* interval + request timeout, and some slack */
+    fk->mute = 0;
+    cql_session_free(s);
+}
+
+/* Every socket asks the kernel to probe an idle peer. */
+static void test_keepalive(void **state)
+{
+    struct fake *fk = *state;
+    struct cql_conn conn;
+    struct cql_conn_opts o = {.connect_timeout_ms = 1000, .max_streams = 4};
+    char err[256];
+    assert_int_equal(cql__conn_open(&conn, "127.0.0.1", fk->port, &o, err, sizeof err), 0);
+    int on = 0;
+    socklen_t l = sizeof on;
+    assert_int_equal(getsockopt(conn.fd, SOL_SOCKET, SO_KEEPALIVE, &on, &l), 0);
+    assert_int_equal(on, 1);
+    cql__conn_close(&conn);
+}
+
+/* A listening socket nobody accepts on, its queue already full: SYNs to it
+ * are dropped, so a connect neither succeeds nor fails. */
+struct black_hole {
+    int lfd;
+    int port;
+    int fill[8];
+};
+
+static void black_hole_open(struct black_hole *b)
+{
+    b->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(b->lfd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(b->lfd, 0), 0);
+    socklen_t al = sizeof a;
+    getsockname(b->lfd, (struct sockaddr *)&a, &al);
+    b->port = ntohs(a.sin_port);
+    for (int i = 0; i < 8; i++) {
+        b->fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        connect(b->fill[i], (struct sockaddr *)&a, sizeof a);
+    }
+    usleep(50000); /* the handshakes of the fillers complete (or stall) */
+}
+
+static void black_hole_close(struct black_hole *b)
+{
+    for (int i = 0; i < 8; i++)
+        close(b->fill[i]);
+    close(b->lfd);
+}
+
+/* One contact point never answers while another does: requests to the good
+ * node complete at once while the session keeps trying the bad one. */
+static void test_black_hole_does_not_stall_session(void **state)
+{
+    struct fake *fk = *state;
+    struct black_hole bh;
+    black_hole_open(&bh);
+    char good[32], bad[32];
+    snprintf(good, sizeof good, "127.0.0.1:%d", fk->port);
+    snprintf(bad, sizeof bad, "127.0.0.1:%d", bh.port);
+    const char *cp[] = {bad, good};
+    struct cql_session_config c;
+    cql_session_config_init(&c);
+    c.contact_points = cp;
+    c.contact_point_count = 2;
+    c.connect_timeout_ms = 300;
+    c.request_timeout_ms = 2000;
+    c.reconnect_initial_ms = 10;
+    c.reconnect_max_ms = 20; /* attempt the bad host all the time */
+    int64_t t0 = spate_mono_ms();
+    struct cql_session *s = open_session(&c);
+    int64_t opened = spate_mono_ms() - t0;
+    if (opened > 1500)
+        fail_msg("opening the session took %lld ms", (long long)opened);
+    assert_false(host_up(s, 0));
+    assert_true(host_up(s, 1));
+    int64_t worst = 0;
+    t0 = spate_mono_ms();
+    int n = 0;
+    while (spate_mono_ms() - t0 < 1200) { /* several connect timeouts of the bad host */
+        int64_t q0 = spate_mono_ms();
+        int rc = run(s, "ok");
+        if (rc)
+            fail_msg("request %d: %s", n, cql_session_errstr(s));
+        int64_t took = spate_mono_ms() - q0;
+        if (took > worst)
+            worst = took;
+        n++;
+        cql_session_poll(s, 5);
+    }
+    if (worst > 100)
+        fail_msg("a request to the good node took %lld ms while the bad one was reconnecting",
+                 (long long)worst);
+    assert_false(host_up(s, 0));
+    cql_session_free(s);
+    black_hole_close(&bh);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -425,6 +671,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_probe, setup, teardown),
         cmocka_unit_test_setup_teardown(test_client_timestamps, setup, teardown),
         cmocka_unit_test(test_no_server),
+        cmocka_unit_test_setup_teardown(test_orphans_replace_connection, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_late_answer_frees_id, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_blocking_call_times_out_without_ids, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_heartbeat_detects_hung_server, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keepalive, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_black_hole_does_not_stall_session, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

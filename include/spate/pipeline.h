@@ -5,6 +5,7 @@
 
 #include "spate/config.h"
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -137,6 +138,16 @@ int json_top_field(const char *json, size_t len, const char *field, char *out, s
  * kafka.partitions and kafka.replication_factor. Returns 0 or a code with the
  * reason in err. */
 int pipeline_ensure_topics(const struct spate_config *cfg, char *err, size_t errlen);
+
+/* For a stage that reads `topic` (the Spark job reads the raw topic): creates
+ * the pipeline's topics that are missing, as pipeline_ensure_topics() does;
+ * while Kafka does not answer, or the topic is missing and cannot be created,
+ * logs one line naming what is missing (again only when the reason changes)
+ * under comp and retries every 2 s. Returns 0 once the topic exists,
+ * SPATE_ECANCELED when *stop becomes set (stop may be NULL), or another code
+ * with the reason in err when no client can be made. */
+int pipeline_await_topic(const struct spate_config *cfg, const char *topic, const char *comp,
+                         volatile sig_atomic_t *stop, char *err, size_t errlen);
 
 /* A supervised child process: one stage of the pipeline. */
 struct stage_proc {

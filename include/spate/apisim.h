@@ -183,7 +183,9 @@ void apisim_user_uuid(const char *seed, int64_t page, int index, char out[37]);
 enum apisim_messy_key {
     APISIM_KEY_PLAIN,        /* the record's own uuid, as generated */
     APISIM_KEY_REPEAT_PAGE,  /* the uuid of the previous record of this page */
-    APISIM_KEY_REPEAT_PREV,  /* the uuid of the same record of the previous page */
+    APISIM_KEY_REPEAT_PREV,  /* the uuid of the same record of the previous page (of
+                                the same seed: a client that sends none gets a new
+                                seed per request, and no page before it) */
     APISIM_KEY_UPPER,        /* its own uuid in upper case */
     APISIM_KEY_PADDED,       /* its own uuid between blanks (spaces and a tab) */
 };

@@ -473,7 +473,7 @@ static int wait_until(struct run *r, int (*cond)(const json_t *), const char *pr
                       int64_t timeout_ms, const char *what)
 {
     int64_t deadline = spate_mono_ms() + timeout_ms;
-    double last = NAN;
+    double last = NAN, last_t = NAN;
     int stable = 0;
     while (spate_mono_ms() < deadline && stop_requested < 2) {
         supervise(r);
@@ -483,11 +483,16 @@ static int wait_until(struct run *r, int (*cond)(const json_t *), const char *pr
             deadline = spate_mono_ms() + timeout_ms;
             last = now;
         }
-        if (r->last && cond(r->last)) {
-            if (++stable >= 3) /* three samples in a row: not a lucky moment */
+        /* Only a new sample counts: r->last stays as it was when serve does
+         * not answer, and a stale sample seen three times is not three. */
+        double t = num(r->last, "t");
+        int fresh = !isnan(t) && (isnan(last_t) || t > last_t);
+        if (fresh) {
+            last_t = t;
+            if (!cond(r->last))
+                stable = 0;
+            else if (++stable >= 3) /* three samples in a row: not a lucky moment */
                 return 0;
-        } else {
-            stable = 0;
         }
         spate_sleep_ms(1000);
     }
@@ -496,6 +501,11 @@ static int wait_until(struct run *r, int (*cond)(const json_t *), const char *pr
     return -1;
 }
 
+/* Spark has written a clean row or a process-DLQ row for every raw record.
+ * dlq_process is the process stage's own count (serve counts the DLQ records
+ * by their spate.stage header, and keeps a stopped stage's last figure), so
+ * ingest's rejections, whose stage has exited by now, cannot stand in for
+ * Spark's rows. */
 static int processed_all(const json_t *p)
 {
     double raw = num(p, "raw"), clean = num(p, "clean"), dlq = num(p, "dlq_process");

@@ -247,6 +247,7 @@ int serve__sample_json(const struct serve_sample *s, struct spate_buf *b)
         rc |= spate_buf_append(b, "}", 1);
     }
     rc |= spate_buf_append(b, "}", 1);
+    rc |= spate_buf_appendf(b, ",\"dlq_counted\":%s", s->dlq_counted ? "true" : "false");
     rc |= spate_buf_appendf(b, ",\"up\":{\"ingest\":%s,\"sink\":%s,\"kafka\":%s}}",
                             s->ingest_up ? "true" : "false", s->sink_up ? "true" : "false",
                             s->kafka_up ? "true" : "false");

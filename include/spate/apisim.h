@@ -67,6 +67,11 @@ struct apisim_faults {
     double p_reset;
     double p_missing;
     double p_wrongtype;
+    /* Share of records whose login.uuid is served the way real APIs do: repeated
+     * (the key of the previous record of the page, or of the same record of the
+     * previous page), in upper case, or padded with blanks. Independent of the
+     * record faults above; see apisim_served_uuid(). */
+    double p_messy_keys;
     int retry_after_s;    /* Retry-After value of a 429 */
     int latency_ms;       /* added to every request */
     int jitter_ms;        /* plus a uniform 0..jitter_ms, decided per request */
@@ -169,6 +174,24 @@ int apisim_nat_postcode_numeric(int i);
  * page << 13 | index sits in its low 62 bits). It does not depend on results, nat,
  * gender or inc/exc, so a consumer can predict keys from (seed, page, index) alone. */
 void apisim_user_uuid(const char *seed, int64_t page, int index, char out[37]);
+
+/* login.uuid as the response serves it (the text between the quotes, JSON-escaped)
+ * once f->p_messy_keys is applied: apisim_user_uuid() unless the record is picked,
+ * then one of the variants below. Writes at most APISIM_SERVED_UUID_MAX bytes plus
+ * NUL into out and returns the variant. */
+#define APISIM_SERVED_UUID_MAX 48
+enum apisim_messy_key {
+    APISIM_KEY_PLAIN,        /* the record's own uuid, as generated */
+    APISIM_KEY_REPEAT_PAGE,  /* the uuid of the previous record of this page */
+    APISIM_KEY_REPEAT_PREV,  /* the uuid of the same record of the previous page (of
+                                the same seed: a client that sends none gets a new
+                                seed per request, and no page before it) */
+    APISIM_KEY_UPPER,        /* its own uuid in upper case */
+    APISIM_KEY_PADDED,       /* its own uuid between blanks (spaces and a tab) */
+};
+enum apisim_messy_key apisim_served_uuid(const struct apisim_faults *f, const char *seed,
+                                         int64_t page, int index,
+                                         char out[APISIM_SERVED_UUID_MAX + 1]);
 
 /* Append the full response body of q (the randomuser.me shape, record faults applied
  * according to q->faults) to out. Deterministic: same q, same bytes. When recfaults is

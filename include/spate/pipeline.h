@@ -5,6 +5,7 @@
 
 #include "spate/config.h"
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -33,10 +34,12 @@ void keyset_each(const struct keyset *ks,
  * (e.g. raw -> clean or process DLQ). */
 struct ledger_check {
     const char *name;   /* "process" */
+    const char *stage;  /* the stage a failure of this check points at, or NULL */
     uint64_t expected;  /* distinct keys of from */
     uint64_t found;     /* of those, found in a target */
     uint64_t missing;   /* lost at this stage */
-    char examples[5][64]; /* up to 5 missing keys, for the report */
+    uint64_t surplus;   /* more than expected (a count check only): duplicated */
+    char examples[5][64]; /* up to 5 missing (or duplicated) keys, for the report */
     size_t example_count;
 };
 
@@ -53,8 +56,65 @@ struct scan_record {
     const char *value;
     size_t value_len;
     const char *stage; /* header spate.stage, NUL-terminated, or NULL */
+    const char *error; /* header spate.error (a DLQ reason), NUL-terminated, or NULL */
+    const char *request_id; /* header spate.request_id: one per HTTP response, or NULL */
     int64_t fetched_at; /* header spate.fetched_at (ms), or -1 */
 };
+
+/* ---- the ledger: what every stage holds, per key identity ------------------------
+ *
+ * Keys are compared after spate_key_normalize() (the normalisation Spark applies
+ * to user_id), so an upper-case or blank-padded key the API served and its clean
+ * form are one identity. The ledger counts:
+ *   - records: ingest's fetched count (what the API served in the responses it
+ *     accepted) = records in the raw topic + ingest's per-record DLQ entries.
+ *     A key the API serves twice is two records here and two in raw: the API's
+ *     repeat, accounted for, not an ingest duplicate. A whole response ingest
+ *     rejected (not JSON, no records path, an HTTP error) is one DLQ entry and
+ *     holds no counted record, so it is reported apart.
+ *   - keys: every raw key reaches users.clean or the process DLQ; every clean key
+ *     (of a raw record in range) reaches the table or the sink DLQ. */
+struct ledger;
+
+/* New empty ledger; records fetched before since_ms (header spate.fetched_at)
+ * are left out when since_ms > 0. NULL when out of memory. */
+struct ledger *ledger_new(int64_t since_ms);
+void ledger_free(struct ledger *l);
+/* Feed one record of the raw, clean or DLQ topic, or one stored key.
+ * 0 or SPATE_ENOMEM. */
+int ledger_add_raw(struct ledger *l, const struct scan_record *r);
+int ledger_add_clean(struct ledger *l, const struct scan_record *r);
+int ledger_add_dlq(struct ledger *l, const struct scan_record *r);
+int ledger_add_stored(struct ledger *l, const char *key, size_t len);
+
+/* 1 when an ingest DLQ entry with this reason (header spate.error) stands for
+ * one record of a response (record_too_large, record_without_key), 0 when it
+ * stands for a whole response (not_json, no_records_path, http_*, ...). */
+int ledger_ingest_reason_is_record(const char *reason);
+
+struct ledger_report {
+    uint64_t raw_records, raw_keys, raw_skipped;
+    uint64_t api_repeated_keys;         /* keys the API served more than once */
+    uint64_t api_repeated_in_response;  /* of those, repeated within one response */
+    char repeated_examples[5][64];
+    size_t repeated_example_count;
+    uint64_t clean_records, clean_keys, clean_replayed_keys;
+    uint64_t dlq_ingest_records;   /* one record of a response each */
+    uint64_t dlq_ingest_responses; /* one whole response each */
+    uint64_t dlq_process_records, dlq_process_keys;
+    uint64_t dlq_sink_records, dlq_sink_keys;
+    uint64_t dlq_other_records;
+    uint64_t stored_keys;
+    int have_fetched;
+    struct ledger_check fetched; /* fetched -> raw + ingest DLQ (records) */
+    struct ledger_check process; /* raw -> clean + process DLQ (keys) */
+    struct ledger_check sink;    /* clean -> stored + sink DLQ (keys) */
+    int ok;                      /* every check passed */
+};
+
+/* Runs the checks. expect_fetched < 0: ingest's fetched count is unknown and
+ * the record count check is skipped. 0 or SPATE_ENOMEM. */
+int ledger_evaluate(struct ledger *l, int64_t expect_fetched, struct ledger_report *out);
 
 /* Reads topic from the beginning up to the high watermarks taken when the scan
  * starts, calling fn for each record. Returns 0 or a SPATE_E* code with the
@@ -78,6 +138,16 @@ int json_top_field(const char *json, size_t len, const char *field, char *out, s
  * kafka.partitions and kafka.replication_factor. Returns 0 or a code with the
  * reason in err. */
 int pipeline_ensure_topics(const struct spate_config *cfg, char *err, size_t errlen);
+
+/* For a stage that reads `topic` (the Spark job reads the raw topic): creates
+ * the pipeline's topics that are missing, as pipeline_ensure_topics() does;
+ * while Kafka does not answer, or the topic is missing and cannot be created,
+ * logs one line naming what is missing (again only when the reason changes)
+ * under comp and retries every 2 s. Returns 0 once the topic exists,
+ * SPATE_ECANCELED when *stop becomes set (stop may be NULL), or another code
+ * with the reason in err when no client can be made. */
+int pipeline_await_topic(const struct spate_config *cfg, const char *topic, const char *comp,
+                         volatile sig_atomic_t *stop, char *err, size_t errlen);
 
 /* A supervised child process: one stage of the pipeline. */
 struct stage_proc {

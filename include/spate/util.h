@@ -26,6 +26,18 @@ int spate_hexval(int c);
 /* A UUID in its canonical 36-character form, or as 32 hex digits, into its
  * 16 bytes. 0 or SPATE_EINVAL. */
 int spate_parse_uuid(const char *s, size_t len, uint8_t out[16]);
+/* A record key as the pipeline identifies it: the users pipeline's Spark SQL
+ * computes user_id = lower(regexp_replace(login.uuid, '^\\s+|\\s+$', ''))
+ * (pipelines/users/users_parsed.view.sql), so " 123E4567-..." from the API and
+ * "123e4567-..." in users.clean are one user. This is that function in C, for
+ * whatever compares keys across stages (spate verify): blanks of Java's \s
+ * class (space, \t, \n, \v, \f, \r) are cut at both ends and ASCII letters
+ * lowered. Spark lowers other letters too, but no non-ASCII letter lowers to a
+ * hex digit, so a key that differs only there never passes the UUID rule and
+ * stays under its raw text on both sides of a comparison. Writes the result
+ * (never longer than len, not NUL-terminated) to out, which must hold len
+ * bytes and may be key itself; returns its length. */
+size_t spate_key_normalize(const char *key, size_t len, char *out);
 /* Days since 1970-01-01 of a proleptic Gregorian date, and back (Howard
  * Hinnant's civil-date algorithms, written from their description). */
 int64_t spate_days_from_civil(int64_t y, unsigned m, unsigned d);

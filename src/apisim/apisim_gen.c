@@ -72,6 +72,7 @@ uint64_t apisim__seed_hash(const char *seed)
 #define TAG_LAT 0x4c41540000000000ULL
 #define TAG_REC 0x5245430000000000ULL
 #define TAG_SHAPE 0x5348500000000000ULL
+#define TAG_KEY 0x4b45590000000000ULL
 
 static enum apisim_fault request_fault_h(const struct apisim_faults *f, uint64_t sh,
                                          int64_t page, uint32_t attempt)
@@ -281,6 +282,60 @@ static void uuid_h(uint64_t sh, int64_t page, int index, char out[37])
 void apisim_user_uuid(const char *seed, int64_t page, int index, char out[37])
 {
     uuid_h(apisim__seed_hash(seed), page, index, out);
+}
+
+/* The variant a record's key is served in; it depends on neither the attempt nor
+ * the record faults, so a retried page repeats the same keys the same way. */
+static enum apisim_messy_key messy_key_h(const struct apisim_faults *f, uint64_t sh,
+                                         int64_t page, int index)
+{
+    if (f->p_messy_keys <= 0)
+        return APISIM_KEY_PLAIN;
+    uint64_t h = apisim__hash4(f->seed, sh, (uint64_t)page, TAG_KEY | (uint32_t)index);
+    if (apisim__unit(h) >= f->p_messy_keys)
+        return APISIM_KEY_PLAIN;
+    enum apisim_messy_key k = (enum apisim_messy_key)(1 + (apisim__mix64(h) >> 40) % 4);
+    /* the first record of a page has no previous one, page 1 no previous page */
+    if (k == APISIM_KEY_REPEAT_PAGE && index == 0)
+        k = APISIM_KEY_UPPER;
+    if (k == APISIM_KEY_REPEAT_PREV && page <= 1)
+        k = APISIM_KEY_PADDED;
+    return k;
+}
+
+static size_t served_uuid_h(const struct apisim_faults *f, uint64_t sh, int64_t page, int index,
+                            char *out, enum apisim_messy_key *kind)
+{
+    enum apisim_messy_key k = messy_key_h(f, sh, page, index);
+    if (kind)
+        *kind = k;
+    switch (k) {
+    case APISIM_KEY_REPEAT_PAGE: uuid_h(sh, page, index - 1, out); return 36;
+    case APISIM_KEY_REPEAT_PREV: uuid_h(sh, page - 1, index, out); return 36;
+    case APISIM_KEY_UPPER:
+        uuid_h(sh, page, index, out);
+        for (int i = 0; i < 36; i++)
+            if (out[i] >= 'a' && out[i] <= 'f')
+                out[i] = (char)(out[i] - 'a' + 'A');
+        return 36;
+    case APISIM_KEY_PADDED:
+        /* two spaces before; a tab (JSON-escaped) and a space after */
+        out[0] = out[1] = ' ';
+        uuid_h(sh, page, index, out + 2);
+        memcpy(out + 38, "\\t ", 4);
+        return 41;
+    default: uuid_h(sh, page, index, out); return 36;
+    }
+}
+
+enum apisim_messy_key apisim_served_uuid(const struct apisim_faults *f, const char *seed,
+                                         int64_t page, int index,
+                                         char out[APISIM_SERVED_UUID_MAX + 1])
+{
+    enum apisim_messy_key k;
+    size_t n = served_uuid_h(f, apisim__seed_hash(seed), page, index, out, &k);
+    out[n] = 0;
+    return k;
 }
 
 /* ---- dates --------------------------------------------------------------------------- */
@@ -596,8 +651,10 @@ static char *put_user(char *p, const struct apisim_query *q, uint64_t sh, int in
             p = put_u64(p, apisim__hash4(sh, (uint64_t)q->page, (uint64_t)index, 7) >> 12);
         } else if (!is(dm->missing, "login.uuid")) {
             KEY(p, f2, "\"uuid\":\"");
-            uuid_h(sh, q->page, index, p);
-            p += 36;
+            char key[APISIM_SERVED_UUID_MAX + 1];
+            size_t kn = served_uuid_h(&q->faults, sh, q->page, index, key, NULL);
+            memcpy(p, key, kn);
+            p += kn;
             *p++ = '"';
         }
         KEY(p, f2, "\"username\":\"");

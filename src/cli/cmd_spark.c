@@ -4,12 +4,14 @@
 
 #include "spate/error.h"
 #include "spate/log.h"
+#include "spate/pipeline.h"
 #include "spate/util.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -205,6 +207,14 @@ static int collect_jars(const char *dir, struct spate_buf *b, size_t *count)
 
 /* ---- the command -------------------------------------------------------------- */
 
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
 struct spark_opts {
     int submit;
     int dry_run;
@@ -343,6 +353,25 @@ static int build_and_exec(struct spate_config *cfg, struct spark_opts *o)
         print_command(a.v);
         arg_free(&a);
         return CLI_OK;
+    }
+    /* Spark's Kafka source fails with a page of stack traces when the raw
+     * topic is missing (a fresh stack, nothing ingested yet): create the
+     * pipeline's topics as ingest and the sink do, or wait for them with one
+     * line saying what is missing. */
+    struct sigaction sa = {.sa_handler = on_stop_signal}, old_int, old_term;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    char err[512];
+    int rc = o->check ? 0
+                      : pipeline_await_topic(cfg, cfg->kafka.topic_raw, "spark", &stop_requested,
+                                             err, sizeof err);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    if (rc) {
+        fprintf(stderr, "spate spark: %s\n", err);
+        arg_free(&a);
+        return CLI_FAIL;
     }
     /* the driver's own python for PySpark's workers too, should a query ever
      * need one; the console progress bar is noise in a log */

@@ -2,6 +2,7 @@
 /* cmd_verify.c -- `spate verify`: the record ledger, stage by stage, by key. */
 #include "cli.h"
 
+#include "spate/error.h"
 #include "spate/pipeline.h"
 #include "spate/util.h"
 
@@ -15,11 +16,15 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: spate verify [options]\n"
             "\n"
-            "Counts and compares record keys at every stage and exits 1 on any loss:\n"
-            "  users.raw            = fetched - ingest DLQ       (with --expect-fetched)\n"
+            "Counts and compares the records at every stage and exits 1 on any loss:\n"
+            "  fetched              = users.raw + ingest DLQ      (records, with\n"
+            "                                                      --expect-fetched)\n"
             "  users.raw            -> users.clean + process DLQ  (every raw key)\n"
             "  users.clean          -> stored rows + sink DLQ     (every clean key)\n"
-            "Duplicates are reported; in users.clean they are harmless (the sink upserts).\n"
+            "Keys are compared as Spark normalises user_id (blanks cut, lower case). A key\n"
+            "the API served twice is two records in fetched and in users.raw: reported,\n"
+            "not a duplicate. A whole response ingest rejected (not JSON, an HTTP error)\n"
+            "is one DLQ entry, not records. Repeats in users.clean are harmless (upserts).\n"
             "\n"
             "options:\n"
             "  --since MS           only records fetched at or after MS (ms since epoch)\n"
@@ -30,93 +35,46 @@ static void usage(FILE *f)
             "  --json               print the report as one JSON object\n");
 }
 
-struct stage_sets {
-    struct keyset *raw, *clean, *dlq_process, *dlq_sink, *dlq_other, *stored;
-    uint64_t dlq_ingest;   /* ingest DLQ records often have no key */
-    uint64_t raw_skipped;  /* outside --since */
-    int64_t since;
-};
+static void on_raw(void *arg, const struct scan_record *r) { ledger_add_raw(arg, r); }
+static void on_clean(void *arg, const struct scan_record *r) { ledger_add_clean(arg, r); }
+static void on_dlq(void *arg, const struct scan_record *r) { ledger_add_dlq(arg, r); }
 
-static void on_raw(void *arg, const struct scan_record *r)
+static int on_stored(void *arg, const char *key, size_t len, int64_t count)
 {
-    struct stage_sets *s = arg;
-    if (s->since > 0 && r->fetched_at >= 0 && r->fetched_at < s->since) {
-        s->raw_skipped++;
-        return;
-    }
-    if (r->key)
-        keyset_add(s->raw, r->key, r->key_len);
-    else
-        keyset_add(s->raw, "(no key)", 8);
-}
-
-static size_t record_key(const struct scan_record *r, const char *field, char *buf, size_t len)
-{
-    if (r->key && r->key_len > 0 && r->key_len < len) {
-        memcpy(buf, r->key, r->key_len);
-        buf[r->key_len] = '\0';
-        return r->key_len;
-    }
-    int n = r->value ? json_top_field(r->value, r->value_len, field, buf, len) : -1;
-    return n > 0 ? (size_t)n : 0;
-}
-
-static void on_clean(void *arg, const struct scan_record *r)
-{
-    struct stage_sets *s = arg;
-    char k[256];
-    size_t n = record_key(r, "user_id", k, sizeof k);
-    if (n)
-        keyset_add(s->clean, k, n);
-}
-
-static void on_dlq(void *arg, const struct scan_record *r)
-{
-    struct stage_sets *s = arg;
-    char k[256];
-    const char *stage = r->stage;
-    char stage_buf[32];
-    if (!stage && r->value &&
-        json_top_field(r->value, r->value_len, "stage", stage_buf, sizeof stage_buf) > 0)
-        stage = stage_buf;
-    if (stage && !strcmp(stage, "ingest")) {
-        s->dlq_ingest++;
-        return;
-    }
-    size_t n = record_key(r, "key", k, sizeof k);
-    struct keyset *to = !stage ? s->dlq_other
-                        : !strcmp(stage, "process") ? s->dlq_process
-                        : !strcmp(stage, "sink") ? s->dlq_sink
-                                                 : s->dlq_other;
-    keyset_add(to, n ? k : "(no key)", n ? n : 8);
-}
-
-static void print_row(const char *name, const struct keyset *ks)
-{
-    printf("  %-22s %10llu %10zu %10zu\n", name, (unsigned long long)keyset_total(ks),
-           keyset_distinct(ks), keyset_duplicated(ks));
+    (void)count;
+    return ledger_add_stored(arg, key, len) != 0;
 }
 
 static void print_check(const struct ledger_check *c)
 {
-    printf("  %-40s %10llu %10llu %10llu\n", c->name, (unsigned long long)c->expected,
+    printf("  %-40s %10llu %10llu %10llu", c->name, (unsigned long long)c->expected,
            (unsigned long long)c->found, (unsigned long long)c->missing);
+    if (c->surplus)
+        printf("   %llu more than expected", (unsigned long long)c->surplus);
+    printf("\n");
     for (size_t i = 0; i < c->example_count; i++)
-        printf("      missing: %s\n", c->examples[i]);
+        printf("      %s: %s\n", c->missing ? "missing" : "repeated in one response",
+               c->examples[i]);
 }
 
-struct filter_ctx {
-    const struct keyset *raw;
-    struct keyset *out;
-};
-
-static int keep_if_raw(void *arg, const char *key, size_t len, int64_t count)
+/* The verdict names the check, the stage and what was found. */
+static void print_failure(const struct ledger_check *c, const char *from, const char *to)
 {
-    struct filter_ctx *f = arg;
-    if (keyset_count(f->raw, key, len) > 0)
-        for (int64_t i = 0; i < count; i++)
-            keyset_add(f->out, key, len);
-    return 0;
+    if (c->missing && c->expected && !strcmp(c->stage, "ingest"))
+        printf("LOSS at ingest: it fetched %llu records, but %s and the ingest DLQ hold %llu "
+               "(%llu missing; check '%s')\n",
+               (unsigned long long)c->expected, from, (unsigned long long)c->found,
+               (unsigned long long)c->missing, c->name);
+    else if (c->surplus)
+        printf("DUPLICATED at ingest: %s and the ingest DLQ hold %llu records, %llu more than "
+               "the %llu it fetched (check '%s')%s\n",
+               from, (unsigned long long)c->found, (unsigned long long)c->surplus,
+               (unsigned long long)c->expected, c->name,
+               c->example_count ? "; keys repeated within one response are listed above" : "");
+    else if (c->missing)
+        printf("LOSS at %s: %llu of %llu keys of %s are in neither %s (check '%s'), e.g. %s\n",
+               c->stage, (unsigned long long)c->missing, (unsigned long long)c->expected, from,
+               to, c->name, c->example_count ? c->examples[0] : "?");
 }
 
 int cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
@@ -158,9 +116,11 @@ int cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
     if (!cfg)
         return CLI_USAGE;
 
-    struct stage_sets s = {keyset_new(), keyset_new(), keyset_new(), keyset_new(),
-                           keyset_new(), keyset_new(), 0, 0, since};
-    if (!s.raw || !s.clean || !s.dlq_process || !s.dlq_sink || !s.dlq_other || !s.stored) {
+    struct ledger *l = ledger_new(since);
+    struct keyset *stored = keyset_new();
+    if (!l || !stored) {
+        ledger_free(l);
+        keyset_free(stored);
         fprintf(stderr, "spate verify: out of memory\n");
         return CLI_FAIL;
     }
@@ -168,92 +128,104 @@ int cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
     uint64_t n;
     const char *bs = cfg->kafka.bootstrap_servers;
     const struct spate_kvlist *props = &cfg->kafka.properties;
-    int rc = scan_topic(bs, props, cfg->kafka.topic_raw, (int)timeout_ms, on_raw, &s, &n, err,
+    int rc = scan_topic(bs, props, cfg->kafka.topic_raw, (int)timeout_ms, on_raw, l, &n, err,
                         sizeof err);
     if (!rc)
-        rc = scan_topic(bs, props, cfg->kafka.topic_clean, (int)timeout_ms, on_clean, &s, &n,
+        rc = scan_topic(bs, props, cfg->kafka.topic_clean, (int)timeout_ms, on_clean, l, &n,
                         err, sizeof err);
     if (!rc)
-        rc = scan_topic(bs, props, cfg->kafka.topic_dlq, (int)timeout_ms, on_dlq, &s, &n, err,
+        rc = scan_topic(bs, props, cfg->kafka.topic_dlq, (int)timeout_ms, on_dlq, l, &n, err,
                         sizeof err);
     if (!rc)
-        rc = scan_table_keys(cfg, table, key_column, s.stored, err, sizeof err);
+        rc = scan_table_keys(cfg, table, key_column, stored, err, sizeof err);
+    if (!rc)
+        keyset_each(stored, on_stored, l);
+    keyset_free(stored);
+    struct ledger_report rep;
+    if (!rc && ledger_evaluate(l, expect_fetched, &rep) != 0) {
+        snprintf(err, sizeof err, "out of memory");
+        rc = SPATE_ENOMEM;
+    }
+    ledger_free(l);
     if (rc) {
         fprintf(stderr, "spate verify: %s\n", err);
         return CLI_FAIL;
     }
-
-    /* With --since, only clean keys whose raw record is in range are owed. */
-    struct keyset *clean_from = s.clean;
-    if (since > 0) {
-        clean_from = keyset_new();
-        struct filter_ctx f = {s.raw, clean_from};
-        keyset_each(s.clean, keep_if_raw, &f);
-    }
-    struct ledger_check process, sink;
-    const struct keyset *after_raw[] = {s.clean, s.dlq_process};
-    const struct keyset *after_clean[] = {s.stored, s.dlq_sink};
-    ledger_compare("raw -> clean + process DLQ", s.raw, after_raw, 2, &process);
-    ledger_compare("clean -> stored + sink DLQ", clean_from, after_clean, 2, &sink);
-    int64_t fetched_gap = 0;
-    if (expect_fetched >= 0)
-        fetched_gap = expect_fetched - (int64_t)keyset_distinct(s.raw) - (int64_t)s.dlq_ingest;
-    int loss = process.missing > 0 || sink.missing > 0 || fetched_gap > 0 ||
-               keyset_duplicated(s.raw) > 0;
+    int loss = !rep.ok;
+    const char *raw = cfg->kafka.topic_raw, *clean = cfg->kafka.topic_clean;
 
     if (json) {
-        printf("{\"raw\":{\"records\":%llu,\"distinct\":%zu,\"duplicated\":%zu},"
-               "\"clean\":{\"records\":%llu,\"distinct\":%zu,\"duplicated\":%zu},"
-               "\"dlq\":{\"ingest\":%llu,\"process\":%zu,\"sink\":%zu,\"other\":%zu},"
-               "\"stored\":{\"rows\":%zu},"
-               "\"missing\":{\"process\":%llu,\"sink\":%llu,\"fetched\":%lld},"
+        printf("{\"raw\":{\"records\":%llu,\"distinct\":%llu,\"api_repeated\":%llu,"
+               "\"api_repeated_in_response\":%llu},"
+               "\"clean\":{\"records\":%llu,\"distinct\":%llu,\"duplicated\":%llu},"
+               "\"dlq\":{\"ingest\":%llu,\"ingest_responses\":%llu,\"process\":%llu,"
+               "\"sink\":%llu,\"other\":%llu},"
+               "\"stored\":{\"rows\":%llu},"
+               "\"missing\":{\"process\":%llu,\"sink\":%llu,\"fetched\":%llu},"
+               "\"surplus\":{\"fetched\":%llu},"
                "\"ok\":%s}\n",
-               (unsigned long long)keyset_total(s.raw), keyset_distinct(s.raw),
-               keyset_duplicated(s.raw), (unsigned long long)keyset_total(s.clean),
-               keyset_distinct(s.clean), keyset_duplicated(s.clean),
-               (unsigned long long)s.dlq_ingest, keyset_distinct(s.dlq_process),
-               keyset_distinct(s.dlq_sink), keyset_distinct(s.dlq_other),
-               keyset_distinct(s.stored), (unsigned long long)process.missing,
-               (unsigned long long)sink.missing, (long long)(fetched_gap > 0 ? fetched_gap : 0),
+               (unsigned long long)rep.raw_records, (unsigned long long)rep.raw_keys,
+               (unsigned long long)rep.api_repeated_keys,
+               (unsigned long long)rep.api_repeated_in_response,
+               (unsigned long long)rep.clean_records, (unsigned long long)rep.clean_keys,
+               (unsigned long long)rep.clean_replayed_keys,
+               (unsigned long long)rep.dlq_ingest_records,
+               (unsigned long long)rep.dlq_ingest_responses,
+               (unsigned long long)rep.dlq_process_keys, (unsigned long long)rep.dlq_sink_keys,
+               (unsigned long long)rep.dlq_other_records, (unsigned long long)rep.stored_keys,
+               (unsigned long long)rep.process.missing, (unsigned long long)rep.sink.missing,
+               (unsigned long long)rep.fetched.missing, (unsigned long long)rep.fetched.surplus,
                loss ? "false" : "true");
     } else {
         if (since > 0)
-            printf("record ledger (records fetched since %lld ms)\n", (long long)since);
+            printf("record ledger (records fetched since %lld ms; keys compared as Spark "
+                   "normalises them)\n", (long long)since);
         else
-            printf("record ledger (all records)\n");
-        printf("  %-22s %10s %10s %10s\n", "stage", "records", "distinct", "duplicated");
-        print_row(cfg->kafka.topic_raw, s.raw);
-        print_row(cfg->kafka.topic_clean, s.clean);
-        printf("  %-22s %10llu\n", "DLQ ingest", (unsigned long long)s.dlq_ingest);
-        print_row("DLQ process", s.dlq_process);
-        print_row("DLQ sink", s.dlq_sink);
-        if (keyset_total(s.dlq_other))
-            print_row("DLQ other", s.dlq_other);
-        printf("  %-22s %10s %10zu\n", table, "", keyset_distinct(s.stored));
+            printf("record ledger (all records; keys compared as Spark normalises them)\n");
+        printf("  %-22s %10s %10s %10s\n", "stage", "records", "keys", "repeated");
+        printf("  %-22s %10llu %10llu %10llu\n", raw, (unsigned long long)rep.raw_records,
+               (unsigned long long)rep.raw_keys, (unsigned long long)rep.api_repeated_keys);
+        printf("  %-22s %10llu %10llu %10llu\n", clean, (unsigned long long)rep.clean_records,
+               (unsigned long long)rep.clean_keys, (unsigned long long)rep.clean_replayed_keys);
+        printf("  %-22s %10llu   (+ %llu whole responses rejected)\n", "DLQ ingest",
+               (unsigned long long)rep.dlq_ingest_records,
+               (unsigned long long)rep.dlq_ingest_responses);
+        printf("  %-22s %10llu %10llu\n", "DLQ process", (unsigned long long)rep.dlq_process_records,
+               (unsigned long long)rep.dlq_process_keys);
+        printf("  %-22s %10llu %10llu\n", "DLQ sink", (unsigned long long)rep.dlq_sink_records,
+               (unsigned long long)rep.dlq_sink_keys);
+        if (rep.dlq_other_records)
+            printf("  %-22s %10llu   (no spate.stage)\n", "DLQ other",
+                   (unsigned long long)rep.dlq_other_records);
+        printf("  %-22s %10s %10llu\n", table, "", (unsigned long long)rep.stored_keys);
         printf("\n  %-40s %10s %10s %10s\n", "check", "expected", "found", "missing");
-        if (expect_fetched >= 0)
-            printf("  %-40s %10lld %10llu %10lld\n", "fetched -> raw + ingest DLQ",
-                   (long long)expect_fetched,
-                   (unsigned long long)(keyset_distinct(s.raw) + s.dlq_ingest),
-                   (long long)(fetched_gap > 0 ? fetched_gap : 0));
-        print_check(&process);
-        print_check(&sink);
-        if (keyset_duplicated(s.raw))
-            printf("  %zu keys appear more than once in %s (ingest must not duplicate)\n",
-                   keyset_duplicated(s.raw), cfg->kafka.topic_raw);
-        if (keyset_duplicated(s.clean))
-            printf("  %zu keys appear more than once in %s: replays, harmless (upserts)\n",
-                   keyset_duplicated(s.clean), cfg->kafka.topic_clean);
-        printf("\n%s\n", loss ? "LOSS: records are missing or duplicated (see above)"
-                              : "OK: nothing lost, nothing duplicated");
+        if (rep.have_fetched)
+            print_check(&rep.fetched);
+        print_check(&rep.process);
+        print_check(&rep.sink);
+        if (rep.api_repeated_keys) {
+            printf("  %llu keys the API served more than once (%llu of them within one "
+                   "response): each copy is counted, none is a duplicate made by spate%s\n",
+                   (unsigned long long)rep.api_repeated_keys,
+                   (unsigned long long)rep.api_repeated_in_response,
+                   rep.have_fetched ? "" : " (--expect-fetched proves it)");
+            for (size_t i = 0; i < rep.repeated_example_count; i++)
+                printf("      e.g. %s\n", rep.repeated_examples[i]);
+        }
+        if (rep.clean_replayed_keys)
+            printf("  %llu keys appear more than once in %s: repeats or replays, harmless "
+                   "(upserts)\n", (unsigned long long)rep.clean_replayed_keys, clean);
+        printf("\n");
+        if (loss) {
+            char to_process[160], to_sink[160];
+            snprintf(to_process, sizeof to_process, "%s nor the process DLQ", clean);
+            snprintf(to_sink, sizeof to_sink, "%s nor the sink DLQ", table);
+            print_failure(&rep.fetched, raw, "");
+            print_failure(&rep.process, raw, to_process);
+            print_failure(&rep.sink, clean, to_sink);
+        } else {
+            printf("OK: nothing lost, nothing duplicated\n");
+        }
     }
-    if (clean_from != s.clean)
-        keyset_free(clean_from);
-    keyset_free(s.raw);
-    keyset_free(s.clean);
-    keyset_free(s.dlq_process);
-    keyset_free(s.dlq_sink);
-    keyset_free(s.dlq_other);
-    keyset_free(s.stored);
     return loss ? CLI_FAIL : CLI_OK;
 }

@@ -171,6 +171,25 @@ int spate_parse_uuid(const char *s, size_t len, uint8_t out[16])
     return j == 16 ? 0 : SPATE_EINVAL;
 }
 
+static int java_space(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
+
+size_t spate_key_normalize(const char *key, size_t len, char *out)
+{
+    size_t b = 0, e = len;
+    while (b < e && java_space((unsigned char)key[b]))
+        b++;
+    while (e > b && java_space((unsigned char)key[e - 1]))
+        e--;
+    for (size_t i = b; i < e; i++) {
+        unsigned char c = (unsigned char)key[i];
+        out[i - b] = (char)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+    }
+    return e - b;
+}
+
 int64_t spate_days_from_civil(int64_t y, unsigned m, unsigned d)
 {
     y -= m <= 2;

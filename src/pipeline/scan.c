@@ -13,6 +13,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The last value of header name as a string in buf, or NULL when absent or
+ * longer than buf. */
+static const char *header_text(rd_kafka_headers_t *h, const char *name, char *buf, size_t len)
+{
+    const void *v;
+    size_t vl;
+    if (rd_kafka_header_get_last(h, name, &v, &vl) != 0 || !v || vl >= len)
+        return NULL;
+    memcpy(buf, v, vl);
+    buf[vl] = '\0';
+    return buf;
+}
+
 int scan_topic(const char *bootstrap, const struct spate_kvlist *props, const char *topic,
                int timeout_ms, void (*fn)(void *arg, const struct scan_record *r), void *arg,
                uint64_t *records, char *err, size_t errlen)
@@ -104,17 +117,14 @@ int scan_topic(const char *bootstrap, const struct spate_kvlist *props, const ch
             struct scan_record r = {.key = m->key, .key_len = m->key_len,
                                     .value = m->payload, .value_len = m->len,
                                     .fetched_at = -1};
-            char stage[64] = "";
+            char stage[64] = "", error[128] = "", request_id[128] = "";
             rd_kafka_headers_t *h = NULL;
             if (rd_kafka_message_headers(m, &h) == RD_KAFKA_RESP_ERR_NO_ERROR) {
                 const void *v;
                 size_t vl;
-                if (rd_kafka_header_get_last(h, "spate.stage", &v, &vl) == 0 && v &&
-                    vl < sizeof stage) {
-                    memcpy(stage, v, vl);
-                    stage[vl] = '\0';
-                    r.stage = stage;
-                }
+                r.stage = header_text(h, "spate.stage", stage, sizeof stage);
+                r.error = header_text(h, "spate.error", error, sizeof error);
+                r.request_id = header_text(h, "spate.request_id", request_id, sizeof request_id);
                 if (rd_kafka_header_get_last(h, "spate.fetched_at", &v, &vl) == 0 && v &&
                     vl < 32) {
                     char num[32];

@@ -5,6 +5,7 @@
 #include "spate/error.h"
 #include "spate/kafka.h"
 #include "spate/log.h"
+#include "spate/util.h"
 
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
@@ -27,6 +28,85 @@ int pipeline_ensure_topics(const struct spate_config *cfg, char *err, size_t err
     int rc = spate_kafka_create_topics(rk, names, 4, cfg->kafka.partitions,
                                        cfg->kafka.replication_factor, "run", NULL, err,
                                        errlen);
+    rd_kafka_destroy(rk);
+    return rc;
+}
+
+/* 1 when topic exists with partitions, 0 when the cluster says it does not,
+ * -1 with the reason in err when no broker answers. */
+static int topic_exists(rd_kafka_t *rk, const char *topic, const char *bootstrap, char *err,
+                        size_t errlen)
+{
+    rd_kafka_topic_t *t = rd_kafka_topic_new(rk, topic, NULL);
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t e = t ? rd_kafka_metadata(rk, 0, t, &md, 3000) : RD_KAFKA_RESP_ERR__FAIL;
+    if (t)
+        rd_kafka_topic_destroy(t);
+    if (e) {
+        /* not the librdkafka error: it varies between attempts (timed out,
+         * transport failure), and each change would be another line */
+        snprintf(err, errlen, "no broker of %s answers", bootstrap);
+        return -1;
+    }
+    int found = md->topic_cnt == 1 && !md->topics[0].err && md->topics[0].partition_cnt > 0;
+    rd_kafka_metadata_destroy(md);
+    return found;
+}
+
+int pipeline_await_topic(const struct spate_config *cfg, const char *topic, const char *comp,
+                         volatile sig_atomic_t *stop, char *err, size_t errlen)
+{
+    const struct spate_kafka_config *kc = &cfg->kafka;
+    const char *const names[] = {kc->topic_raw, kc->topic_clean, kc->topic_stats, kc->topic_dlq};
+    char errstr[512], said[512] = "", why[512];
+    rd_kafka_conf_t *conf =
+        spate_kafka_client_conf(kc->bootstrap_servers, &kc->properties, err, errlen);
+    if (!conf)
+        return SPATE_ECONFIG;
+    /* a metadata request must not have the broker create the topic with its
+     * own defaults */
+    rd_kafka_conf_set(conf, "allow.auto.create.topics", "false", errstr, sizeof errstr);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+    if (!rk) {
+        snprintf(err, errlen, "kafka client: %s", errstr);
+        return SPATE_EKAFKA;
+    }
+    int rc;
+    for (;;) {
+        /* A quick probe first: with no broker up, creating would take the
+         * admin timeout before saying anything. */
+        int have = topic_exists(rk, topic, kc->bootstrap_servers, why, sizeof why);
+        if (have >= 0) {
+            rc = spate_kafka_create_topics(rk, names, 4, kc->partitions, kc->replication_factor,
+                                           comp, stop, why, sizeof why);
+            if (rc == 0)
+                break;
+            if (rc != SPATE_ECANCELED && topic_exists(rk, topic, kc->bootstrap_servers, errstr,
+                                                      sizeof errstr) == 1) {
+                /* a cluster that forbids creating topics, where someone did */
+                SPATE_WARN(comp, "%s; topic %s exists, going on", why, topic);
+                rc = 0;
+                break;
+            }
+            if (have == 0 && rc != SPATE_ECANCELED) {
+                char tmp[sizeof why];
+                snprintf(tmp, sizeof tmp, "topic %s does not exist and creating it failed: %s",
+                         topic, why);
+                spate_strlcpy(why, tmp, sizeof why);
+            }
+        }
+        if (stop && *stop) {
+            snprintf(err, errlen, "stopped while waiting for topic %s", topic);
+            rc = SPATE_ECANCELED;
+            break;
+        }
+        if (strcmp(why, said) != 0) { /* one line per reason, not one per attempt */
+            SPATE_WARN(comp, "waiting for Kafka topic %s: %s", topic, why);
+            spate_strlcpy(said, why, sizeof said);
+        }
+        for (int i = 0; i < 20 && !(stop && *stop); i++)
+            spate_sleep_ms(100);
+    }
     rd_kafka_destroy(rk);
     return rc;
 }

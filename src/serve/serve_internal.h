@@ -74,6 +74,9 @@ struct serve_sample {
     double stored;      /* sink: rows acknowledged by Cassandra (metrics, else committed offsets) */
     double dlq;         /* records in the DLQ topic */
     double dlq_ingest, dlq_process, dlq_sink;
+    /* 1: the three above were counted from the DLQ records' spate.stage
+     * header, exact whichever stage is running; 0: from the stages' metrics */
+    int dlq_counted;
     /* per second over the last interval */
     double r_ingest, r_process, r_sink, r_dlq;
     /* end-to-end latency over the last interval, ms */
@@ -120,6 +123,12 @@ void serve__sample_from_sink(struct serve_sample *s, const struct serve_prom *p,
  * report is left with n = 0. */
 void serve__sample_hops(const struct serve_prom *p, struct serve_hist hops[SERVE_HOPS]);
 extern const char *const serve_hop_names[SERVE_HOPS];
+
+/* The stage a DLQ record names: its header spate.stage (header may be NULL),
+ * else the "stage" field of its JSON value (pure). */
+enum serve_dlq_stage { SERVE_DLQ_INGEST, SERVE_DLQ_PROCESS, SERVE_DLQ_SINK, SERVE_DLQ_OTHER };
+enum serve_dlq_stage serve__dlq_stage(const void *header, size_t hlen, const void *value,
+                                      size_t vlen);
 
 /* Sum of the offsets of topic in a Spark offset-log file (pure). 0 or SPATE_ENOTFOUND. */
 int serve__spark_offsets_parse(const char *text, size_t len, const char *topic, double *sum);

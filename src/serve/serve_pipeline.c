@@ -4,6 +4,7 @@
 #include "serve_internal.h"
 
 #include "spate/error.h"
+#include "spate/kafka.h"
 #include "spate/log.h"
 
 #include <curl/curl.h>
@@ -39,6 +40,13 @@ struct serve_pipeline {
     int64_t meta_ms;
     rd_kafka_topic_partition_list_t *ends;      /* raw, clean, dlq partitions */
     rd_kafka_topic_partition_list_t *committed; /* clean partitions */
+    /* The DLQ split per stage is counted from the DLQ records themselves: a
+     * stage's own metrics vanish when it exits (ingest does, at the end of
+     * a bounded source) or restart at 0. */
+    rd_kafka_t *dlq_rk;
+    rd_kafka_topic_partition_list_t *dlq_pos; /* next offset to read, per partition */
+    double dlq_by_stage[4];
+    int dlq_ready; /* every DLQ partition was read to its end once */
 };
 
 /* ---- pure parts --------------------------------------------------------------------------- */
@@ -134,11 +142,50 @@ static double rate(double cur, double prev, double secs)
     return d < 0 ? 0 : d / secs; /* a restarted stage starts its counters again */
 }
 
+enum serve_dlq_stage serve__dlq_stage(const void *header, size_t hlen, const void *value,
+                                      size_t vlen)
+{
+    char buf[16];
+    const char *st = NULL;
+    size_t n = 0;
+    json_t *doc = NULL;
+    if (header) {
+        st = header;
+        n = hlen;
+    } else if (value && vlen > 0 && ((const char *)value)[0] == '{') {
+        doc = json_loadb(value, vlen, 0, NULL);
+        json_t *v = json_object_get(doc, "stage");
+        if (json_is_string(v)) {
+            st = json_string_value(v);
+            n = strlen(st);
+        }
+    }
+    enum serve_dlq_stage k = SERVE_DLQ_OTHER;
+    if (st && n < sizeof buf) {
+        memcpy(buf, st, n);
+        buf[n] = 0;
+        k = !strcmp(buf, "ingest")    ? SERVE_DLQ_INGEST
+            : !strcmp(buf, "process") ? SERVE_DLQ_PROCESS
+            : !strcmp(buf, "sink")    ? SERVE_DLQ_SINK
+                                      : SERVE_DLQ_OTHER;
+    }
+    json_decref(doc);
+    return k;
+}
+
 void serve__sample_derive(struct serve_sample *cur, const struct serve_sample *prev)
 {
-    /* The process stage's DLQ is what is in the DLQ topic and was not put there by the
-     * ingest or the sink. */
-    if (cur->dlq >= 0) {
+    /* Without the DLQ records' own count, a stage that is down keeps its
+     * last known figure: its metrics vanished with it, its records did not. */
+    if (!cur->dlq_counted && prev) {
+        if (!cur->ingest_up && prev->dlq_ingest > cur->dlq_ingest)
+            cur->dlq_ingest = prev->dlq_ingest;
+        if (!cur->sink_up && prev->dlq_sink > cur->dlq_sink)
+            cur->dlq_sink = prev->dlq_sink;
+    }
+    /* Then the process stage's DLQ is what is in the DLQ topic and was not put
+     * there by the ingest or the sink. */
+    if (!cur->dlq_counted && cur->dlq >= 0) {
         double p = cur->dlq - (cur->dlq_ingest > 0 ? cur->dlq_ingest : 0) -
                    (cur->dlq_sink > 0 ? cur->dlq_sink : 0);
         cur->dlq_process = p < 0 ? 0 : p;
@@ -229,6 +276,7 @@ int serve__sample_json(const struct serve_sample *s, struct spate_buf *b)
         rc |= spate_buf_appendf(b, ",\"sink_blocked_by\":%s", txt ? txt : "\"\"");
         free(txt);
     }
+    rc |= spate_buf_appendf(b, ",\"dlq_counted\":%s", s->dlq_counted ? "true" : "false");
     rc |= spate_buf_appendf(b, ",\"up\":{\"ingest\":%s,\"sink\":%s,\"kafka\":%s}}",
                             s->ingest_up ? "true" : "false", s->sink_up ? "true" : "false",
                             s->kafka_up ? "true" : "false");
@@ -277,6 +325,14 @@ static int scrape(const char *url, struct serve_prom *out)
 
 static void kafka_close(struct serve_pipeline *p)
 {
+    if (p->dlq_pos)
+        rd_kafka_topic_partition_list_destroy(p->dlq_pos);
+    p->dlq_pos = NULL;
+    if (p->dlq_rk)
+        rd_kafka_destroy(p->dlq_rk);
+    p->dlq_rk = NULL;
+    memset(p->dlq_by_stage, 0, sizeof p->dlq_by_stage);
+    p->dlq_ready = 0;
     if (p->ends)
         rd_kafka_topic_partition_list_destroy(p->ends);
     if (p->committed)
@@ -365,6 +421,91 @@ static int kafka_metadata(struct serve_pipeline *p)
     return 0;
 }
 
+/* A consumer of the DLQ topic that never joins a group or commits: it is
+ * assigned the partitions and reads every record once, for its stage. */
+static int dlq_open(struct serve_pipeline *p)
+{
+    const struct spate_kafka_config *kc = &p->cfg->kafka;
+    char errstr[512];
+    rd_kafka_conf_t *conf =
+        spate_kafka_client_conf(kc->bootstrap_servers, &kc->properties, errstr, sizeof errstr);
+    if (!conf)
+        return SPATE_EKAFKA;
+    if (rd_kafka_conf_set(conf, "group.id", "spate-serve-dlq", errstr, sizeof errstr) ||
+        rd_kafka_conf_set(conf, "enable.auto.commit", "false", errstr, sizeof errstr) ||
+        rd_kafka_conf_set(conf, "enable.auto.offset.store", "false", errstr, sizeof errstr) ||
+        rd_kafka_conf_set(conf, "client.id", "spate-serve-dlq", errstr, sizeof errstr)) {
+        rd_kafka_conf_destroy(conf);
+        return SPATE_EKAFKA;
+    }
+    p->dlq_rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
+    if (!p->dlq_rk) {
+        rd_kafka_conf_destroy(conf);
+        return SPATE_EKAFKA;
+    }
+    p->dlq_pos = rd_kafka_topic_partition_list_new(8);
+    return 0;
+}
+
+/* Reads the DLQ records added since the last sample (up to the end offsets
+ * in ends, for at most budget_ms) and counts them by stage. */
+static void dlq_count(struct serve_pipeline *p, const rd_kafka_topic_partition_list_t *ends,
+                      int64_t budget_ms)
+{
+    const char *topic = p->cfg->kafka.topic_dlq;
+    if (!p->dlq_rk && dlq_open(p) != 0)
+        return;
+    int added = 0;
+    for (int i = 0; i < ends->cnt; i++) {
+        const rd_kafka_topic_partition_t *e = &ends->elems[i];
+        if (strcmp(e->topic, topic) ||
+            rd_kafka_topic_partition_list_find(p->dlq_pos, topic, e->partition))
+            continue;
+        rd_kafka_topic_partition_list_add(p->dlq_pos, topic, e->partition)->offset =
+            RD_KAFKA_OFFSET_BEGINNING;
+        added = 1;
+    }
+    if (added && rd_kafka_assign(p->dlq_rk, p->dlq_pos) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return;
+    int64_t deadline = spate_mono_ms() + budget_ms;
+    for (;;) {
+        int behind = 0;
+        for (int i = 0; i < p->dlq_pos->cnt; i++) {
+            const rd_kafka_topic_partition_t *at = &p->dlq_pos->elems[i];
+            const rd_kafka_topic_partition_t *end =
+                rd_kafka_topic_partition_list_find((rd_kafka_topic_partition_list_t *)ends, topic,
+                                                   at->partition);
+            if (end && end->offset > 0 && (at->offset < 0 || at->offset < end->offset))
+                behind = 1;
+        }
+        if (!behind) {
+            p->dlq_ready = p->dlq_pos->cnt > 0;
+            return;
+        }
+        int64_t left = deadline - spate_mono_ms();
+        if (left <= 0)
+            return;
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(p->dlq_rk, (int)(left < 100 ? left : 100));
+        if (!m)
+            continue;
+        if (!m->err && m->rkt && !strcmp(rd_kafka_topic_name(m->rkt), topic)) {
+            rd_kafka_topic_partition_t *at =
+                rd_kafka_topic_partition_list_find(p->dlq_pos, topic, m->partition);
+            if (at && m->offset >= at->offset) {
+                rd_kafka_headers_t *h = NULL;
+                const void *v = NULL;
+                size_t vl = 0;
+                if (rd_kafka_message_headers(m, &h) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+                    rd_kafka_header_get_last(h, "spate.stage", &v, &vl) != 0)
+                    v = NULL;
+                p->dlq_by_stage[serve__dlq_stage(v, vl, m->payload, m->len)]++;
+                at->offset = m->offset + 1;
+            }
+        }
+        rd_kafka_message_destroy(m);
+    }
+}
+
 static void kafka_sample(struct serve_pipeline *p, struct serve_sample *s)
 {
     int64_t now = spate_mono_ms();
@@ -412,6 +553,13 @@ static void kafka_sample(struct serve_pipeline *p, struct serve_sample *s)
     s->raw = raw;
     s->clean = clean;
     s->dlq = dlq;
+    dlq_count(p, ends, p->interval_ms / 2);
+    if (p->dlq_ready) {
+        s->dlq_counted = 1;
+        s->dlq_ingest = p->dlq_by_stage[SERVE_DLQ_INGEST];
+        s->dlq_process = p->dlq_by_stage[SERVE_DLQ_PROCESS];
+        s->dlq_sink = p->dlq_by_stage[SERVE_DLQ_SINK];
+    }
     if (p->committed->cnt > 0) {
         rd_kafka_topic_partition_list_t *com = rd_kafka_topic_partition_list_copy(p->committed);
         if (rd_kafka_committed(p->rk, com, 1000) == RD_KAFKA_RESP_ERR_NO_ERROR) {

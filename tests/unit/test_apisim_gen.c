@@ -389,6 +389,63 @@ static void record_faults_match_prediction(void **state)
     json_decref(j);
 }
 
+/* messy_keys: the served login.uuid is repeated (within the page or from the
+ * previous page), upper case or blank-padded, as apisim_served_uuid predicts;
+ * what a JSON parser reads normalises back to a generated uuid. */
+static void messy_keys_as_predicted(void **state)
+{
+    (void)state;
+    struct apisim_query q;
+    struct params p = {{"results", "2000", "seed", "mk", "page", "3", "messy_keys", "0.2", NULL}};
+    parse_ok(&q, &p, NULL);
+    assert_true(q.faults.p_messy_keys > 0.19 && q.faults.p_messy_keys < 0.21);
+    struct spate_buf b = {0};
+    assert_int_equal(apisim_render(&q, &b, NULL), 0);
+    json_error_t je;
+    json_t *j = json_loadb(b.data, b.len, 0, &je);
+    assert_non_null(j);
+    spate_buf_free(&b);
+    int seen[5] = {0};
+    for (int i = 0; i < 2000; i++) {
+        const char *got = json_string_value(path(json_array_get(json_object_get(j, "results"),
+                                                                (size_t)i), "login.uuid"));
+        assert_non_null(got);
+        char served[APISIM_SERVED_UUID_MAX + 1], own[37], other[37];
+        enum apisim_messy_key k = apisim_served_uuid(&q.faults, "mk", 3, i, served);
+        seen[k]++;
+        apisim_user_uuid("mk", 3, i, own);
+        char norm[64];
+        size_t n = spate_key_normalize(got, strlen(got), norm);
+        norm[n] = 0;
+        switch (k) {
+        case APISIM_KEY_PLAIN: assert_string_equal(got, own); break;
+        case APISIM_KEY_REPEAT_PAGE:
+            apisim_user_uuid("mk", 3, i - 1, other);
+            assert_string_equal(got, other);
+            break;
+        case APISIM_KEY_REPEAT_PREV:
+            apisim_user_uuid("mk", 2, i, other);
+            assert_string_equal(got, other);
+            break;
+        case APISIM_KEY_UPPER:
+            assert_string_not_equal(got, own);
+            assert_string_equal(norm, own);
+            break;
+        case APISIM_KEY_PADDED:
+            assert_true(got[0] == ' ' && got[strlen(got) - 2] == '\t');
+            assert_string_equal(norm, own);
+            break;
+        }
+    }
+    for (int k = 1; k < 5; k++)
+        assert_in_range(seen[k], 50, 150);
+    json_decref(j);
+    /* off by default: every key as generated */
+    struct apisim_faults none = no_faults;
+    char served[APISIM_SERVED_UUID_MAX + 1];
+    assert_int_equal(apisim_served_uuid(&none, "mk", 3, 5, served), APISIM_KEY_PLAIN);
+}
+
 static void request_fault_shares_and_retries(void **state)
 {
     (void)state;
@@ -566,6 +623,7 @@ int main(void)
         cmocka_unit_test(query_errors),
         cmocka_unit_test(seed_is_escaped_in_info),
         cmocka_unit_test(bounded_dataset_ends),
+        cmocka_unit_test(messy_keys_as_predicted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -207,6 +207,67 @@ static void test_roundtrip_with_metrics(void **state)
     metrics_registry_free(reg);
 }
 
+/* Ingest exits at the end of a bounded source and its metrics vanish: its
+ * DLQ count must not move to the process stage (spate run's "Spark caught
+ * up" check reads dlq_process). */
+static void test_dlq_split_after_ingest_exits(void **state)
+{
+    (void)state;
+    struct serve_sample a, b;
+    memset(&a, 0, sizeof a);
+    a.t_ms = 1000;
+    a.raw = a.clean = a.stored = a.fetched = 100;
+    a.dlq = 10;
+    a.dlq_ingest = 4;
+    a.dlq_sink = 1;
+    a.ingest_up = a.sink_up = a.kafka_up = 1;
+    a.lag = -1;
+    serve__sample_derive(&a, NULL);
+    assert_true(a.dlq_process == 5);
+    /* the next sample: ingest gone, as take_sample leaves it */
+    b = a;
+    b.t_ms = 2000;
+    b.ingest_up = 0;
+    b.dlq_ingest = 0;
+    b.fetched = -1;
+    serve__sample_derive(&b, &a);
+    assert_true(b.dlq_ingest == 4);
+    assert_true(b.dlq_process == 5);
+    assert_true(b.r_process == 0);
+    /* and the sink too */
+    struct serve_sample c = b;
+    c.t_ms = 3000;
+    c.sink_up = 0;
+    c.dlq_sink = 0;
+    serve__sample_derive(&c, &b);
+    assert_true(c.dlq_sink == 1 && c.dlq_process == 5);
+    /* counted from the DLQ records: taken as they are */
+    struct serve_sample d = c;
+    d.t_ms = 4000;
+    d.dlq_counted = 1;
+    d.dlq = 12;
+    d.dlq_ingest = 6;
+    d.dlq_process = 5;
+    d.dlq_sink = 1;
+    serve__sample_derive(&d, &c);
+    assert_true(d.dlq_ingest == 6 && d.dlq_process == 5 && d.dlq_sink == 1);
+}
+
+static void test_dlq_stage(void **state)
+{
+    (void)state;
+    assert_int_equal(serve__dlq_stage("ingest", 6, "<html>", 6), SERVE_DLQ_INGEST);
+    assert_int_equal(serve__dlq_stage("process", 7, NULL, 0), SERVE_DLQ_PROCESS);
+    assert_int_equal(serve__dlq_stage("sink", 4, "", 0), SERVE_DLQ_SINK);
+    assert_int_equal(serve__dlq_stage("sinks", 5, "", 0), SERVE_DLQ_OTHER);
+    assert_int_equal(serve__dlq_stage("processprocessprocess", 21, "", 0), SERVE_DLQ_OTHER);
+    const char *env = "{\"stage\":\"process\",\"reason\":\"x\"}";
+    assert_int_equal(serve__dlq_stage(NULL, 0, env, strlen(env)), SERVE_DLQ_PROCESS);
+    assert_int_equal(serve__dlq_stage(NULL, 0, "{\"stage\":1}", 11), SERVE_DLQ_OTHER);
+    assert_int_equal(serve__dlq_stage(NULL, 0, "not json", 8), SERVE_DLQ_OTHER);
+    assert_int_equal(serve__dlq_stage(NULL, 0, NULL, 0), SERVE_DLQ_OTHER);
+}
+
 static void test_derive_and_json(void **state)
 {
     (void)state;
@@ -332,6 +393,8 @@ int main(void)
         cmocka_unit_test(test_histogram_hostile_values),
         cmocka_unit_test(test_roundtrip_with_metrics),
         cmocka_unit_test(test_derive_and_json),
+        cmocka_unit_test(test_dlq_split_after_ingest_exits),
+        cmocka_unit_test(test_dlq_stage),
         cmocka_unit_test(test_route),
         cmocka_unit_test(test_spark_offsets),
     };

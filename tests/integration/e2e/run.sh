@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 # e2e/run.sh -- the main job end to end on the test stack: `spate run` streams
 # api-sim -> ingest -> Kafka -> Spark -> Kafka -> sink -> Cassandra for 2
-# minutes at 2,000 records/s and must verify with zero loss; then `spate check`
-# passes on the result and catches each broken contract in turn.
+# minutes at 2,000 records/s and must verify with zero loss; a second run against
+# a hostile API must verify as well; then `spate check` passes on the result and
+# catches each broken contract in turn.
 set -uo pipefail
 cd "$SPATE_ROOT"
 passed=0
@@ -52,6 +53,42 @@ fi
 min=$(( RATE * 60 ))
 if [ -n "$fetched" ] && [ "$fetched" -ge "$min" ]; then ok "fetched $fetched records (at least $min)";
 else bad "fetched only '$fetched' records, expected at least $min"; fi
+
+# ---- an API nobody on the project wrote: the ledger stays exact ----
+# api-sim serves a share of keys the way real APIs do (repeated within and
+# across pages, upper case, blank-padded) and answers some attempts with a
+# body that is not JSON (ingest sends it to the DLQ once and retries). Nothing
+# is lost, so `spate run` must verify OK: no repeat blamed on ingest, no
+# normalised key counted missing, no rejected response counted as records.
+HOSTILE_FOR="${SPATE_E2E_HOSTILE_FOR:-40s}"
+since=$(date +%s%3N)
+t0=$SECONDS
+SPATE_SOURCE_URL="http://127.0.0.1:${SPATE_APISIM_PORT}/api/?seed=e2e-hostile&messy_keys=0.1&malformed=0.1" \
+  S run --for "$HOSTILE_FOR" --rate 1000 --keep-stack --no-view >"$TMP/hostile.log" 2>&1
+rc=$?
+sed -n '/^record ledger/,$p' "$TMP/hostile.log"
+if [ $rc -eq 0 ] && grep -q "OK: nothing lost, nothing duplicated" "$TMP/hostile.log"; then
+  ok "hostile API (repeated, upper-case, padded keys; non-JSON pages): spate run verifies OK ($((SECONDS - t0)) s)"
+else
+  bad "hostile API: spate run exited $rc (log kept in $SPATE_BUILD/it-logs/e2e-hostile.log)"
+  mkdir -p "$SPATE_BUILD/it-logs"; cp "$TMP/hostile.log" "$SPATE_BUILD/it-logs/e2e-hostile.log"
+  for f in "$SPATE_IT_STATE"/run/*.log; do echo "--- $f"; tail -15 "$f"; done
+fi
+# The fixture did serve what it should: repeats within and across responses, a
+# rejected response, upper-case keys in users.raw.
+S verify --since "$since" --json >"$TMP/hostile.json" 2>/dev/null
+upper=$(kcat -C -b "127.0.0.1:$SPATE_KAFKA_PORT" -t users.raw -e -q -f '%T %k\n' 2>/dev/null |
+  awk -v s="$since" '$1 >= s' | grep -c -E ' .*[A-F]')
+if python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+r = d["raw"]
+sys.exit(not (d["ok"] and r["api_repeated_in_response"] > 0 and r["api_repeated"] > r["api_repeated_in_response"]
+              and d["dlq"]["ingest_responses"] >= 1))' "$TMP/hostile.json" && [ "${upper:-0}" -gt 0 ]; then
+  ok "the hostile run served repeats within and across pages, $upper upper-case keys and rejected responses"
+else
+  bad "the hostile fixture: upper-case keys '${upper}', verify: $(cat "$TMP/hostile.json")"
+fi
 
 # ---- spate check: passes on the running result, then each broken contract ----
 out="$(S check 2>&1)"; rc=$?

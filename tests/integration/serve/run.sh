@@ -224,6 +224,40 @@ if [ $pipeline_ok -eq 0 ] && check_pipeline
 then ok "/api/pipeline sees ingest streaming into Kafka (metrics and topic offsets)"
 else bad "/api/pipeline did not see the ingest: $(head -c 600 "$TMP/pipeline.json")"; fi
 
+# ---- the DLQ split by stage, with no stage running -----------------------------------------------------
+# Ingest exits at the end of a bounded source and its metrics vanish; its DLQ
+# records stay. The split comes from each record's spate.stage (or the "stage"
+# of its JSON value), so nothing moves to "process".
+DLQ2="serve.$RUN_TAG.dlq-split"
+sed -e "s/^  topic_dlq: .*/  topic_dlq: $DLQ2/" -e "s/^  ingest_port: .*/  ingest_port: 28191/" \
+    -e "s/^  sink_port: .*/  sink_port: 28192/" "$CFG" >"$TMP/split.yaml"
+{ printf 'page-1\n'; printf 'page-2\n'; printf 'page-3\n'; } |
+  kcat -P -b "$SPATE_KAFKA" -t "$DLQ2" -H spate.stage=ingest -H spate.error=not_json 2>/dev/null
+{ printf '{"stage":"process","reason":"empty_name"}\n'; printf '{"stage":"process","reason":"x"}\n'; } |
+  kcat -P -b "$SPATE_KAFKA" -t "$DLQ2" -H spate.stage=process 2>/dev/null
+printf '{"stage":"sink","reason":"not a uuid"}\n' |
+  kcat -P -b "$SPATE_KAFKA" -t "$DLQ2" -H spate.stage=sink 2>/dev/null
+printf '{"stage":"process","reason":"no header"}\n' | kcat -P -b "$SPATE_KAFKA" -t "$DLQ2" 2>/dev/null
+"$SPATE_BIN" -c "$TMP/split.yaml" serve --port 0 --port-file "$TMP/split.port" >"$TMP/split.log" 2>&1 &
+SPLIT_PID=$!
+PIDS+=($SPLIT_PID)
+split_ok=1
+if SPORT="$(wait_port_file "$TMP/split.port")"; then
+  for _ in $(seq 30); do
+    sleep 1
+    curl -s "http://127.0.0.1:$SPORT/api/pipeline" >"$TMP/split.json"
+    if python3 -c '
+import json, sys
+l = json.load(open(sys.argv[1]))["latest"]
+sys.exit(not (l and l["dlq"] == 7 and l["dlq_ingest"] == 3 and l["dlq_process"] == 3
+              and l["dlq_sink"] == 1 and not l["up"]["ingest"]))' "$TMP/split.json" 2>/dev/null
+    then split_ok=0; break; fi
+  done
+fi
+if [ $split_ok -eq 0 ]; then ok "/api/pipeline splits the DLQ by each record's stage with no stage running (3/3/1)"
+else bad "DLQ split with ingest gone: $(python3 -c 'import json,sys; l=json.load(open(sys.argv[1]))["latest"]; print({k: l.get(k) for k in ("dlq","dlq_ingest","dlq_process","dlq_sink","dlq_counted")})' "$TMP/split.json" 2>&1)"; fi
+kill "$SPLIT_PID" 2>/dev/null; wait "$SPLIT_PID" 2>/dev/null
+
 # ---- the dashboard in a real browser ---------------------------------------------------------------------
 if [ ! -d "$HERE/node_modules/playwright-core" ]; then
   (cd "$HERE" && npm ci --no-audit --no-fund >"$TMP/npm.log" 2>&1) || (cd "$HERE" && npm install --no-audit --no-fund >>"$TMP/npm.log" 2>&1)

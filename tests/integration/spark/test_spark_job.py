@@ -12,11 +12,16 @@ and checkpoint folder, so it never sees another run's data.
 3. kill -9 of the Spark driver (the JVM and its python) mid-stream, restart:
    every raw record ends in clean or DLQ, none lost; duplicates are counted.
 
+The job of 2. starts before anything created its topics, as on a fresh stack:
+`spate spark run` creates them with the configured partitions (no Java stack
+trace); with no broker at all it waits, saying so in one line.
+
 Prints "N passed, N failed" last; exits non-zero on any failure.
 """
 import collections
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -51,14 +56,6 @@ def log(msg):
 
 # ---- Kafka helpers (kcat and the Kafka tools jar) -----------------------------------
 
-def create_topic(name, partitions):
-    cp = os.path.join(ROOT, "deps", "lib", "kafka", "*")
-    subprocess.run(["java", "-cp", cp, "org.apache.kafka.tools.TopicCommand",
-                    "--bootstrap-server", KAFKA, "--create", "--if-not-exists", "--topic", name,
-                    "--partitions", str(partitions), "--replication-factor", "1"],
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=120)
-
-
 def read_topic(topic, fmt="%k\t%h\t%s\n"):
     """Every record of topic as (key, headers dict, value str)."""
     r = subprocess.run(["kcat", "-C", "-b", KAFKA, "-t", topic, "-e", "-q", "-u",
@@ -86,12 +83,22 @@ def count_keys(topic):
 
 # ---- the job ---------------------------------------------------------------------------
 
-def write_config(path, topics, ckpt):
+def topic_partitions(name):
+    """Partitions of topic name, 0 when it does not exist. Lists every topic:
+    a metadata request naming it would have the broker auto-create it."""
+    r = subprocess.run(["kcat", "-L", "-b", KAFKA], stdout=subprocess.PIPE,
+                       stderr=subprocess.DEVNULL, timeout=60)
+    m = re.search(rf'topic "{re.escape(name)}" with (\d+) partitions',
+                  r.stdout.decode("utf-8", "replace"))
+    return int(m.group(1)) if m else 0
+
+
+def write_config(path, topics, ckpt, bootstrap=KAFKA):
     with open(path, "w") as f:
         f.write(f"""# written by tests/integration/spark/test_spark_job.py
 log_level: info
 kafka:
-  bootstrap_servers: {KAFKA}
+  bootstrap_servers: {bootstrap}
   partitions: {PARTITIONS}
   topic_raw: {topics['raw']}
   topic_clean: {topics['clean']}
@@ -226,23 +233,55 @@ def main():
                            capture_output=True, text=True, cwd=ROOT)
         ok(r.returncode == 2 and "--master" in r.stderr, "spark submit without --master: usage error",
            r.stderr)
-        r = subprocess.run([SPATE, "-c", cfg, "spark", "run", "--trigger", "stats=realtime"],
+        # its own topics: the job of 2. must find none of its own created
+        cfg_rt = os.path.join(tmp, "spate-rt.yaml")
+        write_config(cfg_rt, {t: n + "-rt" for t, n in topics.items()}, ckpt + "-rt")
+        r = subprocess.run([SPATE, "-c", cfg_rt, "spark", "run", "--trigger", "stats=realtime"],
                            capture_output=True, text=True, cwd=ROOT, timeout=120)
         ok(r.returncode == 2 and "real-time" in r.stderr,
            "realtime trigger on the stateful stats query is refused with a reason", r.stderr[-500:])
 
+        # no broker at all: one line naming what is missing, then waiting
+        cfg_nok = os.path.join(tmp, "spate-nokafka.yaml")
+        write_config(cfg_nok, topics, ckpt + "-nokafka", bootstrap="127.0.0.1:1")
+        nok_log = os.path.join(tmp, "nokafka.log")
+        nok = start_job(cfg_nok, nok_log)
+        time.sleep(8)
+        alive = nok.poll() is None
+        kill_group(nok, signal.SIGTERM)
+        try:
+            nok.wait(10)
+            stopped = True
+        except subprocess.TimeoutExpired:
+            stopped = False
+        stop_job(nok)
+        with open(nok_log, errors="replace") as f:
+            text = f.read()
+        waiting = [ln for ln in text.splitlines() if "waiting for Kafka topic" in ln]
+        ok(alive and stopped and len(waiting) == 1 and "127.0.0.1:1" in waiting[0]
+           and "Exception" not in text,
+           "spark run with no broker: waits, saying so in one line; SIGTERM stops it", text[-1500:])
+
         # -- 2. records through the job ----------------------------------------------
+        # Started on a fresh stack: nothing created the raw topic yet.
         tool = build_load_tool(tmp)
-        create_topic(topics["raw"], PARTITIONS)
+        ok(topic_partitions(topics["raw"]) == 0, "the raw topic does not exist before the job")
+        job = start_job(cfg, joblog)
+        parts = wait_for(lambda: topic_partitions(topics["raw"]), timeout=120, every=1)
+        ok(parts == PARTITIONS, f"spark run created the raw topic with {PARTITIONS} partitions",
+           f"{parts} partitions; see {joblog}")
         p = produce(tool, topics["raw"], 3000, 0, bad=10, malformed=3, seed=42)
         out = p.communicate(timeout=120)[0].decode()
         ok(p.returncode == 0, "3000 records produced to raw", out)
         first = 3000
-
-        job = start_job(cfg, joblog)
         done = wait_for(lambda: count_keys(topics["clean"]) + count_keys(topics["dlq"]) >= first,
                         timeout=600, every=5)
         ok(done, "clean + DLQ reach the raw count", f"see {joblog}")
+        with open(joblog, errors="replace") as f:
+            text = f.read()
+        ok("UnknownTopicOrPartition" not in text and job.poll() is None,
+           "the job started before its topic existed and is running, no stack trace",
+           text[-1500:])
         raw, clean, dlq, dlq_rows, dup = reconcile(topics, "first run")
         ok(dup == 0, "first run: no duplicates without a failure", str(dup))
 

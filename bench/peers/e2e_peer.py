@@ -58,8 +58,10 @@ left by accident, and nothing spate's job does not also get):
 usage: e2e_peer.py --bootstrap 127.0.0.1:9092 --topic users.raw --dlq-topic users.dlq
                    --cassandra-host 127.0.0.1 --cassandra-port 9042 --keyspace peer
                    --checkpoint-dir DIR [--trigger default|1s] [--master local[2]]
-Runs until SIGTERM or SIGINT, then stops both queries (the running batch finishes,
-bounded by --stop-timeout) and exits 0; exits 1 if a query fails.
+Logs "e2e_peer: started ..." to stderr once both queries run. Runs until SIGTERM or
+SIGINT, then stops both queries (a batch in progress is cancelled and replays from the
+checkpoint at the next start), stops Spark, waits for its JVM to exit (at most
+--stop-timeout) and exits 0; exits 1 if a query fails.
 Run it with the peer's virtualenv (.venv-peer, pyspark 3.5) and the jars of
 deps/lib/peer (found by default; see bench/peers/README.md).
 """

@@ -12,28 +12,35 @@ separate sink between Spark and the store. It does the same work as spate:
   query `users` (foreachBatch): valid rows -> <keyspace>.users and
       <keyspace>.users_by_nationality (upserts, write time = the raw record's Kafka
       timestamp, as `spate sink` does); invalid rows -> the DLQ topic with spate's
-      envelope and headers (spate.stage=process, spate.error=<rule>), and a valid row
-      with no nationality (a null partition key) as spate's sink does (stage sink).
-  query `stats` (update mode, foreachBatch; SCC's streaming sink takes append mode
-      only, which would hold every window until the watermark passes it): valid rows, 1-minute tumbling
-      windows over ingested_at (the spate.fetched_at header) with a watermark, count and
-      round(avg(age), 2) per nationality and gender -> <keyspace>.signups_by_minute.
+      envelope and headers (spate.stage=process, spate.error=<rule>).
+  query `stats` (update mode, foreachBatch: SCC's streaming sink takes append mode
+      only, which would hold each window back until the watermark passes it): valid
+      rows, 1-minute tumbling windows over ingested_at (the spate.fetched_at header)
+      with a watermark, count and round(avg(age), 2) per nationality and gender ->
+      <keyspace>.signups_by_minute.
 
-Both queries read the raw topic, as spate's `clean` and `stats` do; the tables are
-those of schema/010_users.cql and schema/020_stats.cql in the peer's own keyspace
+Both queries read the raw topic: the peer has no clean topic to feed its stats from
+(spate's stats query reads users.clean), so its stats query validates the records
+again to count the valid ones. The tables are those of schema/010_users.cql and
+schema/020_stats.cql in the peer's own keyspace
 (bench/peers/e2e_peer.cql).
 
 Choices (the settings a careful user would make on a 2-core machine, not defaults
 left by accident, and nothing spate's job does not also get):
   * local[2]: one task slot per core. The two queries share them through the FAIR
-    scheduler, each in its own pool (e2e_peer_pools.xml), so a stats batch does not queue a users batch
-    behind it (FIFO would run one query's jobs to completion first).
-  * spark.sql.shuffle.partitions = 2: only the stats aggregation shuffles; the default
-    200 would mean 200 state-store tasks per batch for a few hundred groups, and more
-    than the cores buys nothing. Fixed once a checkpoint exists (Spark keeps it there).
-  * Trigger: `default` = no trigger (the next micro-batch starts as soon as the last
-    one ended, Spark's lowest-latency micro-batch setting), or `1s` =
-    processingTime 1 second (the usual production choice: fewer, larger batches).
+    scheduler, each in its own pool (e2e_peer_pools.xml), so a stats batch does not
+    queue a users batch behind it (FIFO runs one query's jobs to completion first).
+  * spark.sql.shuffle.partitions = 1: only the stats aggregation shuffles, its groups
+    are a few hundred (window x nationality x gender) and every post-shuffle task is
+    fixed overhead (a state store each); the default 200 would be 200 of them per
+    batch. spate's stats query makes the same choice. Fixed once a checkpoint exists.
+  * Trigger of the users query (the one the latency is measured on): `default` = no
+    trigger (the next micro-batch starts as soon as the last one ended, Spark's
+    lowest-latency micro-batch setting), or `1s` = processingTime 1 second (the usual
+    production choice: fewer, larger batches). The stats query runs every 10 s
+    (--stats-trigger): a per-minute count needs no sub-second freshness and every
+    batch costs planning, state store and commit work whatever it holds; spate's
+    stats query runs every 10 s too. --stats-trigger same gives it --trigger.
   * maxOffsetsPerTrigger unset: a batch takes everything that arrived, so the peer
     catches up in one batch after a stall instead of in slices.
   * The users batch is cached once (parse and validate run once) and then written
@@ -161,6 +168,7 @@ ERROR_COL = """CASE
       OR NOT email RLIKE '^[^@\\\\s]+@[^@\\\\s.]+(\\\\.[^@\\\\s.]+)+$'
       THEN 'invalid_email'
     WHEN gender IS NULL OR gender NOT IN ('male', 'female') THEN 'unknown_gender'
+    WHEN nationality IS NULL OR nationality = '' THEN 'missing_nationality'
     WHEN date_of_birth IS NULL THEN 'invalid_birth_date'
     WHEN date_of_birth >= ingested_at THEN 'birth_date_in_future'
     WHEN latitude IS NULL OR longitude IS NULL
@@ -179,26 +187,15 @@ BY_NAT_COLS = ["nationality", "to_date(ingested_at) AS day", "ingested_at", "use
                "first_name", "last_name", "gender", "age", "email", "city", "country",
                "picture_url", "registered_at"]
 
-# A record Spark accepted but one of whose tables cannot take it (a null primary key
-# column: users_by_nationality.nationality when `nat` is absent) goes to the DLQ whole,
-# with stage `sink` and spate's sink's reason, and neither table is written: what
-# `spate sink` does with it.
-SINK_ERROR_COL = """CASE WHEN error IS NULL AND nationality IS NULL
-    THEN 'users_by_nationality.nationality: primary key column is missing or null'
-  END AS sink_error"""
-
 DLQ_COLS = [
     "raw_key AS key",
     """to_json(named_struct(
-         'stage', CASE WHEN error IS NULL THEN 'sink' ELSE 'process' END,
-         'reason', coalesce(error, sink_error), 'key', raw_key, 'raw', raw_value,
+         'stage', 'process', 'reason', error, 'key', raw_key, 'raw', raw_value,
          'at', date_format(processed_at, "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'")),
        map('ignoreNullFields', 'false')) AS value""",
     """concat(filter(headers, h -> h.key NOT IN ('spate.stage', 'spate.error')),
-              array(named_struct('key', 'spate.stage', 'value', CAST(
-                      CASE WHEN error IS NULL THEN 'sink' ELSE 'process' END AS BINARY)),
-                    named_struct('key', 'spate.error', 'value',
-                      CAST(coalesce(error, sink_error) AS BINARY))))
+              array(named_struct('key', 'spate.stage', 'value', CAST('process' AS BINARY)),
+                    named_struct('key', 'spate.error', 'value', CAST(error AS BINARY))))
        AS headers""",
 ]
 
@@ -215,8 +212,7 @@ def parsed(spark, args):
     return (raw.selectExpr(*SOURCE_COLS)
             .selectExpr(*JSON_COLS)
             .selectExpr(*TYPED_COLS)
-            .selectExpr("*", ERROR_COL)
-            .selectExpr("*", SINK_ERROR_COL))
+            .selectExpr("*", ERROR_COL))
 
 
 def cassandra_write(df, args, table, writetime=None):
@@ -235,12 +231,12 @@ def users_batch(args):
             # Write time as spate's sink sets it: the raw record's Kafka timestamp in
             # microseconds plus the offset's last digits, so the later of two records
             # for a key wins in any arrival order and a replay rewrites the same cells.
-            ok = batch.where("error IS NULL AND sink_error IS NULL").selectExpr(
+            ok = batch.where("error IS NULL").selectExpr(
                 "*", "unix_millis(kafka_timestamp) * 1000 + kafka_offset % 1000 AS write_us")
             cassandra_write(ok.selectExpr(*USERS_COLS, "write_us"), args, "users", "write_us")
             cassandra_write(ok.selectExpr(*BY_NAT_COLS, "write_us"), args,
                             "users_by_nationality", "write_us")
-            (batch.where("error IS NOT NULL OR sink_error IS NOT NULL").selectExpr(*DLQ_COLS)
+            (batch.where("error IS NOT NULL").selectExpr(*DLQ_COLS)
              .write.format("kafka")
              .option("kafka.bootstrap.servers", args.bootstrap)
              .option("topic", args.dlq_topic)
@@ -250,8 +246,13 @@ def users_batch(args):
     return write
 
 
+TRIGGERS = {"default": {}, "1s": {"processingTime": "1 second"},
+            "10s": {"processingTime": "10 seconds"}}
+
+
 def start(spark, args):
-    trig = {} if args.trigger == "default" else {"processingTime": "1 second"}
+    trig = TRIGGERS[args.trigger]
+    stats_trig = TRIGGERS[args.trigger if args.stats_trigger == "same" else args.stats_trigger]
     sc = spark.sparkContext
     ck = os.path.abspath(args.checkpoint_dir)
 
@@ -282,7 +283,7 @@ def start(spark, args):
     w = (out.writeStream.queryName("stats").outputMode("update")
          .option("checkpointLocation", os.path.join(ck, "stats"))
          .foreachBatch(lambda batch, _id: cassandra_write(batch, args, "signups_by_minute")))
-    stats = (w.trigger(**trig) if trig else w).start()
+    stats = (w.trigger(**stats_trig) if stats_trig else w).start()
     return [users, stats]
 
 
@@ -321,7 +322,7 @@ def session(args):
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.session.timeZone": "UTC",
-        "spark.sql.shuffle.partitions": "2",
+        "spark.sql.shuffle.partitions": "1",
         "spark.scheduler.mode": "FAIR",
         "spark.scheduler.allocation.file": os.path.join(HERE, "e2e_peer_pools.xml"),
         "spark.sql.streaming.stopTimeout": str(int(args.stop_timeout * 1000)),
@@ -358,6 +359,9 @@ def parse_args(argv):
     p.add_argument("--keyspace", default="peer")
     p.add_argument("--checkpoint-dir", required=True)
     p.add_argument("--trigger", choices=["default", "1s"], default="default")
+    p.add_argument("--stats-trigger", choices=["10s", "same", "default", "1s"], default="10s",
+                   help="trigger of the stats query; same = --trigger (default 10s, as "
+                        "spate's stats.sql)")
     p.add_argument("--master", default="local[2]")
     p.add_argument("--starting-offsets", choices=["earliest", "latest"], default="earliest",
                    help="where a new checkpoint starts reading the raw topic")

@@ -65,6 +65,8 @@ left by accident, and nothing spate's job does not also get):
 usage: e2e_peer.py --bootstrap 127.0.0.1:9092 --topic users.raw --dlq-topic users.dlq
                    --cassandra-host 127.0.0.1 --cassandra-port 9042 --keyspace peer
                    --checkpoint-dir DIR [--trigger default|1s] [--master local[2]]
+                   [--stats-trigger 10s|same|default|1s] [--starting-offsets earliest|latest]
+                   [--progress] [--conf K=V]... [--no-create-schema]
 Logs "e2e_peer: started ..." to stderr once both queries run. Runs until SIGTERM or
 SIGINT, then stops both queries (a batch in progress is cancelled and replays from the
 checkpoint at the next start), stops Spark, waits for its JVM to exit (at most

@@ -585,7 +585,9 @@ def run_peer(a, rate, trigger, logdir):
             f.close()
         reap_stack()
         raise StackStartError("spate stack up failed")
-    batch = min(a.batch, max(int(rate), 1))
+    # the cadence `spate run` uses: ten requests a second, the source's
+    # batch_size as the upper bound (src/cli/cmd_run.c)
+    batch = min(a.batch, max(int(rate / 10), 1))
     ckpt = os.path.join(STATE_DIR, "peer-checkpoints")
     procs = {}
     obs = None

@@ -18,7 +18,7 @@ COPY include/ include/
 COPY src/ src/
 # build helpers CMakeLists.txt calls (the dashboard assets embedder)
 COPY scripts/embed-assets.cmake scripts/
-RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release \
+RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DSPATE_BENCH=OFF \
  && cmake --build /build --target spate -j"$(nproc)" \
  && strip /build/spate
 

@@ -36,7 +36,7 @@ def test_pipeline_files():
 
 
 @pytest.mark.parametrize("wanted,query,expected", [
-    ("auto", "clean", ("realTime", "5 minutes")),
+    ("auto", "clean", ("realTime", "30 seconds")),
     ("auto", "stats", ("processingTime", "10 seconds")),
     ("microbatch", "stats", ("processingTime", "0 seconds")),
     ("microbatch", "clean", ("processingTime", "0 seconds")),

@@ -119,6 +119,31 @@ static int fits_with(const struct sink_dlq_in *in, const struct repr *key, size_
     return 0;
 }
 
+/* Bisects for the longest prefix of the key (cut_key) or of raw (key_n of the
+ * key kept) that fits, given that length 0 fits (*out holds it) and hi does
+ * not; *out ends as the longest that fit. 0 or SPATE_ENOMEM (*out freed). */
+static int longest_fit(const struct sink_dlq_in *in, const struct repr *key,
+                       const struct repr *raw, int cut_key, size_t key_n, size_t hi,
+                       const char *sha, size_t max, char **out, size_t *out_len)
+{
+    size_t lo = 0;
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        int r = cut_key ? fits_with(in, key, mid, raw, 0, sha, max, out, out_len)
+                        : fits_with(in, key, key_n, raw, mid, sha, max, out, out_len);
+        if (r == SPATE_ENOMEM) {
+            free(*out);
+            *out = NULL;
+            return r;
+        }
+        if (r == 0)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return 0;
+}
+
 int sink__dlq_envelope(const struct sink_dlq_in *in, size_t max_bytes, char **out,
                        size_t *out_len, int *cut)
 {
@@ -144,40 +169,12 @@ int sink__dlq_envelope(const struct sink_dlq_in *in, size_t max_bytes, char **ou
     size_t key_n = key.len;
     int rc = fits_with(in, &key, key_n, &raw, 0, sha, max_bytes, out, out_len);
     if (rc == SPATE_ETOOBIG) {
-        size_t lo = 0, hi = key.len; /* the largest key prefix that fits lies in [lo, hi) */
         rc = fits_with(in, &key, 0, &raw, 0, sha, max_bytes, out, out_len);
         if (rc)
             return rc; /* not even the reason and coordinates fit */
-        while (hi - lo > 1) {
-            size_t mid = lo + (hi - lo) / 2;
-            int r = fits_with(in, &key, mid, &raw, 0, sha, max_bytes, out, out_len);
-            if (r == SPATE_ENOMEM) {
-                free(*out);
-                *out = NULL;
-                return r;
-            }
-            if (r == 0)
-                lo = mid;
-            else
-                hi = mid;
-        }
-        return 0;
+        return longest_fit(in, &key, &raw, 1, 0, key.len, sha, max_bytes, out, out_len);
     }
     if (rc)
         return rc;
-    size_t lo = 0, hi = raw.len; /* raw.len itself did not fit */
-    while (hi - lo > 1) {
-        size_t mid = lo + (hi - lo) / 2;
-        int r = fits_with(in, &key, key_n, &raw, mid, sha, max_bytes, out, out_len);
-        if (r == SPATE_ENOMEM) {
-            free(*out);
-            *out = NULL;
-            return r;
-        }
-        if (r == 0)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    return 0;
+    return longest_fit(in, &key, &raw, 0, key_n, raw.len, sha, max_bytes, out, out_len);
 }

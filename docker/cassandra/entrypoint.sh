@@ -98,4 +98,5 @@ exec java -Xms"${HEAP}m" -Xmx"${HEAP}m" -Xss256k -XX:+UseG1GC -XX:MaxGCPauseMill
      -Dcassandra.logdir=/tmp -Dlogback.configurationFile="$CONF"/logback.xml \
      -Dcassandra-foreground=yes -Dcassandra.skip_wait_for_gossip_to_settle=0 \
      -Dcassandra.superuser_setup_delay_ms=0 -Dcassandra.ring_delay_ms=1000 \
+     -Dcassandra.approximate_time_precision_ms=20 \
      -cp "$LIB/*" org.apache.cassandra.service.CassandraDaemon

@@ -41,6 +41,7 @@ share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 min.insync.replicas=1
 group.initial.rebalance.delay.ms=0
+metadata.max.idle.interval.ms=5000
 auto.create.topics.enable=true
 log.retention.hours=168
 num.network.threads=2

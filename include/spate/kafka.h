@@ -19,6 +19,12 @@
 rd_kafka_conf_t *spate_kafka_client_conf(const char *bootstrap, const struct spate_kvlist *props,
                                          char *err, size_t errlen);
 
+/* fetch.wait.max.ms of spate's long-running consumers. The broker answers a
+ * waiting fetch as soon as a record arrives, so a long wait adds no latency;
+ * what it changes is how often an idle consumer asks: at librdkafka's 500 ms
+ * the broker of an idle pipeline was woken several times a second. */
+#define SPATE_KAFKA_IDLE_FETCH_WAIT_MS "5000"
+
 /* A librdkafka log callback for long-running clients: its lines go through
  * spate's logger (one format on stderr, log_level applies) under the
  * client's name without the "spate-" prefix ("spate-sink#consumer-2" logs

@@ -113,6 +113,9 @@ int serve__pipeline_json(struct serve_pipeline *p, int64_t since_ms, struct spat
 int serve__sample_json(const struct serve_sample *s, struct spate_buf *out);
 /* Computes the derived fields of cur (rates, per-stage DLQ) from prev (pure). */
 void serve__sample_derive(struct serve_sample *cur, const struct serve_sample *prev);
+/* 1 when nothing moved from prev to cur and nothing waits in a topic or a
+ * queue: the pipeline is idle and the sampler may slow down (pure). */
+int serve__sample_idle(const struct serve_sample *cur, const struct serve_sample *prev);
 /* Reads the stage metrics of one scrape into s (pure). ingest=1 for the
  * ingest exposition, 0 for the sink's. Latency histograms are kept in *hist. */
 void serve__sample_from_ingest(struct serve_sample *s, const struct serve_prom *p);

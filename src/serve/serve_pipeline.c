@@ -434,7 +434,9 @@ static int dlq_open(struct serve_pipeline *p)
     if (rd_kafka_conf_set(conf, "group.id", "spate-serve-dlq", errstr, sizeof errstr) ||
         rd_kafka_conf_set(conf, "enable.auto.commit", "false", errstr, sizeof errstr) ||
         rd_kafka_conf_set(conf, "enable.auto.offset.store", "false", errstr, sizeof errstr) ||
-        rd_kafka_conf_set(conf, "client.id", "spate-serve-dlq", errstr, sizeof errstr)) {
+        rd_kafka_conf_set(conf, "client.id", "spate-serve-dlq", errstr, sizeof errstr) ||
+        rd_kafka_conf_set(conf, "fetch.wait.max.ms", SPATE_KAFKA_IDLE_FETCH_WAIT_MS, errstr,
+                          sizeof errstr)) {
         rd_kafka_conf_destroy(conf);
         return SPATE_EKAFKA;
     }
@@ -685,7 +687,18 @@ static int stopping(struct serve_pipeline *p)
     return stop;
 }
 
-static void take_sample(struct serve_pipeline *p)
+int serve__sample_idle(const struct serve_sample *cur, const struct serve_sample *prev)
+{
+    if (!prev)
+        return 0;
+    if (cur->fetched != prev->fetched || cur->raw != prev->raw || cur->clean != prev->clean ||
+        cur->stored != prev->stored || cur->dlq != prev->dlq)
+        return 0;
+    return cur->lag <= 0 && cur->lag_spark <= 0 && cur->queue <= 0;
+}
+
+/* Takes one sample; 1 when the pipeline was idle since the previous one. */
+static int take_sample(struct serve_pipeline *p)
 {
     struct serve_sample s;
     memset(&s, 0, sizeof s);
@@ -704,7 +717,7 @@ static void take_sample(struct serve_pipeline *p)
     for (int i = 0; i < SERVE_HOPS; i++)
         s.hop_p50[i] = s.hop_p99[i] = -1;
     if (stopping(p))
-        return;
+        return 0;
     if (scrape(p->sink_url, &prom) == 0) {
         s.sink_up = 1;
         serve__sample_from_sink(&s, &prom, p->cfg->cassandra.keyspace, &hist);
@@ -724,7 +737,7 @@ static void take_sample(struct serve_pipeline *p)
         p->prev_hops[i] = hops[i];
     }
     if (stopping(p))
-        return;
+        return 0;
     if (p->use_kafka)
         kafka_sample(p, &s);
     double done = spark_done(p);
@@ -747,22 +760,35 @@ static void take_sample(struct serve_pipeline *p)
     const struct serve_sample *prev =
         p->count ? &p->ring[(p->head + p->cap - 1) % p->cap] : NULL;
     serve__sample_derive(&s, prev);
+    int idle = serve__sample_idle(&s, prev);
     p->ring[p->head] = s;
     p->head = (p->head + 1) % p->cap;
     if (p->count < p->cap)
         p->count++;
     pthread_mutex_unlock(&p->lock);
+    return idle;
 }
+
+/* A sample scrapes two stages and asks Kafka for offsets: once a second it
+ * was a good part of an idle pipeline's cost. After this many idle samples
+ * the sampler waits IDLE_INTERVAL_MS; the first record seen brings the
+ * configured interval back. */
+#define IDLE_AFTER_SAMPLES 10
+#define IDLE_INTERVAL_MS 5000
 
 static void *sampler(void *arg)
 {
     struct serve_pipeline *p = arg;
+    int quiet = 0;
     pthread_mutex_lock(&p->lock);
     while (!p->stop) {
         pthread_mutex_unlock(&p->lock);
         int64_t t0 = spate_mono_ms();
-        take_sample(p);
-        int64_t wait = p->interval_ms - (spate_mono_ms() - t0);
+        quiet = take_sample(p) ? quiet + 1 : 0;
+        int64_t interval = p->interval_ms;
+        if (quiet >= IDLE_AFTER_SAMPLES && interval < IDLE_INTERVAL_MS)
+            interval = IDLE_INTERVAL_MS;
+        int64_t wait = interval - (spate_mono_ms() - t0);
         if (wait < 50)
             wait = 50;
         struct timespec ts;

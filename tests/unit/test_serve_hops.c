@@ -96,12 +96,39 @@ static void test_spark_backlog_from_topics(void **state)
     assert_true(s.lag_spark == 123);
 }
 
+/* The sampler slows down only when nothing moved and nothing waits. */
+static void test_idle_sample(void **state)
+{
+    (void)state;
+    struct serve_sample a, b;
+    memset(&a, 0, sizeof a);
+    a.fetched = a.raw = a.clean = a.stored = 1000;
+    a.dlq = 5;
+    a.lag = a.lag_spark = 0;
+    a.queue = -1; /* ingest gone: unknown */
+    b = a;
+    assert_false(serve__sample_idle(&b, NULL)); /* the first sample says nothing */
+    assert_true(serve__sample_idle(&b, &a));
+    b.raw = 1001; /* a record arrived */
+    assert_false(serve__sample_idle(&b, &a));
+    b = a;
+    b.lag = 3; /* still waiting for the sink: not idle even if nothing moved */
+    assert_false(serve__sample_idle(&b, &a));
+    b = a;
+    b.lag_spark = 1;
+    assert_false(serve__sample_idle(&b, &a));
+    b = a;
+    b.dlq = 6;
+    assert_false(serve__sample_idle(&b, &a));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hops_from_sink_metrics),
         cmocka_unit_test(test_hops_json),
         cmocka_unit_test(test_spark_backlog_from_topics),
+        cmocka_unit_test(test_idle_sample),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

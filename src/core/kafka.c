@@ -39,6 +39,12 @@ void spate_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const 
      * expected, not a mistake worth a warning. */
     if (strcmp(fac, "CONFWARN") == 0 && strstr(buf, "will be ignored by this"))
         l = SPATE_LOG_DEBUG;
+    /* A connection refused for our settings is said once, by the client's
+     * error callback, as the setting to fix; librdkafka's own line for each
+     * attempt is detail. */
+    char why[8];
+    if (strcmp(fac, "FAIL") == 0 && spate_kafka_explain(0, buf, NULL, why, sizeof why))
+        l = SPATE_LOG_DEBUG;
     spate_log(l, comp, "kafka %s: %s", fac, buf);
 }
 
@@ -69,6 +75,15 @@ int spate_kafka_explain(int err, const char *reason, const struct spate_kvlist *
                      "the broker does not offer SASL mechanism %s: set kafka.properties "
                      "sasl.mechanism to one it enables",
                      mech);
+        else if (strncasecmp(mech, "SCRAM", 5) == 0 && rd_kafka_version() < 0x020601ff)
+            /* librdkafka#4895: its SCRAM proof repeats the client nonce, which
+             * Kafka 4 brokers check strictly */
+            snprintf(out, outlen,
+                     "the broker refused the credentials of user '%s' (SASL %s): check "
+                     "kafka.properties sasl.username and sasl.password; if they are right, "
+                     "this librdkafka (%s) cannot do SCRAM with Kafka 4 brokers (fixed in "
+                     "2.6.1): use sasl.mechanism PLAIN over SASL_SSL or a newer librdkafka",
+                     user, mech, rd_kafka_version_str());
         else
             snprintf(out, outlen,
                      "the broker refused the credentials of user '%s' (SASL %s): check "
@@ -101,11 +116,11 @@ int spate_kafka_explain(int err, const char *reason, const struct spate_kvlist *
                  reason, proto);
         return 1;
     }
-    if (strncasecmp(proto, "sasl", 4) != 0 && has(reason, "Disconnected") &&
-        has(reason, "state APIVERSION_QUERY")) {
+    if (strncasecmp(proto, "sasl", 4) != 0 && has(reason, "might require SASL")) {
         snprintf(out, outlen,
-                 "the broker closed the connection at the first request: its listener may "
-                 "require SASL; kafka.properties security.protocol is %s",
+                 "the broker closed the connection: its listener probably requires SASL; "
+                 "kafka.properties security.protocol is %s (use SASL_SSL or SASL_PLAINTEXT with "
+                 "sasl.mechanism, sasl.username and sasl.password)",
                  proto);
         return 1;
     }

@@ -322,7 +322,7 @@ static int ensure_topics(struct ingest_engine *eng)
     if (spate_kafka_preflight(eng->rk, &eng->kdiag, 10000, eng->stop) == SPATE_EAUTH &&
         spate_kafka_diag_explain(&eng->kdiag, &kc->properties, err, sizeof err)) {
         SPATE_ERROR(COMP, "cannot use Kafka at %s: %s", kc->bootstrap_servers, err);
-        return SPATE_EAUTH;
+        return SPATE_ECONFIG; /* the settings do not match the cluster: exit 2 */
     }
     int rc = spate_kafka_create_topics(eng->rk, names, 2, kc->partitions, kc->replication_factor,
                                        COMP, eng->stop, err, sizeof err);
@@ -334,7 +334,7 @@ static int ensure_topics(struct ingest_engine *eng)
         rd_kafka_poll(eng->rk, 0);
         if (spate_kafka_diag_explain(&eng->kdiag, &kc->properties, why, sizeof why)) {
             SPATE_ERROR(COMP, "cannot use Kafka at %s: %s", kc->bootstrap_servers, why);
-            return SPATE_EAUTH;
+            return SPATE_ECONFIG;
         }
         SPATE_ERROR(COMP, "%s (Kafka at %s)", err, kc->bootstrap_servers);
     }

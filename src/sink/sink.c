@@ -1926,7 +1926,7 @@ int sink_run(const struct spate_config *cfg, const struct sink_options *opts,
                                                 sizeof te)) {
                 snprintf(err, errlen, "cannot use Kafka at %s: %s",
                          cfg->kafka.bootstrap_servers, te);
-                rc = SPATE_EAUTH;
+                rc = SPATE_ECONFIG; /* exit 2: the settings do not match the cluster */
                 goto out;
             }
             if (trc)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* stack_secure.c -- `spate stack up --secure`: a CA, certificates and users for a
- * local Kafka on SASL_SSL (SCRAM-SHA-512) and a Cassandra with passwords and TLS. */
+ * local Kafka on SASL_SSL (PLAIN and SCRAM-SHA-512) and a Cassandra with passwords
+ * and TLS. */
 #include "spate/stack.h"
 
 #include "spate/cql.h"
@@ -288,11 +289,16 @@ int stack__secure_kafka_properties(const struct spate_config *cfg, char *out, si
                      "advertised.listeners=SASL_SSL://%s:%d\n"
                      "inter.broker.listener.name=SASL_SSL\n"
                      "listener.security.protocol.map=SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT\n"
-                     "sasl.enabled.mechanisms=SCRAM-SHA-512\n"
-                     "sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512\n"
+                     "# PLAIN (over TLS) too: librdkafka before 2.6.1 fails SCRAM against\n"
+                     "# Kafka 4 (librdkafka#4895), and Debian 12 ships 2.0.2\n"
+                     "sasl.enabled.mechanisms=SCRAM-SHA-512,PLAIN\n"
+                     "sasl.mechanism.inter.broker.protocol=PLAIN\n"
                      "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config="
-                     "org.apache.kafka.common.security.scram.ScramLoginModule required "
-                     "username=\"" KAFKA_ADMIN "\" password=\"%s\";\n"
+                     "org.apache.kafka.common.security.scram.ScramLoginModule required;\n"
+                     "listener.name.sasl_ssl.plain.sasl.jaas.config="
+                     "org.apache.kafka.common.security.plain.PlainLoginModule required "
+                     "username=\"" KAFKA_ADMIN "\" password=\"%s\" user_" KAFKA_ADMIN
+                     "=\"%s\" user_" KAFKA_USER "=\"%s\";\n"
                      "ssl.keystore.type=PKCS12\n"
                      "ssl.keystore.location=%s/server.p12\n"
                      "ssl.keystore.password=%s\n"
@@ -301,7 +307,8 @@ int stack__secure_kafka_properties(const struct spate_config *cfg, char *out, si
                      "ssl.truststore.location=%s/ca.crt\n"
                      "ssl.client.auth=none\n",
                      st->host, st->kafka_port, st->host, st->kafka_controller_port, st->host,
-                     st->kafka_port, c.kafka_admin_password, dir, c.keystore_password,
+                     st->kafka_port, c.kafka_admin_password, c.kafka_admin_password,
+                     c.kafka_password, dir, c.keystore_password,
                      c.keystore_password, dir);
     explicit_bzero(&c, sizeof c);
     return n > 0 && (size_t)n < outlen ? 0 : SPATE_ETOOBIG;
@@ -351,7 +358,7 @@ int stack__secure_probe_kafka(const struct spate_config *cfg, int timeout_ms, ch
         return SPATE_ESTATE;
     }
     struct spate_kv kv[] = {
-        {"security.protocol", "SASL_SSL"},   {"sasl.mechanism", "SCRAM-SHA-512"},
+        {"security.protocol", "SASL_SSL"},   {"sasl.mechanism", "PLAIN"},
         {"sasl.username", KAFKA_USER},       {"sasl.password", c.kafka_password},
         {"ssl.ca.location", ca},             {"socket.connection.setup.timeout.ms", "1000"},
     };
@@ -466,13 +473,15 @@ void stack_secure_describe(const struct spate_config *cfg, FILE *f)
     if (!stack__secure(cfg) || secure_path(cfg, "", dir, sizeof dir))
         return;
     fprintf(f,
-            "\nsecure: Kafka SASL_SSL (SCRAM-SHA-512) on %s:%d, Cassandra PasswordAuthenticator\n"
-            "and TLS on %s:%d. CA: %s/ca.crt. Users and passwords (0600): %s/" CREDENTIALS "\n"
-            "(export them: set -a; . %s/" CREDENTIALS "; set +a). Config keys to set:\n"
+            "\nsecure: Kafka SASL_SSL (PLAIN and SCRAM-SHA-512) on %s:%d, Cassandra\n"
+            "PasswordAuthenticator and TLS on %s:%d. CA: %s/ca.crt. Users and passwords\n"
+            "(0600): %s/" CREDENTIALS " (export them: set -a; . %s/" CREDENTIALS "; set +a).\n"
+            "Config keys to set (SCRAM-SHA-512 needs librdkafka 2.6.1 or newer against Kafka 4;\n"
+            "this spate has %s):\n"
             "  kafka:\n"
             "    properties:\n"
             "      security.protocol: SASL_SSL\n"
-            "      sasl.mechanism: SCRAM-SHA-512\n"
+            "      sasl.mechanism: PLAIN\n"
             "      sasl.username: ${SPATE_KAFKA_USER}\n"
             "      sasl.password: ${SPATE_KAFKA_PASSWORD}\n"
             "      ssl.ca.location: %s/ca.crt\n"
@@ -482,5 +491,5 @@ void stack_secure_describe(const struct spate_config *cfg, FILE *f)
             "    tls: {enabled: true, ca_file: %s/ca.crt}\n"
             "The Spark job takes the Kafka settings from kafka.properties.\n",
             cfg->stack.host, cfg->stack.kafka_port, cfg->stack.host, cfg->stack.cassandra_port,
-            dir, dir, dir, dir, dir);
+            dir, dir, dir, rd_kafka_version_str(), dir, dir);
 }

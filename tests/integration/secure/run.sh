@@ -145,7 +145,7 @@ out="$(S check 2>&1)"; rc=$?
 [ $rc -eq 0 ] && ok "spate check passes on the secure stack" || bad "spate check" "$out"
 
 # serve reads over TLS with a password
-S serve >"$TMP/serve.log" 2>&1 &
+"$SPATE_BIN" -c "$TMP/secure.yaml" serve >"$TMP/serve.log" 2>&1 & # not through S: $! is serve
 spid=$!
 body=""
 for _ in $(seq 1 50); do

@@ -144,7 +144,7 @@ static int read_creds(const struct spate_config *cfg, struct secure_creds *c)
                : SPATE_EPARSE;
 }
 
-static int openssl(const char *dir, const char *log, const char *const *args)
+static int openssl(const char *log, const char *const *args)
 {
     char *argv[24];
     size_t n = 0;
@@ -152,13 +152,7 @@ static int openssl(const char *dir, const char *log, const char *const *args)
     for (; *args && n < sizeof argv / sizeof argv[0] - 1; args++)
         argv[n++] = (char *)*args;
     argv[n] = NULL;
-    char cwd[PATH_MAX];
-    if (!getcwd(cwd, sizeof cwd) || chdir(dir) != 0)
-        return SPATE_ESYS;
-    int st = stack__run_wait(argv, log);
-    if (chdir(cwd) != 0)
-        return SPATE_ESYS;
-    return st == 0 ? 0 : SPATE_EUNAVAILABLE;
+    return stack__run_wait(argv, log) == 0 ? 0 : SPATE_EUNAVAILABLE;
 }
 
 /* A CA, and a server certificate it signs for the stack's address (both
@@ -183,23 +177,35 @@ static int make_certificates(const struct spate_config *cfg, const char *dir,
     if (write_private(path, text))
         return SPATE_ESYS;
     snprintf(subj, sizeof subj, "/CN=%s", host);
-    const char *ca[] = {"req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key",
-                        "-out", "ca.crt", "-days", "3650", "-subj", "/CN=spate local stack CA",
-                        NULL};
-    const char *csr[] = {"req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key",
-                         "-out", "server.csr", "-subj", subj, NULL};
-    const char *sign[] = {"x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey",
-                          "ca.key", "-CAcreateserial", "-out", "server.crt", "-days", "825",
-                          "-extfile", "server.ext", NULL};
-    const char *p12[] = {"pkcs12", "-export", "-in", "server.crt", "-inkey", "server.key",
-                         "-certfile", "ca.crt", "-name", "spate", "-out", "server.p12",
-                         "-passout", "file:keystore.pass", NULL};
+    /* absolute paths: openssl writes ca.srl next to the CA, and no chdir()
+     * moves this process */
+    char ca_key[PATH_MAX + 16], ca_crt[PATH_MAX + 16], key[PATH_MAX + 16], csr_file[PATH_MAX + 16],
+        crt[PATH_MAX + 16], ext[PATH_MAX + 16], p12_file[PATH_MAX + 16], pass[PATH_MAX + 24];
+    snprintf(ca_key, sizeof ca_key, "%s/ca.key", dir);
+    snprintf(ca_crt, sizeof ca_crt, "%s/ca.crt", dir);
+    snprintf(key, sizeof key, "%s/server.key", dir);
+    snprintf(csr_file, sizeof csr_file, "%s/server.csr", dir);
+    snprintf(crt, sizeof crt, "%s/server.crt", dir);
+    snprintf(ext, sizeof ext, "%s/server.ext", dir);
+    snprintf(p12_file, sizeof p12_file, "%s/server.p12", dir);
+    snprintf(pass, sizeof pass, "file:%s/keystore.pass", dir);
+    const char *ca[] = {"req",   "-x509",  "-newkey", "rsa:2048", "-nodes",
+                        "-keyout", ca_key, "-out",    ca_crt,     "-days",
+                        "3650",  "-subj",  "/CN=spate local stack CA", NULL};
+    const char *csr[] = {"req",  "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                         "-out", csr_file,  "-subj",    subj,     NULL};
+    const char *sign[] = {"x509", "-req",  "-in",  csr_file, "-CA",   ca_crt,     "-CAkey",
+                          ca_key, "-CAcreateserial", "-out", crt, "-days", "825", "-extfile",
+                          ext,    NULL};
+    const char *p12[] = {"pkcs12",    "-export", "-in",   crt,      "-inkey",   key,
+                         "-certfile", ca_crt,    "-name", "spate",  "-out",     p12_file,
+                         "-passout",  pass,      NULL};
     const char *const *steps[] = {ca, csr, sign, p12};
     /* keys are created 0600 whatever the user's umask */
     mode_t old = umask(077);
     int rc = 0;
     for (size_t i = 0; i < sizeof steps / sizeof steps[0] && rc == 0; i++)
-        rc = openssl(dir, log, steps[i]);
+        rc = openssl(log, steps[i]);
     umask(old);
     if (rc) {
         fprintf(stderr, "spate stack: openssl could not make the certificates (log %s)\n", log);

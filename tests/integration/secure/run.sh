@@ -75,6 +75,12 @@ trap finish EXIT
 export SPATE_KAFKA_USER=x SPATE_KAFKA_PASSWORD=x SPATE_KAFKA_CA=x # until the stack made them
 S stack down >/dev/null 2>&1
 rm -rf "$D"
+# a plain stack's folder is not turned secure in place (its Kafka has no users)
+mkdir -p "$TMP/plain/kafka/data" && touch "$TMP/plain/kafka/data/meta.properties"
+out="$(SPATE_STATE_DIR="$TMP/plain" S stack up --secure 2>&1)"; rc=$?
+if [ $rc -ne 0 ] && [[ "$out" == *"holds a stack started without --secure"* ]] && [ ! -e "$TMP/plain/secure" ]; then
+  ok "stack up --secure refuses a plain stack's folder"
+else bad "stack up --secure on a plain folder (exit $rc)" "$out"; fi
 t0=$SECONDS
 if S stack up --secure >"$TMP/up.log" 2>&1; then
   ok "stack up --secure ($((SECONDS - t0)) s)"

@@ -27,6 +27,7 @@ Each query reads the raw topic with its own Kafka source and checkpoint
 """
 
 import argparse
+import json
 import os
 import re
 import signal
@@ -328,6 +329,91 @@ def _duration(text):
     return f"{m.group(1)} {unit}"
 
 
+# ---- Kafka security ------------------------------------------------------------
+
+# JAAS login modules of the Java client, by SASL mechanism.
+_JAAS_MODULES = {
+    "PLAIN": "org.apache.kafka.common.security.plain.PlainLoginModule",
+    "SCRAM-SHA-256": "org.apache.kafka.common.security.scram.ScramLoginModule",
+    "SCRAM-SHA-512": "org.apache.kafka.common.security.scram.ScramLoginModule",
+}
+# `spate spark` passes the connection settings of kafka.properties (librdkafka
+# names) in this variable, as a JSON object, so passwords stay out of argv.
+KAFKA_PROPERTIES_ENV = "SPATE_KAFKA_PROPERTIES"
+
+
+def _jaas_quote(text):
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _read(path, key):
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except OSError as e:
+        raise PipelineError(f"kafka.properties.{key}: cannot read {path}: {e.strerror}") from e
+
+
+def java_kafka_options(props):
+    """Spark Kafka source/sink options (kafka.*) for librdkafka settings.
+
+    The C stages and the Spark job read one kafka.properties: security.protocol,
+    sasl.mechanism(s), sasl.username/password, ssl.ca.location and a client
+    certificate become the Java client's settings. PEM files are passed by
+    content (ssl.truststore.certificates), so executors on other hosts need no
+    copy of them. Raises PipelineError for what cannot be translated.
+    """
+    out = {}
+    proto = props.get("security.protocol")
+    if proto:
+        out["kafka.security.protocol"] = proto.upper()
+    mech = props.get("sasl.mechanism") or props.get("sasl.mechanisms")
+    if mech:
+        mech = mech.strip().upper()
+        out["kafka.sasl.mechanism"] = mech
+        if mech in _JAAS_MODULES:
+            user, password = props.get("sasl.username"), props.get("sasl.password")
+            if user is None or password is None:
+                raise PipelineError(f"kafka.properties: sasl.mechanism {mech} needs "
+                                    "sasl.username and sasl.password")
+            out["kafka.sasl.jaas.config"] = (f"{_JAAS_MODULES[mech]} required "
+                                             f"username={_jaas_quote(user)} "
+                                             f"password={_jaas_quote(password)};")
+        else:
+            raise PipelineError(f"kafka.properties: the Spark job cannot translate sasl.mechanism "
+                                f"{mech}; give spark.kafka_options kafka.sasl.jaas.config (and "
+                                "what else the Java client needs) yourself")
+    ca = props.get("ssl.ca.location")
+    if ca:
+        out["kafka.ssl.truststore.type"] = "PEM"
+        out["kafka.ssl.truststore.certificates"] = _read(ca, "ssl.ca.location")
+    cert, key = props.get("ssl.certificate.location"), props.get("ssl.key.location")
+    if cert and key:
+        # the Java client reads PKCS#8 keys ("BEGIN PRIVATE KEY") only
+        out["kafka.ssl.keystore.type"] = "PEM"
+        out["kafka.ssl.keystore.certificate.chain"] = _read(cert, "ssl.certificate.location")
+        out["kafka.ssl.keystore.key"] = _read(key, "ssl.key.location")
+        if props.get("ssl.key.password"):
+            out["kafka.ssl.key.password"] = props["ssl.key.password"]
+    if (props.get("ssl.endpoint.identification.algorithm") or "").lower() == "none":
+        out["kafka.ssl.endpoint.identification.algorithm"] = ""
+    return out
+
+
+def kafka_client_options(args):
+    """The security options every Kafka source and sink of the job gets."""
+    raw = os.environ.get(KAFKA_PROPERTIES_ENV)
+    if not raw:
+        return {}
+    try:
+        props = json.loads(raw)
+    except ValueError as e:
+        raise PipelineError(f"{KAFKA_PROPERTIES_ENV} is not a JSON object: {e}") from e
+    if not isinstance(props, dict):
+        raise PipelineError(f"{KAFKA_PROPERTIES_ENV} is not a JSON object")
+    return java_kafka_options({str(k): str(v) for k, v in props.items()})
+
+
 def kafka_source(spark, args, topic=None):
     r = (spark.readStream.format("kafka")
          .option("kafka.bootstrap.servers", args.bootstrap)
@@ -341,6 +427,8 @@ def kafka_source(spark, args, topic=None):
          # long wait costs no latency; at the default 500 ms every real-time
          # task woke the broker twice a second while nothing arrived.
          .option("kafka.fetch.max.wait.ms", IDLE_FETCH_WAIT_MS))
+    for k, v in args.kafka_security.items():
+        r = r.option(k, v)
     for k, v in args.kafka_option:
         if not k.startswith("sink."):
             r = r.option(k[len("source."):] if k.startswith("source.") else k, v)
@@ -368,6 +456,8 @@ def start_query(spark, args, pipeline, name):
          .outputMode(q.output_mode))
     if args.compression and args.compression != "none":
         w = w.option("kafka.compression.type", args.compression)
+    for k, v in args.kafka_security.items():
+        w = w.option(k, v)
     for k, v in args.kafka_option:
         if not k.startswith("source."):
             w = w.option(k[len("sink."):] if k.startswith("sink.") else k, v)
@@ -469,6 +559,8 @@ def parse_args(argv):
                    help="log each finished batch of every query with Spark's durations")
     p.add_argument("--check", action="store_true",
                    help="load the SQL, resolve triggers, print the plan of each query and exit")
+    # filled from the environment by main(): see kafka_client_options
+    p.set_defaults(kafka_security={})
     return p.parse_args(argv)
 
 
@@ -479,6 +571,7 @@ def main(argv=None):
         names = args.query or sorted(pipeline.queries)
         kinds = [resolve_trigger(pipeline.query(n), dict(args.query_trigger).get(n, args.trigger))[0]
                  for n in names]  # fail fast, before the JVM starts
+        args.kafka_security = kafka_client_options(args)
     except PipelineError as e:
         log(f"error: {e}")
         return 2

@@ -491,5 +491,9 @@ int cql_prepared_encode(const struct cql_prepared *p, const struct cql_value *va
  * timeout_ms overall. Returns 0, or a code with the reason in err. No
  * session, no allocation that outlives the call. */
 int cql_probe(const char *host, int port, int timeout_ms, char *err, size_t errlen);
+/* The same over TLS, the server's certificate and host name verified against
+ * ca_file (PEM; NULL = the system store). */
+int cql_probe_tls(const char *host, int port, const char *ca_file, int timeout_ms, char *err,
+                  size_t errlen);
 
 #endif

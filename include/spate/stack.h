@@ -6,6 +6,7 @@
 #include "spate/config.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 enum stack_service { STACK_KAFKA = 0, STACK_CASSANDRA = 1, STACK_NSERVICES = 2 };
@@ -33,6 +34,15 @@ int stack_up(const struct spate_config *cfg, int quiet);
 /* SIGTERM each service, wait stack.stop_timeout, then SIGKILL; by pid only.
  * Returns 0 when no process of the stack is left. */
 int stack_down(const struct spate_config *cfg, int quiet);
+/* Prepares a secured stack in the state folder (once): a CA and a server
+ * certificate made with openssl, generated users and passwords, all under
+ * <state>/secure (0700, files 0600). stack_up then starts Kafka on SASL_SSL
+ * (SCRAM-SHA-512) and Cassandra with PasswordAuthenticator and client TLS.
+ * SPATE_ESTATE (printed) when the folder already holds a plain stack. */
+int stack_secure_init(const struct spate_config *cfg);
+/* For `stack status`: how a client connects to a secure stack (nothing when
+ * the stack is plain). */
+void stack_secure_describe(const struct spate_config *cfg, FILE *f);
 /* Fill one status per service (array of STACK_NSERVICES). */
 int stack_status(const struct spate_config *cfg, struct stack_status *out);
 /* The pid of a running service of this stack (checked by its marker, no

@@ -74,13 +74,23 @@ static void check_kafka(struct checker *c, const struct spate_config *cfg, int t
         fail(c, "fix kafka.bootstrap_servers or kafka.properties", "%s", errstr);
         return;
     }
+    struct spate_kafka_diag diag = {0};
+    spate_kafka_diag_attach(conf, &diag);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
     if (!rk) {
+        rd_kafka_conf_destroy(conf);
         fail(c, "check kafka.bootstrap_servers", "kafka client: %s", errstr);
         return;
     }
     const struct rd_kafka_metadata *md = NULL;
     rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 1, NULL, &md, timeout_ms);
+    rd_kafka_poll(rk, 0);
+    if (e && spate_kafka_diag_explain(&diag, &cfg->kafka.properties, errstr, sizeof errstr)) {
+        fail(c, "fix kafka.properties", "kafka: %s answers, but %s", cfg->kafka.bootstrap_servers,
+             errstr);
+        rd_kafka_destroy(rk);
+        return;
+    }
     if (e) {
         fail(c, "start Kafka (spate stack up) or fix kafka.bootstrap_servers",
              "kafka: no broker of %s answers: %s", cfg->kafka.bootstrap_servers,

@@ -3,12 +3,14 @@
 #include "cli.h"
 
 #include "spate/error.h"
+#include "spate/kafka.h"
 #include "spate/log.h"
 #include "spate/pipeline.h"
 #include "spate/util.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <jansson.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -372,6 +374,22 @@ static int build_and_exec(struct spate_config *cfg, struct spark_opts *o)
         fprintf(stderr, "spate spark: %s\n", err);
         arg_free(&a);
         return CLI_FAIL;
+    }
+    /* The job translates kafka.properties' security settings into its Java
+     * clients' options; they travel in the environment, not in argv, where
+     * every user of the machine could read a password. */
+    json_t *props = json_object();
+    for (size_t i = 0; props && i < cfg->kafka.properties.count; i++) {
+        const struct spate_kv *kv = &cfg->kafka.properties.items[i];
+        if (spate_kafka_connection_setting(kv->key))
+            json_object_set_new(props, kv->key, json_string(kv->value));
+    }
+    char *props_json = props ? json_dumps(props, JSON_COMPACT) : NULL;
+    json_decref(props);
+    if (props_json) {
+        setenv("SPATE_KAFKA_PROPERTIES", props_json, 1);
+        explicit_bzero(props_json, strlen(props_json));
+        free(props_json);
     }
     /* the driver's own python for PySpark's workers too, should a query ever
      * need one; the console progress bar is noise in a log */

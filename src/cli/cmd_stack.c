@@ -13,13 +13,18 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: spate stack up        start Kafka (KRaft) and Cassandra, wait until they serve\n"
+            "usage: spate stack up [--secure]  start Kafka (KRaft) and Cassandra, wait until they serve\n"
             "       spate stack down      stop them (SIGTERM, then SIGKILL after stack.stop_timeout)\n"
             "       spate stack status    pid, port, state, uptime and memory of each service\n"
             "       spate stack logs [kafka|cassandra] [-n LINES] [-f]\n"
             "\n"
             "State, data and logs live in stack.data_dir (default .spate/). Ports, heap sizes\n"
-            "and timeouts come from the stack section of the config.\n");
+            "and timeouts come from the stack section of the config.\n"
+            "\n"
+            "--secure (on a new state folder; it stays secure after): Kafka on SASL_SSL\n"
+            "(SCRAM-SHA-512) and Cassandra with PasswordAuthenticator and client TLS; a CA,\n"
+            "certificates and generated passwords in <data_dir>/secure. `stack status` says\n"
+            "which config keys to set.\n");
 }
 
 static int logs(struct spate_config *cfg, int argc, char **argv)
@@ -95,7 +100,10 @@ int cmd_stack(struct cli_ctx *ctx, int argc, char **argv)
         fprintf(stderr, "spate stack: unknown subcommand '%s' (up, down, status, logs)\n", sub);
         return CLI_USAGE;
     }
-    if (strcmp(sub, "logs") && argc > 2) {
+    int secure = 0;
+    if (!strcmp(sub, "up") && argc == 3 && !strcmp(argv[2], "--secure"))
+        secure = 1;
+    else if (strcmp(sub, "logs") && argc > 2) {
         if (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h")) {
             usage(stdout);
             return CLI_OK;
@@ -105,8 +113,11 @@ int cmd_stack(struct cli_ctx *ctx, int argc, char **argv)
     struct spate_config *cfg = cli_config(ctx);
     if (!cfg)
         return CLI_USAGE;
-    if (!strcmp(sub, "up"))
+    if (!strcmp(sub, "up")) {
+        if (secure && stack_secure_init(cfg) != 0)
+            return CLI_FAIL;
         return stack_up(cfg, 0) == 0 ? CLI_OK : CLI_FAIL;
+    }
     if (!strcmp(sub, "down"))
         return stack_down(cfg, 0) == 0 ? CLI_OK : CLI_FAIL;
     if (!strcmp(sub, "logs"))
@@ -130,5 +141,6 @@ int cmd_stack(struct cli_ctx *ctx, int argc, char **argv)
         printf("%-10s %-8s %-6d %-9s %-9s %s\n", st[s].name, pid, st[s].port, state, up, rss);
         all_ready &= st[s].ready;
     }
+    stack_secure_describe(cfg, stdout);
     return all_ready ? CLI_OK : CLI_FAIL;
 }

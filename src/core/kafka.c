@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static void quiet_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
@@ -38,10 +39,164 @@ void spate_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const 
      * expected, not a mistake worth a warning. */
     if (strcmp(fac, "CONFWARN") == 0 && strstr(buf, "will be ignored by this"))
         l = SPATE_LOG_DEBUG;
+    /* A connection refused for our settings is said once, by the client's
+     * error callback, as the setting to fix; librdkafka's own line for each
+     * attempt is detail. */
+    char why[8];
+    if (strcmp(fac, "FAIL") == 0 && spate_kafka_explain(0, buf, NULL, why, sizeof why))
+        l = SPATE_LOG_DEBUG;
     spate_log(l, comp, "kafka %s: %s", fac, buf);
 }
 
-static int connection_setting(const char *k)
+static const char *prop(const struct spate_kvlist *props, const char *k, const char *dflt)
+{
+    const char *v = props ? spate_kvlist_get(props, k) : NULL;
+    return v && *v ? v : dflt;
+}
+
+static int has(const char *text, const char *needle)
+{
+    return strstr(text, needle) != NULL;
+}
+
+int spate_kafka_explain(int err, const char *reason, const struct spate_kvlist *props, char *out,
+                        size_t outlen)
+{
+    const char *proto = prop(props, "security.protocol", "plaintext");
+    const char *mech = prop(props, "sasl.mechanism", prop(props, "sasl.mechanisms", "GSSAPI"));
+    const char *user = prop(props, "sasl.username", "(none)");
+    int tls = strncasecmp(proto, "ssl", 3) == 0 || strncasecmp(proto, "sasl_ssl", 8) == 0;
+    if (!reason)
+        reason = "";
+    if (err == RD_KAFKA_RESP_ERR__AUTHENTICATION || has(reason, "SASL authentication error") ||
+        has(reason, "Authentication failed")) {
+        if (has(reason, "nsupported SASL mechanism") || has(reason, "not enabled"))
+            snprintf(out, outlen,
+                     "the broker does not offer SASL mechanism %s: set kafka.properties "
+                     "sasl.mechanism to one it enables",
+                     mech);
+        else if (strncasecmp(mech, "SCRAM", 5) == 0 && rd_kafka_version() < 0x020601ff)
+            /* librdkafka#4895: its SCRAM proof repeats the client nonce, which
+             * Kafka 4 brokers check strictly */
+            snprintf(out, outlen,
+                     "the broker refused the credentials of user '%s' (SASL %s): check "
+                     "kafka.properties sasl.username and sasl.password; if they are right, "
+                     "this librdkafka (%s) cannot do SCRAM with Kafka 4 brokers (fixed in "
+                     "2.6.1): use sasl.mechanism PLAIN over SASL_SSL or a newer librdkafka",
+                     user, mech, rd_kafka_version_str());
+        else
+            snprintf(out, outlen,
+                     "the broker refused the credentials of user '%s' (SASL %s): check "
+                     "kafka.properties sasl.username and sasl.password",
+                     user, mech);
+        return 1;
+    }
+    if (has(reason, "certificate verify failed") || has(reason, "could not be verified")) {
+        snprintf(out, outlen,
+                 "the broker's TLS certificate is not trusted: it is not signed by a CA in "
+                 "kafka.properties ssl.ca.location (%s), or does not name the host it was "
+                 "reached as",
+                 prop(props, "ssl.ca.location", "unset: the system's CAs"));
+        return 1;
+    }
+    if (!tls && (has(reason, "connecting to a SSL listener") ||
+                 (has(reason, "Disconnected while requesting ApiVersion")))) {
+        snprintf(out, outlen,
+                 "the broker closed the connection at the first request: its listener probably "
+                 "expects TLS; kafka.properties security.protocol is %s (use SSL or SASL_SSL, as "
+                 "the listener does)",
+                 proto);
+        return 1;
+    }
+    if (tls && (has(reason, "wrong version number") || has(reason, "packet length too long") ||
+                has(reason, "unexpected eof") || has(reason, "SSL handshake failed"))) {
+        snprintf(out, outlen,
+                 "TLS handshake with the broker failed (%s): check that its listener speaks TLS "
+                 "(kafka.properties security.protocol is %s)",
+                 reason, proto);
+        return 1;
+    }
+    if (strncasecmp(proto, "sasl", 4) != 0 && has(reason, "might require SASL")) {
+        snprintf(out, outlen,
+                 "the broker closed the connection: its listener probably requires SASL; "
+                 "kafka.properties security.protocol is %s (use SASL_SSL or SASL_PLAINTEXT with "
+                 "sasl.mechanism, sasl.username and sasl.password)",
+                 proto);
+        return 1;
+    }
+    return 0;
+}
+
+void spate_kafka_diag_record(struct spate_kafka_diag *d, int err, const char *reason)
+{
+    if (!d)
+        return;
+    char line[8];
+    int config = spate_kafka_explain(err, reason, NULL, line, sizeof line);
+    int had_config = d->err && spate_kafka_explain(d->err, d->reason, NULL, line, sizeof line);
+    if (d->err && (had_config || !config))
+        return;
+    d->err = err ? err : RD_KAFKA_RESP_ERR__FAIL;
+    spate_strlcpy(d->reason, reason ? reason : "", sizeof d->reason);
+}
+
+int spate_kafka_diag_explain(const struct spate_kafka_diag *d, const struct spate_kvlist *props,
+                             char *out, size_t outlen)
+{
+    return d && d->err && spate_kafka_explain(d->err, d->reason, props, out, outlen);
+}
+
+int spate_kafka_diag_report(struct spate_kafka_diag *d, const char *comp,
+                            const struct spate_kvlist *props, int err, const char *reason)
+{
+    char line[512];
+    if (!spate_kafka_explain(err, reason, props, line, sizeof line))
+        return 0;
+    spate_kafka_diag_record(d, err, reason);
+    int64_t now = spate_mono_ms();
+    if (strcmp(line, d->said) != 0 || now - d->said_ms >= 60000) {
+        SPATE_ERROR(comp, "kafka: %s", line);
+        spate_strlcpy(d->said, line, sizeof d->said);
+        d->said_ms = now;
+    }
+    return 1;
+}
+
+int spate_kafka_preflight(rd_kafka_t *rk, const struct spate_kafka_diag *d, int timeout_ms,
+                          volatile sig_atomic_t *stop)
+{
+    char line[8];
+    int64_t deadline = spate_mono_ms() + timeout_ms;
+    for (;;) {
+        const struct rd_kafka_metadata *md = NULL;
+        rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, NULL, &md, 1000);
+        if (md)
+            rd_kafka_metadata_destroy(md);
+        if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
+            return 0;
+        rd_kafka_poll(rk, 0);
+        if (spate_kafka_diag_explain(d, NULL, line, sizeof line))
+            return SPATE_EAUTH;
+        if (stop && *stop)
+            return SPATE_ECANCELED;
+        if (spate_mono_ms() >= deadline)
+            return SPATE_ETIMEDOUT;
+    }
+}
+
+static void diag_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    (void)rk;
+    spate_kafka_diag_record(opaque, err, reason);
+}
+
+void spate_kafka_diag_attach(rd_kafka_conf_t *conf, struct spate_kafka_diag *d)
+{
+    rd_kafka_conf_set_opaque(conf, d);
+    rd_kafka_conf_set_error_cb(conf, diag_error_cb);
+}
+
+int spate_kafka_connection_setting(const char *k)
 {
     static const char *const prefixes[] = {"security.", "sasl.", "ssl.", "socket.", NULL};
     for (int i = 0; prefixes[i]; i++)
@@ -58,7 +213,7 @@ rd_kafka_conf_t *spate_kafka_client_conf(const char *bootstrap, const struct spa
     rd_kafka_conf_set_log_cb(conf, quiet_log);
     for (size_t i = 0; props && i < props->count; i++) {
         const char *k = props->items[i].key;
-        if (!connection_setting(k))
+        if (!spate_kafka_connection_setting(k))
             continue;
         if (rd_kafka_conf_set(conf, k, props->items[i].value, errstr, sizeof errstr) !=
             RD_KAFKA_CONF_OK) {

@@ -259,9 +259,15 @@ static int handshake_read(struct cql_conn *c)
                 return rc;
             continue;
         }
+        /* A TLS port answers a plain client by closing (or with a TLS alert,
+         * which is no CQL frame): say so, the cause is a setting. */
+        const char *hint = c->opts.tls_ctx ? ""
+                                           : " (a server that requires TLS does this to a client "
+                                             "without it: see cassandra.tls.enabled)";
         if (rc != SPATE_ENEEDMORE)
-            return conn_error(c, rc, "%s:%d: bad frame during connection setup: %s", c->hostname,
-                              c->port, c->dec.err ? c->dec.errstr : spate_strerror(rc));
+            return conn_error(c, rc, "%s:%d: bad frame during connection setup: %s%s",
+                              c->hostname, c->port,
+                              c->dec.err ? c->dec.errstr : spate_strerror(rc), hint);
         char buf[16384];
         long n = c->io->read(c, buf, sizeof buf);
         if (n > 0) {
@@ -271,13 +277,14 @@ static int handshake_read(struct cql_conn *c)
             continue;
         }
         if (n == 0)
-            return conn_error(c, SPATE_ECLOSED, "%s:%d closed the connection during setup",
-                              c->hostname, c->port);
+            return conn_error(c, SPATE_ECLOSED, "%s:%d closed the connection during setup%s",
+                              c->hostname, c->port, hint);
         if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
             return 0;
-        return conn_error(c, errno == ECONNRESET ? SPATE_ECLOSED : SPATE_ESYS,
-                          "%s:%d: read during connection setup: %s", c->hostname, c->port,
-                          strerror(errno));
+        int e = errno;
+        return conn_error(c, e == ECONNRESET ? SPATE_ECLOSED : SPATE_ESYS,
+                          "%s:%d: read during connection setup: %s%s", c->hostname, c->port,
+                          strerror(e), e == ECONNRESET ? hint : "");
     }
 }
 

@@ -2018,11 +2018,14 @@ void cql_session_free(struct cql_session *s)
 
 /* ---- probe ------------------------------------------------------------------------------------------ */
 
-int cql_probe(const char *host, int port, int timeout_ms, char *err, size_t errlen)
+static int probe(const char *host, int port, void *tls_ctx, int timeout_ms, char *err,
+                 size_t errlen)
 {
     struct cql_conn c;
     struct cql_conn_opts o = {.connect_timeout_ms = timeout_ms > 0 ? timeout_ms : 2000,
-                              .max_streams = 1};
+                              .max_streams = 1,
+                              .tls_ctx = tls_ctx,
+                              .tls_verify = tls_ctx != NULL};
     char e[256];
     int rc = cql__conn_open(&c, host, port, &o, e, sizeof e);
     if (rc == SPATE_EAUTH && strstr(e, "requires authentication")) {
@@ -2036,4 +2039,24 @@ int cql_probe(const char *host, int port, int timeout_ms, char *err, size_t errl
     }
     cql__conn_close(&c);
     return 0;
+}
+
+int cql_probe(const char *host, int port, int timeout_ms, char *err, size_t errlen)
+{
+    return probe(host, port, NULL, timeout_ms, err, errlen);
+}
+
+int cql_probe_tls(const char *host, int port, const char *ca_file, int timeout_ms, char *err,
+                  size_t errlen)
+{
+    char e[256];
+    void *ctx = cql__tls_ctx_new(ca_file, NULL, NULL, 1, e, sizeof e);
+    if (!ctx) {
+        if (err && errlen)
+            snprintf(err, errlen, "%s", e);
+        return SPATE_ETLS;
+    }
+    int rc = probe(host, port, ctx, timeout_ms, err, errlen);
+    cql__tls_ctx_free(ctx);
+    return rc;
 }

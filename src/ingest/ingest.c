@@ -127,6 +127,7 @@ struct ingest_engine {
     int bound_reached;
     int stopping;
     int fatal;
+    struct spate_kafka_diag kdiag; /* connection errors, for a clear message */
     uint64_t req_seq;
     uint64_t rng;
     char run_id[20];
@@ -294,6 +295,8 @@ static void on_kafka_error(rd_kafka_t *rk, int err, const char *reason, void *op
         eng->fatal = 1;
         return;
     }
+    if (spate_kafka_diag_report(&eng->kdiag, COMP, &eng->cfg->kafka.properties, err, reason))
+        return;
     SPATE_WARN(COMP, "kafka: %s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
 }
 
@@ -314,12 +317,27 @@ static int ensure_topics(struct ingest_engine *eng)
     const struct spate_kafka_config *kc = &eng->cfg->kafka;
     const char *const names[2] = {eng->topic_raw, eng->topic_dlq};
     char err[512];
+    /* a refused password or certificate is said at once, not after the
+     * admin request's timeout */
+    if (spate_kafka_preflight(eng->rk, &eng->kdiag, 10000, eng->stop) == SPATE_EAUTH &&
+        spate_kafka_diag_explain(&eng->kdiag, &kc->properties, err, sizeof err)) {
+        SPATE_ERROR(COMP, "cannot use Kafka at %s: %s", kc->bootstrap_servers, err);
+        return SPATE_ECONFIG; /* the settings do not match the cluster: exit 2 */
+    }
     int rc = spate_kafka_create_topics(eng->rk, names, 2, kc->partitions, kc->replication_factor,
                                        COMP, eng->stop, err, sizeof err);
     if (rc == SPATE_ECANCELED)
         SPATE_INFO(COMP, "stopped (signal) before the first request: %s", err);
-    else if (rc)
+    else if (rc) {
+        /* "timed out" hides a refused password or an untrusted certificate */
+        char why[512];
+        rd_kafka_poll(eng->rk, 0);
+        if (spate_kafka_diag_explain(&eng->kdiag, &kc->properties, why, sizeof why)) {
+            SPATE_ERROR(COMP, "cannot use Kafka at %s: %s", kc->bootstrap_servers, why);
+            return SPATE_ECONFIG;
+        }
         SPATE_ERROR(COMP, "%s (Kafka at %s)", err, kc->bootstrap_servers);
+    }
     return rc;
 }
 

@@ -43,8 +43,11 @@ int scan_topic(const char *bootstrap, const struct spate_kvlist *props, const ch
         rd_kafka_conf_destroy(conf);
         return SPATE_ECONFIG;
     }
+    struct spate_kafka_diag diag = {0};
+    spate_kafka_diag_attach(conf, &diag);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
     if (!rk) {
+        rd_kafka_conf_destroy(conf);
         snprintf(err, errlen, "kafka consumer: %s", errstr);
         return SPATE_EKAFKA;
     }
@@ -53,6 +56,14 @@ int scan_topic(const char *bootstrap, const struct spate_kvlist *props, const ch
     const struct rd_kafka_metadata *md = NULL;
     rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, t, &md, 10000);
     rd_kafka_topic_destroy(t);
+    rd_kafka_poll(rk, 0);
+    if (e && spate_kafka_diag_explain(&diag, props, errstr, sizeof errstr)) {
+        snprintf(err, errlen, "cannot use Kafka at %s: %s", bootstrap, errstr);
+        if (md)
+            rd_kafka_metadata_destroy(md);
+        rd_kafka_destroy(rk);
+        return SPATE_EAUTH;
+    }
     if (e || md->topic_cnt != 1 || md->topics[0].err) {
         snprintf(err, errlen, "topic %s on %s: %s", topic, bootstrap,
                  e ? rd_kafka_err2str(e)

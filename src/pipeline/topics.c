@@ -20,14 +20,22 @@ int pipeline_ensure_topics(const struct spate_config *cfg, char *err, size_t err
         spate_kafka_client_conf(cfg->kafka.bootstrap_servers, &cfg->kafka.properties, err, errlen);
     if (!conf)
         return SPATE_ECONFIG;
+    struct spate_kafka_diag diag = {0};
+    spate_kafka_diag_attach(conf, &diag);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
     if (!rk) {
+        rd_kafka_conf_destroy(conf);
         snprintf(err, errlen, "kafka client: %s", errstr);
         return SPATE_EKAFKA;
     }
-    int rc = spate_kafka_create_topics(rk, names, 4, cfg->kafka.partitions,
-                                       cfg->kafka.replication_factor, "run", NULL, err,
-                                       errlen);
+    int rc = spate_kafka_preflight(rk, &diag, 10000, NULL);
+    if (rc == SPATE_EAUTH && spate_kafka_diag_explain(&diag, &cfg->kafka.properties, errstr,
+                                                      sizeof errstr))
+        snprintf(err, errlen, "cannot use Kafka at %s: %s", cfg->kafka.bootstrap_servers,
+                 errstr);
+    else
+        rc = spate_kafka_create_topics(rk, names, 4, cfg->kafka.partitions,
+                                       cfg->kafka.replication_factor, "run", NULL, err, errlen);
     rd_kafka_destroy(rk);
     return rc;
 }
@@ -66,8 +74,11 @@ int pipeline_await_topic(const struct spate_config *cfg, const char *topic, cons
     /* a metadata request must not have the broker create the topic with its
      * own defaults */
     rd_kafka_conf_set(conf, "allow.auto.create.topics", "false", errstr, sizeof errstr);
+    struct spate_kafka_diag diag = {0};
+    spate_kafka_diag_attach(conf, &diag);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
     if (!rk) {
+        rd_kafka_conf_destroy(conf);
         snprintf(err, errlen, "kafka client: %s", errstr);
         return SPATE_EKAFKA;
     }
@@ -76,6 +87,13 @@ int pipeline_await_topic(const struct spate_config *cfg, const char *topic, cons
         /* A quick probe first: with no broker up, creating would take the
          * admin timeout before saying anything. */
         int have = topic_exists(rk, topic, kc->bootstrap_servers, why, sizeof why);
+        rd_kafka_poll(rk, 0);
+        /* a broker that refuses our settings is not one to wait for */
+        if (have < 0 && spate_kafka_diag_explain(&diag, &kc->properties, why, sizeof why)) {
+            snprintf(err, errlen, "cannot use Kafka at %s: %s", kc->bootstrap_servers, why);
+            rc = SPATE_EAUTH;
+            break;
+        }
         if (have >= 0) {
             rc = spate_kafka_create_topics(rk, names, 4, kc->partitions, kc->replication_factor,
                                            comp, stop, why, sizeof why);

@@ -159,6 +159,7 @@ struct sink {
     int closing;
     int fatal;
     char fatal_msg[256];
+    struct spate_kafka_diag kdiag; /* connection errors, for a clear message */
     int64_t last_msg_ms;
     int64_t last_retry_log_ms;
     uint64_t rng;
@@ -1445,6 +1446,19 @@ static void update_lag(struct sink *sk)
 
 /* ---- set-up ---------------------------------------------------------------------- */
 
+/* A refused password, an untrusted certificate or a TLS listener reached
+ * without TLS is logged as one line saying which setting is wrong; the rest
+ * as librdkafka words it. */
+static void on_kafka_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    struct sink *sk = opaque;
+    (void)rk;
+    if (err == RD_KAFKA_RESP_ERR__FATAL ||
+        spate_kafka_diag_report(&sk->kdiag, LOG, &sk->cfg->kafka.properties, err, reason))
+        return;
+    SPATE_WARN(LOG, "kafka: %s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+}
+
 static int kafka_conf(struct sink *sk, rd_kafka_conf_t *conf, int consumer, char *err,
                       size_t errlen)
 {
@@ -1494,6 +1508,7 @@ static int kafka_conf(struct sink *sk, rd_kafka_conf_t *conf, int consumer, char
         rd_kafka_conf_set_dr_msg_cb(conf, on_dlq_delivery);
     }
     rd_kafka_conf_set_log_cb(conf, spate_kafka_log_cb);
+    rd_kafka_conf_set_error_cb(conf, on_kafka_error);
     rd_kafka_conf_set_opaque(conf, sk);
 #undef SET
     return 0;
@@ -1899,11 +1914,25 @@ int sink_run(const struct spate_config *cfg, const struct sink_options *opts,
             /* and the DLQ it writes to (a name listed twice is created once) */
             names[sk->nroutes] = sk->dlq_topic;
             char te[512];
-            if (spate_kafka_create_topics(sk->producer, names, sk->nroutes + 1,
-                                          cfg->kafka.partitions, cfg->kafka.replication_factor,
-                                          LOG, stop, te, sizeof te))
-                SPATE_WARN(LOG, "%s; subscribing anyway", te);
+            int trc = spate_kafka_preflight(sk->producer, &sk->kdiag, 10000, stop) == SPATE_EAUTH
+                          ? SPATE_EAUTH
+                          : spate_kafka_create_topics(sk->producer, names, sk->nroutes + 1,
+                                                cfg->kafka.partitions,
+                                                cfg->kafka.replication_factor, LOG, stop, te,
+                                                sizeof te);
             free(names);
+            rd_kafka_poll(sk->producer, 0);
+            /* a setting the broker refuses will not fix itself: stop before
+             * consuming anything, with the one line that says which */
+            if (trc && spate_kafka_diag_explain(&sk->kdiag, &cfg->kafka.properties, te,
+                                                sizeof te)) {
+                snprintf(err, errlen, "cannot use Kafka at %s: %s",
+                         cfg->kafka.bootstrap_servers, te);
+                rc = SPATE_ECONFIG; /* exit 2: the settings do not match the cluster */
+                goto out;
+            }
+            if (trc)
+                SPATE_WARN(LOG, "%s; subscribing anyway", te);
         }
     }
     rd_kafka_conf_t *cc = rd_kafka_conf_new();

@@ -315,7 +315,7 @@ static int classpath(const char *libdir, const char *svc, char *out, size_t outl
 static int write_kafka_config(const struct spate_config *cfg, const char *dir)
 {
     const struct spate_stack_config *st = &cfg->stack;
-    char text[4096], path[PATH_MAX];
+    char text[8192], path[PATH_MAX];
     snprintf(text, sizeof text,
              "# Written by spate stack up; edits are overwritten. Single-node KRaft:\n"
              "# this process is both broker and controller.\n"
@@ -347,6 +347,9 @@ static int write_kafka_config(const struct spate_config *cfg, const char *dir)
              "num.io.threads=4\n",
              st->host, st->kafka_controller_port, st->host, st->kafka_port, st->host,
              st->kafka_controller_port, st->host, st->kafka_port, dir, cfg->kafka.partitions);
+    size_t used = strlen(text);
+    if (stack__secure(cfg) && stack__secure_kafka_properties(cfg, text + used, sizeof text - used))
+        return SPATE_ESTATE;
     snprintf(path, sizeof path, "%s/server.properties", dir);
     int rc = write_file(path, text);
     if (rc)
@@ -381,7 +384,8 @@ static int write_cassandra_config(const struct spate_config *cfg, const char *di
 {
     const struct spate_stack_config *st = &cfg->stack;
     char text[8192], path[PATH_MAX];
-    const char *auth = getenv("SPATE_CASSANDRA_AUTHENTICATOR");
+    const char *auth = stack__secure(cfg) ? "PasswordAuthenticator"
+                                          : getenv("SPATE_CASSANDRA_AUTHENTICATOR");
     snprintf(text, sizeof text,
              "# Written by spate stack up; edits are overwritten.\n"
              "cluster_name: spate\n"
@@ -430,10 +434,13 @@ static int write_cassandra_config(const struct spate_config *cfg, const char *di
              dir, dir, dir, dir, dir, st->host, st->cassandra_storage_port, st->host, st->host,
              st->cassandra_storage_port, st->cassandra_port,
              auth && *auth ? auth : "AllowAllAuthenticator");
+    size_t used = strlen(text);
+    if (stack__secure(cfg) && stack__secure_cassandra_yaml(cfg, text + used, sizeof text - used))
+        return SPATE_ESTATE;
     /* Tests that need more (client TLS, ...) append YAML here. */
     const char *extra = getenv("SPATE_CASSANDRA_EXTRA_YAML");
     if (extra && *extra) {
-        size_t used = strlen(text);
+        used = strlen(text);
         snprintf(text + used, sizeof text - used, "%s\n", extra);
     }
     snprintf(path, sizeof path, "%s/cassandra.yaml", dir);
@@ -559,7 +566,7 @@ static void argv_free(struct argv_builder *b)
 }
 
 /* Run argv in the foreground with output to logfile; returns exit status. */
-static int run_wait(char *const argv[], const char *logfile)
+int stack__run_wait(char *const argv[], const char *logfile)
 {
     pid_t pid = fork();
     if (pid < 0)
@@ -702,8 +709,19 @@ static int start_kafka(const struct spate_config *cfg, const char *java, const c
         arg(&b, "%s", id);
         arg(&b, "--config");
         arg(&b, "%s/server.properties", dir);
+        if (stack__secure(cfg)) {
+            char admin[128], user[128];
+            if (stack__secure_scram_args(cfg, admin, user, sizeof admin) == 0) {
+                arg(&b, "--add-scram");
+                arg(&b, "%s", admin);
+                arg(&b, "--add-scram");
+                arg(&b, "%s", user);
+            }
+            explicit_bzero(admin, sizeof admin);
+            explicit_bzero(user, sizeof user);
+        }
         SPATE_INFO("stack", "formatting Kafka storage (first start, cluster id %s)", id);
-        int st = run_wait(b.argv, log);
+        int st = stack__run_wait(b.argv, log);
         argv_free(&b);
         if (st != 0) {
             SPATE_ERROR("stack", "Kafka storage format failed (exit %d)", st);
@@ -836,6 +854,9 @@ static int service_port(const struct spate_config *cfg, enum stack_service s)
 static int probe(const struct spate_config *cfg, enum stack_service s, int timeout_ms,
                  char *err, size_t errlen)
 {
+    if (stack__secure(cfg))
+        return s == STACK_KAFKA ? stack__secure_probe_kafka(cfg, timeout_ms, err, errlen)
+                                : stack__secure_probe_cql(cfg, timeout_ms, err, errlen);
     if (s == STACK_KAFKA)
         return stack__probe_kafka(cfg->stack.host, cfg->stack.kafka_port, timeout_ms, err,
                                   errlen);
@@ -1054,6 +1075,8 @@ int stack_up(const struct spate_config *cfg, int quiet)
         spate_sleep_ms(250);
     }
 
+    if (rc == 0 && stack__secure(cfg))
+        rc = stack__secure_after_ready(cfg, cfg->stack.start_timeout_s);
     if (rc != 0) {
         /* Leave nothing half-started behind. */
         for (int s = 0; s < STACK_NSERVICES; s++) {

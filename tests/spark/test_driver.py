@@ -92,3 +92,46 @@ def test_checkpoint_folder_follows_the_input():
     args = j.parse_args(["--checkpoint-dir", "/ck"])
     assert j.checkpoint_of(args, p.query("clean")) == "/ck/clean"
     assert j.checkpoint_of(args, p.query("stats")) == "/ck/stats-clean"
+
+
+# ---- kafka.properties (librdkafka names) -> the Java client's options ----------
+
+def test_scram_over_tls_becomes_java_options(tmp_path):
+    ca = tmp_path / "ca.crt"
+    ca.write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+    o = j.java_kafka_options({"security.protocol": "sasl_ssl", "sasl.mechanism": "SCRAM-SHA-512",
+                              "sasl.username": "spate", "sasl.password": 'p"w\\d',
+                              "ssl.ca.location": str(ca), "linger.ms": "5"})
+    assert o["kafka.security.protocol"] == "SASL_SSL"
+    assert o["kafka.sasl.mechanism"] == "SCRAM-SHA-512"
+    assert o["kafka.sasl.jaas.config"] == (
+        'org.apache.kafka.common.security.scram.ScramLoginModule required '
+        'username="spate" password="p\\"w\\\\d";')
+    assert o["kafka.ssl.truststore.type"] == "PEM"
+    assert o["kafka.ssl.truststore.certificates"] == ca.read_text()
+    assert not any("linger" in k for k in o)
+
+
+def test_plain_mechanism_and_no_host_check():
+    o = j.java_kafka_options({"security.protocol": "SASL_SSL", "sasl.mechanisms": "PLAIN",
+                              "sasl.username": "key", "sasl.password": "secret",
+                              "ssl.endpoint.identification.algorithm": "none"})
+    assert o["kafka.sasl.jaas.config"].startswith(
+        "org.apache.kafka.common.security.plain.PlainLoginModule required")
+    assert o["kafka.ssl.endpoint.identification.algorithm"] == ""
+
+
+def test_untranslatable_mechanism_and_missing_file_are_clear_errors(tmp_path):
+    with pytest.raises(j.PipelineError, match="cannot translate sasl.mechanism OAUTHBEARER"):
+        j.java_kafka_options({"sasl.mechanism": "OAUTHBEARER"})
+    with pytest.raises(j.PipelineError, match="needs sasl.username and sasl.password"):
+        j.java_kafka_options({"sasl.mechanism": "PLAIN", "sasl.username": "u"})
+    with pytest.raises(j.PipelineError, match="ssl.ca.location: cannot read"):
+        j.java_kafka_options({"ssl.ca.location": str(tmp_path / "missing.pem")})
+
+
+def test_properties_arrive_through_the_environment(monkeypatch):
+    monkeypatch.setenv(j.KAFKA_PROPERTIES_ENV, '{"security.protocol": "SSL"}')
+    assert j.kafka_client_options(None) == {"kafka.security.protocol": "SSL"}
+    monkeypatch.delenv(j.KAFKA_PROPERTIES_ENV)
+    assert j.kafka_client_options(None) == {}

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 struct fake {
@@ -436,6 +437,35 @@ static void test_probe(void **state)
     assert_int_equal(cql_probe("127.0.0.1", fk->port, 1000, err, sizeof err), 0);
 }
 
+/* A port that requires TLS closes on a plain client's first bytes: the
+ * error says that this is what such a port does, and which setting it is. */
+static void test_plain_client_at_a_tls_port(void **state)
+{
+    (void)state;
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(lfd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(lfd, 1), 0);
+    socklen_t al = sizeof a;
+    getsockname(lfd, (struct sockaddr *)&a, &al);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int fd = accept(lfd, NULL, NULL);
+        char buf[512];
+        if (fd >= 0 && read(fd, buf, sizeof buf) >= 0)
+            close(fd);
+        _exit(0);
+    }
+    close(lfd);
+    char err[512];
+    int rc = cql_probe("127.0.0.1", ntohs(a.sin_port), 2000, err, sizeof err);
+    waitpid(pid, NULL, 0);
+    assert_int_not_equal(rc, 0);
+    assert_non_null(strstr(err, "requires TLS"));
+    assert_non_null(strstr(err, "cassandra.tls.enabled"));
+}
+
 /* ---- stream ids of timed-out requests, heartbeats, reconnects ------------------------ */
 
 static void config_fake(struct fake *fk, struct cql_session_config *c, int timeout_ms)
@@ -677,6 +707,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_heartbeat_detects_hung_server, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keepalive, setup, teardown),
         cmocka_unit_test_setup_teardown(test_black_hole_does_not_stall_session, setup, teardown),
+        cmocka_unit_test(test_plain_client_at_a_tls_port),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -41,6 +41,9 @@ struct apisim_server {
     atomic_uint_fast64_t requests, api_requests, bad_requests, users_served, good_users, bytes;
     atomic_uint_fast64_t faults[APISIM_FAULT_COUNT];
     atomic_uint_fast64_t recfaults[APISIM_RECFAULT_COUNT];
+    /* POST /outage: until this monotonic ms, every /api request gets outage_status */
+    atomic_int_fast64_t outage_until_ms;
+    atomic_int outage_status;
 };
 
 #define ADD(ctr, n) atomic_fetch_add_explicit(&(ctr), (n), memory_order_relaxed)
@@ -214,6 +217,16 @@ static const char *param(void *arg, const char *name)
 static enum MHD_Result handle_api(struct apisim_server *s, struct MHD_Connection *c)
 {
     ADD(s->api_requests, 1);
+    /* An outage answers before any attempt is counted, so the pages' deterministic
+     * fault sequence resumes unchanged when it ends. */
+    if (spate_mono_ms() < atomic_load(&s->outage_until_ms)) {
+        struct spate_buf body = {0};
+        ADD(s->faults[APISIM_FAULT_SERVER], 1);
+        if (spate_buf_append(&body, "{\"error\":\"simulated outage\"}", 28) != 0)
+            return MHD_NO;
+        return queue(c, (unsigned)atomic_load(&s->outage_status), &body, APISIM_FAULT_SERVER, 0,
+                     -1, 0, -1);
+    }
     char gen_seed[17];
     uint64_t g = apisim__mix64(s->boot_nonce ^ (uint64_t)ADD(s->seed_counter, 1));
     for (int i = 0; i < 16; i++)
@@ -295,6 +308,31 @@ static enum MHD_Result handle_stats(struct apisim_server *s, struct MHD_Connecti
     return queue(c, MHD_HTTP_OK, &b, APISIM_FAULT_NONE, 0, -1, 0, -1);
 }
 
+/* POST /outage?seconds=N[&status=503]: the API is down for N seconds (0 ends it),
+ * for tests of what a pipeline does when its source fails for longer than its
+ * retries last. */
+static enum MHD_Result handle_outage(struct apisim_server *s, struct MHD_Connection *c)
+{
+    const char *secs = param(c, "seconds"), *st = param(c, "status");
+    char *end = NULL;
+    double n = secs ? strtod(secs, &end) : -1;
+    long code = 503;
+    if (!secs || end == secs || *end || !(n >= 0) || n > 86400)
+        return queue_error(c, MHD_HTTP_BAD_REQUEST, "outage: seconds must be in [0, 86400]");
+    if (st) {
+        code = strtol(st, &end, 10);
+        if (end == st || *end || code < 500 || code > 599)
+            return queue_error(c, MHD_HTTP_BAD_REQUEST, "outage: status must be a 5xx code");
+    }
+    atomic_store(&s->outage_status, (int)code);
+    atomic_store(&s->outage_until_ms, spate_mono_ms() + (int64_t)(n * 1000));
+    SPATE_INFO("api-sim", "outage: answering %ld for %.0f s", code, n);
+    struct spate_buf b = {0};
+    if (spate_buf_appendf(&b, "{\"outage_seconds\":%.3f,\"status\":%ld}", n, code) != 0)
+        return MHD_NO;
+    return queue(c, MHD_HTTP_OK, &b, APISIM_FAULT_NONE, 0, -1, 0, -1);
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
                               const char *method, const char *version, const char *upload_data,
                               size_t *upload_size, void **con_cls)
@@ -327,6 +365,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
             return MHD_NO;
         return queue(c, MHD_HTTP_OK, &b, APISIM_FAULT_NONE, 0, -1, 0, -1);
     }
+    if (strcmp(method, "POST") == 0 && strcmp(url, "/outage") == 0)
+        return handle_outage(s, c);
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
         return queue_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET is supported");
     if (strncmp(url, "/api", 4) == 0 && (url[4] == 0 || url[4] == '/'))
@@ -339,7 +379,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
             return MHD_NO;
         return queue(c, MHD_HTTP_OK, &b, APISIM_FAULT_NONE, 0, -1, 0, -1);
     }
-    return queue_error(c, MHD_HTTP_NOT_FOUND, "not found: try GET /api/?results=10, GET /stats, GET /health or POST /reset");
+    return queue_error(c, MHD_HTTP_NOT_FOUND, "not found: try GET /api/?results=10, GET /stats, GET /health, POST /reset or POST /outage?seconds=N");
 }
 
 /* ---- lifecycle --------------------------------------------------------------------- */

@@ -27,6 +27,7 @@ static void usage(FILE *f)
             "  GET /api/?results=N&page=P&seed=S&nat=US,FR&inc=..&exc=..&gender=..&noinfo\n"
             "  GET /stats   counters (users served, faults by kind) as JSON\n"
             "  GET /health,  POST /reset (attempt counts start over)\n"
+            "  POST /outage?seconds=N[&status=503]  every /api request fails for N s\n"
             "Same (seed, page) -> same users, byte for byte. Faults are decided from the fault\n"
             "seed, the (seed, page) and the attempt number of that page, so a retried page\n"
             "eventually succeeds and a test can replay every decision (see spate/apisim.h).\n"

@@ -169,6 +169,36 @@ def test_bounded_dataset():
     s.stop()
 
 
+def test_outage():
+    """POST /outage makes every /api request fail for a while (the soak's API-down
+    fault), without spending the pages' attempts, and ends by itself."""
+    s = Server()
+
+    def post(path):
+        c = http.client.HTTPConnection("127.0.0.1", s.port, timeout=10)
+        try:
+            c.request("POST", path)
+            r = c.getresponse()
+            return r.status, r.read()
+        finally:
+            c.close()
+
+    before = s.get("/api/?results=5&seed=out&page=3")
+    check(post("/outage?seconds=1.5")[0] == 200, "POST /outage?seconds=1.5 is accepted")
+    statuses = {s.get("/api/?results=5&seed=out&page=%d" % p)[0] for p in range(1, 6)}
+    check(statuses == {503}, "every request fails with 503 during the outage: %s" % statuses)
+    check(post("/outage?seconds=soon")[0] == 400, "a bad duration is refused")
+    check(post("/outage?seconds=1&status=200")[0] == 400, "a non-5xx status is refused")
+    time.sleep(1.6)
+    after = s.get("/api/?results=5&seed=out&page=3")
+    check(after[0] == 200 and after[2] == before[2], "the outage ends by itself; pages unchanged")
+    check(post("/outage?seconds=60&status=502")[0] == 200 and
+          s.get("/api/?results=1&seed=out")[0] == 502, "status= sets the answer")
+    check(post("/outage?seconds=0")[0] == 200 and s.get("/api/?results=1&seed=out")[0] == 200,
+          "seconds=0 ends an outage")
+    s.stop()
+
+
 def test_bad_flags():
     for args in (["--fail-5xx", "2"], ["--port", "70000"], ["--fail-5xx", "0.6", "--fail-429", "0.6"],
                  ["--latency", "soon"], ["--bogus"]):
@@ -181,6 +211,7 @@ if __name__ == "__main__":
     test_clean_pages()
     test_faults_and_retries()
     test_bounded_dataset()
+    test_outage()
     test_bad_flags()
     print("api-sim integration: %s in %.1fs" % ("FAILED (%d)" % len(failures) if failures else "ok",
                                                time.time() - t0))

@@ -155,7 +155,8 @@ struct stage_proc {
     char **argv;        /* borrowed; argv[0] is the program */
     char log_path[512]; /* stdout+stderr go here */
     pid_t pid;          /* 0 = not running */
-    int restarts;
+    int restarts;       /* all restarts, for the view */
+    int quick_deaths;   /* deaths in a row, each soon after its start: the backoff */
     int finished;       /* exited 0 on its own: not restarted */
     int stopping;       /* we asked it to stop */
     int last_status;    /* wait status of the last exit */
@@ -168,6 +169,12 @@ int stage_start(struct stage_proc *p);
 int stage_reap(struct stage_proc *p);
 /* SIGTERM, wait up to timeout_ms, then SIGKILL; by pid. Returns 0 when gone. */
 int stage_stop(struct stage_proc *p, int timeout_ms);
+/* How long to wait before restarting p, which just died at now_ms: 1 s, doubling
+ * with each death in a row up to 30 s. A stage that ran STAGE_HEALTHY_MS before it
+ * died starts over at 1 s: a fault an hour after the last one is a new fault, not
+ * the sixth of a crash loop. */
+#define STAGE_HEALTHY_MS 60000
+int64_t stage_backoff_ms(struct stage_proc *p, int64_t now_ms);
 /* Prints the last n lines of the stage's log to stderr. */
 void stage_print_tail(const struct stage_proc *p, int n);
 

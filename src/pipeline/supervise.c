@@ -89,6 +89,16 @@ int stage_stop(struct stage_proc *p, int timeout_ms)
     return SPATE_ETIMEDOUT;
 }
 
+int64_t stage_backoff_ms(struct stage_proc *p, int64_t now_ms)
+{
+    if (now_ms - p->started_ms >= STAGE_HEALTHY_MS)
+        p->quick_deaths = 0;
+    int n = p->quick_deaths < 5 ? p->quick_deaths : 5;
+    p->quick_deaths++;
+    int64_t ms = 1000LL << n;
+    return ms > 30000 ? 30000 : ms;
+}
+
 void stage_print_tail(const struct stage_proc *p, int n)
 {
     stack_print_tail(p->log_path, n);

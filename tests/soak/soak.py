@@ -317,7 +317,12 @@ class Soak:
                 break
             self.wait(gap)
             at = now() - self.t0
-            ok = self.inject(kind)
+            try:
+                ok = self.inject(kind)
+            except Exception as e:  # a fault that could not be injected is reported, not fatal
+                self.log("%s: could not inject: %r" % (kind, e))
+                self.problems.append("%s at %.0f s could not be injected: %r" % (kind, at, e))
+                ok = False
             over = now() - self.t0
             rec = self.wait(self.a.recovery_timeout, self.steady)
             n += 1

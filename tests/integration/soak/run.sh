@@ -18,7 +18,7 @@ export SPATE_SOURCE_URL="http://127.0.0.1:${SPATE_APISIM_PORT}/api/?seed=soak"
 unset SPATE_KAFKA SPATE_CASSANDRA
 
 if python3 tests/soak/soak.py --out "$SPATE_BUILD/it-logs/soak" --duration "${SPATE_SOAK_FOR:-5m}" \
-     --every 30s --seed "${SPATE_SOAK_SEED:-5}" --max-faults 3 --warmup 60s --quiet 45s \
+     --every 30s --seed "${SPATE_SOAK_SEED:-5}" --max-faults 3 --warmup 60s --quiet 90s \
      --faults "${SPATE_SOAK_FAULTS:-kill-sink,kill-spark,kill-kafka,kill-ingest,kill-cassandra}"; then
   echo "soak: 1 passed, 0 failed"
 else

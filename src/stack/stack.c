@@ -8,6 +8,7 @@
 #include "stack_internal.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
@@ -582,6 +583,24 @@ int stack__run_wait(char *const argv[], const char *logfile)
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* In a child before exec: every descriptor above stderr closes on exec. A
+ * JVM lives for hours after its starter exits; it must not keep the
+ * starter's files open (`flock LOCK spate stack up` left the lock held by
+ * the JVMs, and every other run waited on it). */
+static void inherit_nothing(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return;
+    int self = dirfd(d);
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        int fd = atoi(e->d_name);
+        if (fd > 2 && fd != self)
+            fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC);
+    }
+    closedir(d);
+}
+
 /* Start argv detached (own session, so a Ctrl-C in the terminal that ran
  * `spate stack up` does not reach the JVM) with output to logfile. */
 static pid_t spawn_detached(char *const argv[], const char *logfile, const char *cwd)
@@ -641,6 +660,7 @@ static pid_t spawn_detached(char *const argv[], const char *logfile, const char 
         signal(SIGINT, SIG_DFL);
         signal(SIGTERM, SIG_DFL);
         signal(SIGPIPE, SIG_DFL);
+        inherit_nothing();
         execvp(argv[0], argv);
         int e = errno;
         if (write(execfd[1], &e, sizeof e) != (ssize_t)sizeof e)

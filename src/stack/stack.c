@@ -978,7 +978,8 @@ int stack_down(const struct spate_config *cfg, int quiet)
 
 int stack_up(const struct spate_config *cfg, int quiet)
 {
-    if (cfg->stack.nodes > 1)
+    /* a cluster in the state folder comes back whole, whatever stack.nodes says */
+    if (cfg->stack.nodes > 1 || stack__cluster_nodes(cfg) > 0)
         return stack__cluster_up(cfg, quiet);
     char libdir[PATH_MAX], java[PATH_MAX];
     if (stack__lib_dir(libdir, sizeof libdir) != 0) {

@@ -559,9 +559,15 @@ static int cluster_id(const struct spate_config *cfg, char out[64])
     return stack__write_file(path, text);
 }
 
+int stack__cluster_nodes(const struct spate_config *cfg)
+{
+    return cluster_in_state(cfg);
+}
+
 int stack__cluster_up(const struct spate_config *cfg, int quiet)
 {
-    int n = cfg->stack.nodes;
+    int had = cluster_in_state(cfg);
+    int n = cfg->stack.nodes > 1 ? cfg->stack.nodes : had;
     char libdir[PATH_MAX], java[PATH_MAX], state[PATH_MAX];
     if (stack__lib_dir(libdir, sizeof libdir) != 0) {
         fprintf(stderr, "spate stack: the JVM artifacts are missing (no deps/lib): run "
@@ -581,7 +587,6 @@ int stack__cluster_up(const struct spate_config *cfg, int quiet)
                 cfg->stack.data_dir, strerror(errno));
         return SPATE_ESYS;
     }
-    int had = cluster_in_state(cfg);
     if (had && had != n) {
         fprintf(stderr,
                 "spate stack: %s holds a cluster of %d nodes, not %d: stop it and remove the "

@@ -63,7 +63,8 @@ void stack__argv_free(struct argv_builder *b);
 pid_t stack__spawn_detached(char *const argv[], const char *logfile, const char *cwd);
 int stack__stop_pid(pid_t pid, const char *marker, int timeout_s, const char *name, int quiet);
 
-/* stack_cluster.c: stack.nodes > 1. */
+/* stack_cluster.c: stack.nodes > 1. Nodes of the cluster in the state folder, 0 if none. */
+int stack__cluster_nodes(const struct spate_config *cfg);
 int stack__cluster_up(const struct spate_config *cfg, int quiet);
 /* Stops every node of a cluster in the state folder; 0 when there is none. */
 int stack__cluster_down(const struct spate_config *cfg, int quiet);

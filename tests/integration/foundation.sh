@@ -94,15 +94,6 @@ out="$("$SPATE_BIN" -c "$SPATE_CONFIG" stack up 2>&1)"; rc=$?
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 if [ $rc -eq 0 ] && [[ "$out" == *"already running"* ]]; then ok "second stack up is harmless (${ms} ms)";
 else bad "second up: exit $rc: $out"; fi
-# The JVMs outlive `spate stack up`: they must not keep its descriptors open. The
-# runner holds /tmp/spate-integration.lock on fd 9, which stack up inherits.
-held=""
-for svc in kafka cassandra; do
-  p=$(cat "$SPATE_IT_STATE/$svc/pid" 2>/dev/null)
-  [ -n "$p" ] && ls -l "/proc/$p/fd" 2>/dev/null | grep -q 'spate-integration.lock' && held="$held $svc($p)"
-done
-if [ -z "$held" ]; then ok "the stack's JVMs hold no descriptor of their starter (the test lock)";
-else bad "JVMs keep the starter's lock file open:$held"; fi
 
 TOPIC="it-foundation-$SPATE_RUN_ID"
 if "$SPATE_BUILD/it_kafka_roundtrip" "$SPATE_KAFKA" "$TOPIC" 100000; then

@@ -36,6 +36,7 @@ struct spate_kafka_config {
     char *bootstrap_servers;
     int partitions;         /* for topics spate creates */
     int replication_factor; /* for topics spate creates */
+    int min_insync_replicas; /* topic config of topics spate creates; 0 = broker default */
     char *topic_raw;
     char *topic_clean;
     char *topic_stats;
@@ -171,6 +172,7 @@ struct spate_stack_config {
     int cassandra_heap_mb;
     int start_timeout_s;
     int stop_timeout_s;
+    int nodes; /* 1: one Kafka + one Cassandra; N: N of each on 127.0.0.1..N */
 };
 
 struct spate_ingest_config {

@@ -82,13 +82,13 @@ int spate_kafka_explain(int err, const char *reason, const struct spate_kvlist *
 void spate_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf);
 
 /* Create the named topics that do not exist yet through rk's admin API
- * (partitions and replication as given; an existing topic is left as it is;
+ * (partitions, replication and min.insync.replicas from kc; an existing topic is left as it is;
  * a name listed twice is created once), then wait until the new ones have
  * partition leaders. Logs each creation under comp. Gives up early when
  * *stop becomes set (stop may be NULL). 0, or an error code with err naming
  * the topic and the broker's reason. */
-int spate_kafka_create_topics(rd_kafka_t *rk, const char *const *names, size_t n, int partitions,
-                              int replication, const char *comp, volatile sig_atomic_t *stop,
-                              char *err, size_t errlen);
+int spate_kafka_create_topics(rd_kafka_t *rk, const char *const *names, size_t n,
+                              const struct spate_kafka_config *kc, const char *comp,
+                              volatile sig_atomic_t *stop, char *err, size_t errlen);
 
 #endif

@@ -48,6 +48,19 @@ int stack_status(const struct spate_config *cfg, struct stack_status *out);
 /* The pid of a running service of this stack (checked by its marker, no
  * probe: cheap enough to call every second), or 0. */
 pid_t stack_pid(const struct spate_config *cfg, enum stack_service svc);
+/* stack.nodes > 1 (`spate stack up --nodes N`) runs a cluster: node i's Kafka
+ * broker and Cassandra node listen on the i-th address from stack.host
+ * (127.0.0.1 .. 127.0.0.N) on the ports of the config; state, data and logs in
+ * <data_dir>/node<i>/{kafka,cassandra}. stack_up starts what is not running
+ * (a killed node comes back), stack_down stops every node of the folder. */
+#define STACK_MAX_NODES 9
+/* Status of everything the state folder holds: the single node's services
+ * (unless only a cluster is there) and each node's. Returns the count filled,
+ * at most max (2 + 2 * STACK_MAX_NODES covers all). Names stay valid until
+ * the next call. */
+int stack_status_all(const struct spate_config *cfg, struct stack_status *out, int max);
+/* The pid of node's (1-based) service of the cluster in the state folder, or 0. */
+pid_t stack_node_pid(const struct spate_config *cfg, enum stack_service svc, int node);
 /* Absolute path of a service's main log file. */
 int stack_log_path(const struct spate_config *cfg, enum stack_service svc, char *out,
                    size_t outlen);

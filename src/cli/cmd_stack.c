@@ -13,7 +13,7 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: spate stack up [--secure]  start Kafka (KRaft) and Cassandra, wait until they serve\n"
+            "usage: spate stack up [--secure] [--nodes N]  start Kafka (KRaft) and Cassandra, wait until they serve\n"
             "       spate stack down      stop them (SIGTERM, then SIGKILL after stack.stop_timeout)\n"
             "       spate stack status    pid, port, state, uptime and memory of each service\n"
             "       spate stack logs [kafka|cassandra] [-n LINES] [-f]\n"
@@ -24,7 +24,11 @@ static void usage(FILE *f)
             "--secure (on a new state folder; it stays secure after): Kafka on SASL_SSL\n"
             "(SCRAM-SHA-512) and Cassandra with PasswordAuthenticator and client TLS; a CA,\n"
             "certificates and generated passwords in <data_dir>/secure. `stack status` says\n"
-            "which config keys to set.\n");
+            "which config keys to set.\n"
+            "\n"
+            "--nodes N (or stack.nodes) runs a cluster: N brokers and N Cassandra nodes on\n"
+            "127.0.0.1 .. 127.0.0.N, replication 3 and min.insync.replicas 2 (from 3 nodes);\n"
+            "down and status cover every node.\n");
 }
 
 static int logs(struct spate_config *cfg, int argc, char **argv)
@@ -100,19 +104,39 @@ int cmd_stack(struct cli_ctx *ctx, int argc, char **argv)
         fprintf(stderr, "spate stack: unknown subcommand '%s' (up, down, status, logs)\n", sub);
         return CLI_USAGE;
     }
-    int secure = 0;
-    if (!strcmp(sub, "up") && argc == 3 && !strcmp(argv[2], "--secure"))
-        secure = 1;
-    else if (strcmp(sub, "logs") && argc > 2) {
-        if (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h")) {
+    int secure = 0, nodes = 0;
+    for (int i = 2; strcmp(sub, "logs") && i < argc; i++) {
+        if (!strcmp(sub, "up") && !strcmp(argv[i], "--secure")) {
+            secure = 1;
+            continue;
+        }
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
             return CLI_OK;
         }
-        return cli_bad_option("stack", argv[2]);
+        if (!strcmp(sub, "up") && !strcmp(argv[i], "--nodes") && i + 1 < argc) {
+            char *end;
+            long v = strtol(argv[++i], &end, 10);
+            if (*end || v < 1 || v > STACK_MAX_NODES) {
+                fprintf(stderr, "spate stack up: --nodes must be 1 to %d, not '%s'\n",
+                        STACK_MAX_NODES, argv[i]);
+                return CLI_USAGE;
+            }
+            nodes = (int)v;
+            continue;
+        }
+        return cli_bad_option("stack", argv[i]);
     }
     struct spate_config *cfg = cli_config(ctx);
     if (!cfg)
         return CLI_USAGE;
+    if (nodes)
+        cfg->stack.nodes = nodes;
+    if (secure && cfg->stack.nodes > 1) {
+        fprintf(stderr, "spate stack up: --secure runs one node; a secure cluster "
+                        "(--nodes > 1) is not supported yet\n");
+        return CLI_USAGE;
+    }
     if (!strcmp(sub, "up")) {
         if (secure && stack_secure_init(cfg) != 0)
             return CLI_FAIL;
@@ -123,11 +147,11 @@ int cmd_stack(struct cli_ctx *ctx, int argc, char **argv)
     if (!strcmp(sub, "logs"))
         return logs(cfg, argc - 1, argv + 1);
 
-    struct stack_status st[STACK_NSERVICES];
-    stack_status(cfg, st);
-    printf("%-10s %-8s %-6s %-9s %-9s %s\n", "SERVICE", "PID", "PORT", "STATE", "UPTIME", "RSS");
+    struct stack_status st[2 + 2 * STACK_MAX_NODES];
+    int count = stack_status_all(cfg, st, 2 + 2 * STACK_MAX_NODES);
+    printf("%-20s %-8s %-6s %-9s %-9s %s\n", "SERVICE", "PID", "PORT", "STATE", "UPTIME", "RSS");
     int all_ready = 1;
-    for (int s = 0; s < STACK_NSERVICES; s++) {
+    for (int s = 0; s < count; s++) {
         char pid[24] = "-", up[48] = "-", rss[32] = "-";
         const char *state = st[s].ready ? "ready" : st[s].running ? "starting" : "stopped";
         if (st[s].stale)
@@ -138,7 +162,7 @@ int cmd_stack(struct cli_ctx *ctx, int argc, char **argv)
                      (long long)st[s].uptime_s % 60);
             snprintf(rss, sizeof rss, "%lld MB", (long long)st[s].rss_kb / 1024);
         }
-        printf("%-10s %-8s %-6d %-9s %-9s %s\n", st[s].name, pid, st[s].port, state, up, rss);
+        printf("%-20s %-8s %-6d %-9s %-9s %s\n", st[s].name, pid, st[s].port, state, up, rss);
         all_ready &= st[s].ready;
     }
     stack_secure_describe(cfg, stdout);

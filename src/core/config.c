@@ -108,6 +108,8 @@ static const struct cfg_spec kafka_spec[] = {
     STR(spate_kafka_config, bootstrap_servers, "bootstrap_servers", "127.0.0.1:9092"),
     INT(spate_kafka_config, partitions, "partitions", "6", 1, 10000),
     INT(spate_kafka_config, replication_factor, "replication_factor", "1", 1, 32),
+    /* 0 leaves the broker's default */
+    INT(spate_kafka_config, min_insync_replicas, "min_insync_replicas", "0", 0, 32),
     STR(spate_kafka_config, topic_raw, "topic_raw", "users.raw"),
     STR(spate_kafka_config, topic_clean, "topic_clean", "users.clean"),
     STR(spate_kafka_config, topic_stats, "topic_stats", "users.stats"),
@@ -267,6 +269,8 @@ static const struct cfg_spec stack_spec[] = {
     INT(spate_stack_config, cassandra_heap_mb, "cassandra_heap_mb", "1024", 256, 65536),
     INT(spate_stack_config, start_timeout_s, "start_timeout", "180", 5, 3600),
     INT(spate_stack_config, stop_timeout_s, "stop_timeout", "30", 1, 600),
+    /* > 1: a cluster on 127.0.0.1 .. 127.0.0.N (one digit keeps markers distinct) */
+    INT(spate_stack_config, nodes, "nodes", "1", 1, 9),
     END_SPEC,
 };
 

@@ -274,10 +274,13 @@ static void await_visible(rd_kafka_t *rk, const char *name, const char *comp,
     rd_kafka_topic_destroy(rkt);
 }
 
-int spate_kafka_create_topics(rd_kafka_t *rk, const char *const *names, size_t n, int partitions,
-                              int replication, const char *comp, volatile sig_atomic_t *stop,
-                              char *err, size_t errlen)
+int spate_kafka_create_topics(rd_kafka_t *rk, const char *const *names, size_t n,
+                              const struct spate_kafka_config *kc, const char *comp,
+                              volatile sig_atomic_t *stop, char *err, size_t errlen)
 {
+    int partitions = kc->partitions, replication = kc->replication_factor;
+    char min_isr[16];
+    snprintf(min_isr, sizeof min_isr, "%d", kc->min_insync_replicas);
     rd_kafka_NewTopic_t **nt = calloc(n ? n : 1, sizeof *nt);
     if (!nt) {
         snprintf(err, errlen, "out of memory");
@@ -299,6 +302,14 @@ int spate_kafka_create_topics(rd_kafka_t *rk, const char *const *names, size_t n
             break;
         }
         m++;
+        /* acks=all means "every in-sync replica": without a floor, a topic whose
+         * other replicas fell behind acknowledges on its leader alone */
+        if (kc->min_insync_replicas > 0 &&
+            rd_kafka_NewTopic_set_config(nt[m - 1], "min.insync.replicas", min_isr)) {
+            snprintf(err, errlen, "topic %s: cannot set min.insync.replicas", names[i]);
+            rc = SPATE_ECONFIG;
+            break;
+        }
     }
     rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
     rd_kafka_AdminOptions_t *ao = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
@@ -329,8 +340,10 @@ int spate_kafka_create_topics(rd_kafka_t *rk, const char *const *names, size_t n
             for (size_t i = 0; i < cnt; i++) {
                 rd_kafka_resp_err_t e = rd_kafka_topic_result_error(tr[i]);
                 if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
-                    SPATE_INFO(comp, "created topic %s (%d partitions, replication %d)",
-                               rd_kafka_topic_result_name(tr[i]), partitions, replication);
+                    SPATE_INFO(comp, "created topic %s (%d partitions, replication %d%s%s)",
+                               rd_kafka_topic_result_name(tr[i]), partitions, replication,
+                               kc->min_insync_replicas > 0 ? ", min.insync.replicas " : "",
+                               kc->min_insync_replicas > 0 ? min_isr : "");
                     await_visible(rk, rd_kafka_topic_result_name(tr[i]), comp, stop);
                 } else if (e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS && rc == 0) {
                     snprintf(err, errlen, "creating topic %s: %s",

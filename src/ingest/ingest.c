@@ -324,8 +324,7 @@ static int ensure_topics(struct ingest_engine *eng)
         SPATE_ERROR(COMP, "cannot use Kafka at %s: %s", kc->bootstrap_servers, err);
         return SPATE_ECONFIG; /* the settings do not match the cluster: exit 2 */
     }
-    int rc = spate_kafka_create_topics(eng->rk, names, 2, kc->partitions, kc->replication_factor,
-                                       COMP, eng->stop, err, sizeof err);
+    int rc = spate_kafka_create_topics(eng->rk, names, 2, kc, COMP, eng->stop, err, sizeof err);
     if (rc == SPATE_ECANCELED)
         SPATE_INFO(COMP, "stopped (signal) before the first request: %s", err);
     else if (rc) {

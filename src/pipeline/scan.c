@@ -170,8 +170,11 @@ int scan_table_keys(const struct spate_config *cfg, const char *table, const cha
         return rc;
     char q[512];
     snprintf(q, sizeof q, "SELECT %s FROM %s.%s", column, cfg->cassandra.keyspace, table);
-    struct cql_query_opts opts = {.page_size = 5000, .timeout_ms = 60000,
-                                  .consistency = CQL_CL_ONE};
+    /* The config's consistency, not ONE: on a cluster a replica that was down
+     * (longer than the hint window) lacks rows the others hold, and a read at
+     * ONE that lands there reports them lost. Writes at LOCAL_QUORUM and reads
+     * at LOCAL_QUORUM always overlap. */
+    struct cql_query_opts opts = {.page_size = 5000, .timeout_ms = 60000};
     void *paging = NULL;
     for (;;) {
         struct cql_result *res = NULL;

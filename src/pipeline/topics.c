@@ -34,8 +34,7 @@ int pipeline_ensure_topics(const struct spate_config *cfg, char *err, size_t err
         snprintf(err, errlen, "cannot use Kafka at %s: %s", cfg->kafka.bootstrap_servers,
                  errstr);
     else
-        rc = spate_kafka_create_topics(rk, names, 4, cfg->kafka.partitions,
-                                       cfg->kafka.replication_factor, "run", NULL, err, errlen);
+        rc = spate_kafka_create_topics(rk, names, 4, &cfg->kafka, "run", NULL, err, errlen);
     rd_kafka_destroy(rk);
     return rc;
 }
@@ -95,8 +94,7 @@ int pipeline_await_topic(const struct spate_config *cfg, const char *topic, cons
             break;
         }
         if (have >= 0) {
-            rc = spate_kafka_create_topics(rk, names, 4, kc->partitions, kc->replication_factor,
-                                           comp, stop, why, sizeof why);
+            rc = spate_kafka_create_topics(rk, names, 4, kc, comp, stop, why, sizeof why);
             if (rc == 0)
                 break;
             if (rc != SPATE_ECANCELED && topic_exists(rk, topic, kc->bootstrap_servers, errstr,

@@ -1917,9 +1917,7 @@ int sink_run(const struct spate_config *cfg, const struct sink_options *opts,
             int trc = spate_kafka_preflight(sk->producer, &sk->kdiag, 10000, stop) == SPATE_EAUTH
                           ? SPATE_EAUTH
                           : spate_kafka_create_topics(sk->producer, names, sk->nroutes + 1,
-                                                cfg->kafka.partitions,
-                                                cfg->kafka.replication_factor, LOG, stop, te,
-                                                sizeof te);
+                                                      &cfg->kafka, LOG, stop, te, sizeof te);
             free(names);
             rd_kafka_poll(sk->producer, 0);
             /* a setting the broker refuses will not fix itself: stop before

@@ -11,6 +11,12 @@
 
 int stack__probe_kafka(const char *host, int port, int timeout_ms, char *err, size_t errlen)
 {
+    return stack__probe_kafka_brokers(host, port, 1, timeout_ms, err, errlen);
+}
+
+int stack__probe_kafka_brokers(const char *host, int port, int brokers, int timeout_ms, char *err,
+                               size_t errlen)
+{
     char servers[300], errstr[512];
     snprintf(servers, sizeof servers, "%s:%d", host, port);
     rd_kafka_conf_t *conf = spate_kafka_client_conf(servers, NULL, err, errlen);
@@ -28,8 +34,9 @@ int stack__probe_kafka(const char *host, int port, int timeout_ms, char *err, si
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
         snprintf(err, errlen, "metadata request to %s: %s", servers, rd_kafka_err2str(e));
         rc = SPATE_EUNAVAILABLE;
-    } else if (md->broker_cnt < 1) {
-        snprintf(err, errlen, "metadata from %s lists no broker", servers);
+    } else if (md->broker_cnt < brokers) {
+        snprintf(err, errlen, "metadata from %s lists %d of %d brokers", servers, md->broker_cnt,
+                 brokers);
         rc = SPATE_EUNAVAILABLE;
     }
     if (md)

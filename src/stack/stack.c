@@ -8,6 +8,7 @@
 #include "stack_internal.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
@@ -530,12 +531,7 @@ static const char *const cassandra_jdk17_flags[] = {
     NULL,
 };
 
-#define MAX_ARGS 128
-
-struct argv_builder {
-    char *argv[MAX_ARGS];
-    int argc;
-};
+#define MAX_ARGS STACK_MAX_ARGS
 
 static void arg(struct argv_builder *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -585,6 +581,24 @@ int stack__run_wait(char *const argv[], const char *logfile)
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
     }
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* In a child before exec: every descriptor above stderr closes on exec. A
+ * JVM lives for hours after its starter exits; it must not keep the
+ * starter's files open (`flock LOCK spate stack up` left the lock held by
+ * the JVMs, and every other run waited on it). */
+static void inherit_nothing(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return;
+    int self = dirfd(d);
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        int fd = atoi(e->d_name);
+        if (fd > 2 && fd != self)
+            fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC);
+    }
+    closedir(d);
 }
 
 /* Start argv detached (own session, so a Ctrl-C in the terminal that ran
@@ -646,6 +660,7 @@ static pid_t spawn_detached(char *const argv[], const char *logfile, const char 
         signal(SIGINT, SIG_DFL);
         signal(SIGTERM, SIG_DFL);
         signal(SIGPIPE, SIG_DFL);
+        inherit_nothing();
         execvp(argv[0], argv);
         int e = errno;
         if (write(execfd[1], &e, sizeof e) != (ssize_t)sizeof e)
@@ -934,7 +949,9 @@ static int stop_pid(pid_t pid, const char *marker, int timeout_s, const char *na
 
 int stack_down(const struct spate_config *cfg, int quiet)
 {
-    int result = 0;
+    /* a cluster in this state folder is stopped with the single node, whatever
+     * stack.nodes says now */
+    int result = stack__cluster_down(cfg, quiet);
     /* Stop Cassandra and Kafka in parallel: SIGTERM both, then wait. */
     for (int s = STACK_NSERVICES - 1; s >= 0; s--) {
         char pf[PATH_MAX], marker[PATH_MAX + 32];
@@ -961,6 +978,9 @@ int stack_down(const struct spate_config *cfg, int quiet)
 
 int stack_up(const struct spate_config *cfg, int quiet)
 {
+    /* a cluster in the state folder comes back whole, whatever stack.nodes says */
+    if (cfg->stack.nodes > 1 || stack__cluster_nodes(cfg) > 0)
+        return stack__cluster_up(cfg, quiet);
     char libdir[PATH_MAX], java[PATH_MAX];
     if (stack__lib_dir(libdir, sizeof libdir) != 0) {
         fprintf(stderr, "spate stack: the JVM artifacts are missing (no deps/lib): run "
@@ -1094,4 +1114,34 @@ int stack_up(const struct spate_config *cfg, int quiet)
                (double)(spate_mono_ms() - t0) / 1000.0, cfg->stack.host, cfg->stack.kafka_port,
                cfg->stack.host, cfg->stack.cassandra_port, state);
     return 0;
+}
+
+/* ---- shared with stack_cluster.c ----------------------------------------------- */
+
+int stack__mkdirs(const char *path) { return mkdirs(path); }
+int stack__write_file(const char *path, const char *text) { return write_file(path, text); }
+pid_t stack__read_pid(const char *path) { return read_pid(path); }
+int stack__pid_is_ours(pid_t pid, const char *marker) { return pid_is_ours(pid, marker); }
+int64_t stack__rss_kb(pid_t pid) { return proc_rss_kb(pid); }
+int64_t stack__uptime_s(pid_t pid) { return proc_uptime_s(pid); }
+int stack__port_free(const char *host, int port) { return port_free(host, port); }
+void stack__find_java(const struct spate_config *cfg, char *out, size_t outlen)
+{
+    find_java(cfg, out, outlen);
+}
+int stack__classpath(const char *libdir, const char *svc, char *out, size_t outlen)
+{
+    return classpath(libdir, svc, out, outlen);
+}
+void stack__cluster_id(char out[23]) { random_cluster_id(out); }
+const char *const *stack__cassandra_jdk17_flags(void) { return cassandra_jdk17_flags; }
+void stack__argv_add(struct argv_builder *b, const char *s) { arg(b, "%s", s); }
+void stack__argv_free(struct argv_builder *b) { argv_free(b); }
+pid_t stack__spawn_detached(char *const argv[], const char *logfile, const char *cwd)
+{
+    return spawn_detached(argv, logfile, cwd);
+}
+int stack__stop_pid(pid_t pid, const char *marker, int timeout_s, const char *name, int quiet)
+{
+    return stop_pid(pid, marker, timeout_s, name, quiet);
 }

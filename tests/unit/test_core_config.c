@@ -146,6 +146,17 @@ static void out_of_range(void **state)
     assert_string_equal(m, "t.yaml:2: stack.kafka_port: value 70000 out of range [1, 65535]");
     m = load_err("kafka:\n  partitions: 0\n");
     assert_string_equal(m, "t.yaml:2: kafka.partitions: value 0 out of range [1, 10000]");
+    /* a node number is one digit of its state folder and its 127.0.0.x address */
+    m = load_err("stack:\n  nodes: 10\n");
+    assert_string_equal(m, "t.yaml:2: stack.nodes: value 10 out of range [1, 9]");
+    struct spate_config *cfg = load_ok("stack:\n  nodes: 3\nkafka:\n  min_insync_replicas: 2\n");
+    assert_int_equal(cfg->stack.nodes, 3);
+    assert_int_equal(cfg->kafka.min_insync_replicas, 2);
+    spate_config_free(cfg);
+    cfg = load_ok("log_level: info\n");
+    assert_int_equal(cfg->stack.nodes, 1);
+    assert_int_equal(cfg->kafka.min_insync_replicas, 0);
+    spate_config_free(cfg);
 }
 
 static void missing_required(void **state)

@@ -7,6 +7,7 @@
 -- @input: clean
 -- @trigger: processingTime:10s
 -- @conf: spark.sql.shuffle.partitions=1
+-- @not_null: window_start, window_end, signups
 --
 -- It reads users.clean, not users.raw: the records there are valid, flat and
 -- typed already, so this query parses four short fields instead of running

@@ -62,7 +62,11 @@ SELECT
       'stage',  'process',
       'reason', error,
       'key',    raw_key,
-      'raw',    raw_value,
+      -- bytes that are not UTF-8 cannot be JSON text unchanged: they leave as
+      -- "0x" + hex, the way the sink's DLQ writes such a value
+      'raw',    CASE WHEN error = 'invalid_utf8'
+                     THEN concat('0x', lower(hex(CAST(raw_value AS BINARY))))
+                     ELSE raw_value END,
       'at',     date_format(processed_at, "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'")),
       map('ignoreNullFields', 'false'))
   END AS value,

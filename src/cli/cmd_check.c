@@ -4,17 +4,16 @@
 
 #include "spate/cql.h"
 #include "spate/kafka.h"
+#include "spate/pipeline.h"
 #include "spate/sink.h"
 #include "spate/util.h"
 
 #include <ctype.h>
-#include <dirent.h>
 #include <stdarg.h>
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 /* Spark version the job and its Kafka connector are built for (deps/pom.xml). */
@@ -146,195 +145,14 @@ static int type_fits(const char *ftype, const char *ctype)
     return 1;
 }
 
-/* ---- which fields a topic's SQL guarantees are never null ---------------------------- */
-
-#define MAX_GUARANTEED 64
-
-struct guaranteed {
-    char names[MAX_GUARANTEED][48];
-    const char *ptrs[MAX_GUARANTEED];
-    size_t n;
-};
-
-static void guaranteed_add(struct guaranteed *g, const char *name, size_t len)
-{
-    if (len == 0 || len >= sizeof g->names[0] || g->n == MAX_GUARANTEED)
-        return;
-    for (size_t i = 0; i < g->n; i++)
-        if (strlen(g->ptrs[i]) == len && !memcmp(g->ptrs[i], name, len))
-            return;
-    memcpy(g->names[g->n], name, len);
-    g->names[g->n][len] = '\0';
-    g->ptrs[g->n] = g->names[g->n];
-    g->n++;
-}
-
-static char *read_text(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return NULL;
-    struct spate_buf b = {0};
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        spate_buf_append(&b, chunk, n);
-    fclose(f);
-    spate_buf_append(&b, "", 1);
-    return b.data;
-}
-
-/* SQL text with `--` comments blanked, so words in comments never count. */
-static void blank_comments(char *s)
-{
-    int quote = 0;
-    for (char *p = s; *p; p++) {
-        if (*p == '\'')
-            quote = !quote;
-        else if (!quote && p[0] == '-' && p[1] == '-')
-            while (*p && *p != '\n')
-                *p++ = ' ';
-        if (!*p)
-            break;
-    }
-}
-
-static int word_at(const char *s, const char *p, const char *w)
-{
-    size_t n = strlen(w);
-    return strncasecmp(p, w, n) == 0 && (p == s || !(isalnum((unsigned char)p[-1]) || p[-1] == '_')) &&
-           !(isalnum((unsigned char)p[n]) || p[n] == '_');
-}
-
-/* A WHEN condition of the validation CASE: each top-level disjunct that is
- * exactly `name IS NULL` guarantees name in every row that passes. */
-static void disjuncts(struct guaranteed *g, const char *s, const char *e)
-{
-    int depth = 0;
-    const char *start = s;
-    for (const char *p = s;; p++) {
-        if (p == e || (depth == 0 && word_at(s, p, "OR"))) {
-            const char *a = start, *b = p;
-            while (a < b && isspace((unsigned char)*a))
-                a++;
-            const char *id = a;
-            while (a < b && (isalnum((unsigned char)*a) || *a == '_'))
-                a++;
-            size_t idlen = (size_t)(a - id);
-            while (a < b && isspace((unsigned char)*a))
-                a++;
-            if (idlen && b - a >= 2 && word_at(s, a, "IS")) {
-                a += 2;
-                while (a < b && isspace((unsigned char)*a))
-                    a++;
-                const char *t = b;
-                while (t > a && isspace((unsigned char)t[-1]))
-                    t--;
-                if (t - a == 4 && !strncasecmp(a, "NULL", 4))
-                    guaranteed_add(g, id, idlen);
-            }
-            if (p == e)
-                break;
-            start = p + 2;
-            continue;
-        }
-        if (*p == '(')
-            depth++;
-        else if (*p == ')')
-            depth--;
-    }
-}
-
-/* The rules of the CASE ... END AS error of a view file: a clean row has
- * error NULL, so it broke none of them. */
-static void rules_of(struct guaranteed *g, char *sql)
-{
-    blank_comments(sql);
-    const char *end = NULL;
-    for (const char *p = sql; *p; p++)
-        if (word_at(sql, p, "END") && !strncasecmp(p, "END AS error", 12))
-            end = p;
-    if (!end)
-        return;
-    const char *cs = NULL;
-    for (const char *p = sql; p < end; p++)
-        if (word_at(sql, p, "CASE"))
-            cs = p;
-    if (!cs)
-        return;
-    for (const char *p = cs; p < end; p++) {
-        if (!word_at(sql, p, "WHEN"))
-            continue;
-        const char *w = p + 4, *t = w;
-        while (t < end && !word_at(sql, t, "THEN"))
-            t++;
-        disjuncts(g, w, t);
-        p = t;
-    }
-}
-
-/* `-- @not_null: a, b` in a query file's leading comments: fields its SQL sets
- * for every row (a timestamp with a fallback, a window bound, a count). */
-static void declared_of(struct guaranteed *g, const char *sql)
-{
-    for (const char *p = sql; (p = strstr(p, "@not_null:")) != NULL;) {
-        p += 10;
-        while (*p && *p != '\n') {
-            while (*p == ' ' || *p == ',' || *p == '\t')
-                p++;
-            const char *id = p;
-            while (isalnum((unsigned char)*p) || *p == '_' || *p == '.')
-                p++;
-            if (p == id)
-                break;
-            guaranteed_add(g, id, (size_t)(p - id));
-        }
-    }
-}
-
-/* The fields of topic the pipeline's SQL guarantees are not null: for the clean
- * topic the validation rules of *.view.sql plus clean.sql's @not_null, for the
- * stats topic stats.sql's @not_null; other topics none. */
-static void guaranteed_fields(const struct spate_config *cfg, const char *topic,
-                              struct guaranteed *g)
-{
-    g->n = 0;
-    const char *file = !strcmp(topic, cfg->kafka.topic_clean)   ? "clean.sql"
-                       : !strcmp(topic, cfg->kafka.topic_stats) ? "stats.sql"
-                                                                : NULL;
-    if (!file)
-        return;
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s", cfg->spark.sql_dir, file);
-    char *sql = read_text(path);
-    if (sql)
-        declared_of(g, sql);
-    free(sql);
-    if (strcmp(file, "clean.sql") != 0)
-        return;
-    DIR *d = opendir(cfg->spark.sql_dir);
-    struct dirent *de;
-    while (d && (de = readdir(d)) != NULL) {
-        size_t n = strlen(de->d_name);
-        if (n < 9 || strcmp(de->d_name + n - 9, ".view.sql") != 0)
-            continue;
-        snprintf(path, sizeof path, "%s/%s", cfg->spark.sql_dir, de->d_name);
-        if ((sql = read_text(path)) != NULL)
-            rules_of(g, sql);
-        free(sql);
-    }
-    if (d)
-        closedir(d);
-}
-
 /* A key column that can receive null makes Cassandra refuse the row, and the
  * sink then sends the whole record to the DLQ: every table it feeds loses it. */
 static int check_keys(struct checker *c, const struct spate_config *cfg, const char *topic,
                       const struct spate_sink_table_config *tab, struct cql_result *res,
                       size_t rows)
 {
-    struct guaranteed g;
-    guaranteed_fields(cfg, topic, &g);
+    struct sql_guarantees g;
+    pipeline_sql_guarantees(cfg, topic, &g);
     int bad = 0;
     for (size_t r = 0; r < rows; r++) {
         const char *name, *kind;

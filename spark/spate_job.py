@@ -14,7 +14,10 @@ The logic lives in SQL files; this driver only wires them to Kafka:
   ``-- @input: raw|clean`` (the topic it reads, registered as the view
   ``users_raw`` or ``users_clean``; the view files run for ``raw`` only),
   ``-- @trigger: processingTime:10s`` (what trigger ``auto`` means for it) and
-  ``-- @conf: k=v ...`` (session settings for this query alone).
+  ``-- @conf: k=v ...`` (session settings for this query alone) and
+  ``-- @dedupe: VIEW(COL, ...)`` (the view VIEW, which the query's statements
+  create with a watermark, keeps one row per COL value within the watermark:
+  Spark's ``dropDuplicatesWithinWatermark``, which SQL cannot spell).
 * ``${spate.NAME}`` in the SQL is filled in by Spark's own variable
   substitution from the session conf: spate.topic_raw, spate.topic_clean,
   spate.topic_stats, spate.topic_dlq, spate.watermark.
@@ -156,6 +159,15 @@ class Query:
                 raise PipelineError(f"{path}: @conf takes KEY=VALUE items, got '{item}'")
             k, v = item.split("=", 1)
             self.conf[k] = v
+        # (view, [columns]) or None
+        self.dedupe = None
+        if "dedupe" in self.directives:
+            m = re.fullmatch(r"([A-Za-z_]\w*)\s*\(\s*([\w\s,]+?)\s*\)",
+                             self.directives["dedupe"])
+            if not m:
+                raise PipelineError(f"{path}: @dedupe takes VIEW(COLUMN, ...), got "
+                                    f"'{self.directives['dedupe']}'")
+            self.dedupe = (m.group(1), [c.strip() for c in m.group(2).split(",") if c.strip()])
 
 
 class Pipeline:
@@ -202,9 +214,22 @@ class Pipeline:
             for path, stmts in self.views:
                 for s in stmts:
                     _run(spark, path, s)
-        df = None
-        for s in q.statements:
-            df = _run(spark, q.path, s)
+        for s in q.statements[:-1]:
+            _run(spark, q.path, s)
+        if q.dedupe:
+            view, cols = q.dedupe
+            try:
+                v = spark.table(view)
+                # Spark refuses the watermark form on a batch frame (the SQL
+                # tests run one); there every copy is within reach anyway
+                if v.isStreaming:
+                    v = v.dropDuplicatesWithinWatermark(cols)
+                else:
+                    v = v.dropDuplicates(cols)
+                v.createOrReplaceTempView(view)
+            except Exception as e:  # no such view or column, no watermark
+                raise PipelineError(f"{q.path}: @dedupe {view}({', '.join(cols)}): {e}") from e
+        df = _run(spark, q.path, q.statements[-1])
         missing = {"topic", "value"} - set(df.columns)
         if missing:
             raise PipelineError(f"{q.path}: the final SELECT must return topic, key, value "

@@ -72,6 +72,10 @@ struct apisim_faults {
      * previous page), in upper case, or padded with blanks. Independent of the
      * record faults above; see apisim_served_uuid(). */
     double p_messy_keys;
+    /* Share of records whose name.first carries text a JSON parser may not keep as
+     * served: a lone UTF-16 surrogate escape ("Ann\ud800") or a byte that is not
+     * UTF-8 (0xff), half each. Independent of the faults above. */
+    double p_bad_text;
     int retry_after_s;    /* Retry-After value of a 429 */
     int latency_ms;       /* added to every request */
     int jitter_ms;        /* plus a uniform 0..jitter_ms, decided per request */

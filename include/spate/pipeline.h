@@ -132,6 +132,30 @@ int scan_table_keys(const struct spate_config *cfg, const char *table, const cha
  * Returns the length or -1 when absent or not a string/number. */
 int json_top_field(const char *json, size_t len, const char *field, char *out, size_t outlen);
 
+/* ---- what the SQL guarantees ---------------------------------------------------- */
+
+/* Output fields a query's SQL sets in every row it writes, so a sink mapping
+ * may feed a key column from them (`spate check`). */
+#define SQL_GUARANTEES_MAX 64
+struct sql_guarantees {
+    char names[SQL_GUARANTEES_MAX][48];
+    const char *ptrs[SQL_GUARANTEES_MAX]; /* names[i], for sink_from_nullable() */
+    size_t n;
+};
+
+/* Adds the fields the validation rules of a view file guarantee: a clean row
+ * has `error` NULL, so for each WHEN of the CASE ... END AS error, a top-level
+ * OR term that is exactly `name IS NULL` guarantees name. Blanks the `--`
+ * comments of sql in place. */
+void sql_guarantees_rules(struct sql_guarantees *g, char *sql);
+/* Adds the fields of `-- @not_null: a, b` lines (values set by construction). */
+void sql_guarantees_declared(struct sql_guarantees *g, const char *sql);
+/* The fields guaranteed in topic's records: for kafka.topic_clean the rules of
+ * spark.sql_dir's *.view.sql plus clean.sql's @not_null, for kafka.topic_stats
+ * stats.sql's @not_null, for any other topic none. Unreadable files add nothing. */
+void pipeline_sql_guarantees(const struct spate_config *cfg, const char *topic,
+                             struct sql_guarantees *g);
+
 /* ---- running the stages -------------------------------------------------------- */
 
 /* Creates the raw, clean, stats and DLQ topics that do not exist yet, with

@@ -51,6 +51,16 @@ int sink_run(const struct spate_config *cfg, const struct sink_options *opts,
              volatile sig_atomic_t *stop, struct sink_summary *summary, char *err,
              size_t errlen);
 
+/* Whether a mapping's `from` expression can yield null, given the JSON fields
+ * (paths as written in `from`, e.g. "location.city") the producing query
+ * guarantees are never null. A null key column makes Cassandra refuse the row,
+ * so `spate check` asks this for every key column of a mapped table. Returns 1
+ * (why names the input that may be missing: "field 'nationality'", "header
+ * 'x'", "the Kafka key"), 0 (never null) or SPATE_EPARSE (why says what is
+ * wrong with the expression). */
+int sink_from_nullable(const char *from, const char *const *not_null, size_t n, char *why,
+                       size_t whylen);
+
 struct sink_schema_options {
     const char *dir;      /* folder of *.cql files; NULL = search (see sink_schema_dir) */
     const char *keyspace; /* NULL = cassandra.keyspace */

@@ -3,6 +3,7 @@
 --
 -- @output_mode: update
 -- @realtime: supported
+-- @not_null: ingested_at, processed_at
 --
 -- One row in, one row out: a valid record becomes one flat JSON object on
 -- the clean topic (keyed by user_id), an invalid or malformed one becomes a
@@ -14,6 +15,11 @@
 -- The query is stateless (projection only), so it may run in real-time mode
 -- (trigger realtime), which Spark 4.2 supports for stateless Kafka -> Kafka
 -- queries in update output mode; see pipelines/users/README.md.
+--
+-- @not_null names the fields this SQL sets for every row by construction
+-- (ingested_at falls back to the Kafka timestamp, processed_at is the clock);
+-- with the `WHEN x IS NULL` rules of users_parsed, `spate check` knows which
+-- fields can feed a key column of a mapped table.
 --
 -- Timestamps leave as ISO-8601 text in UTC with milliseconds and a Z
 -- ("2026-11-25T15:37:20.123Z"); the driver pins spark.sql.session.timeZone
@@ -56,7 +62,11 @@ SELECT
       'stage',  'process',
       'reason', error,
       'key',    raw_key,
-      'raw',    raw_value,
+      -- bytes that are not UTF-8 cannot be JSON text unchanged: they leave as
+      -- "0x" + hex, the way the sink's DLQ writes such a value
+      'raw',    CASE WHEN error = 'invalid_utf8'
+                     THEN concat('0x', lower(hex(CAST(raw_value AS BINARY))))
+                     ELSE raw_value END,
       'at',     date_format(processed_at, "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'")),
       map('ignoreNullFields', 'false'))
   END AS value,

@@ -7,6 +7,8 @@
 -- @input: clean
 -- @trigger: processingTime:10s
 -- @conf: spark.sql.shuffle.partitions=1
+-- @not_null: window_start, window_end, signups
+-- @dedupe: users_clean_fields(user_id)
 --
 -- It reads users.clean, not users.raw: the records there are valid, flat and
 -- typed already, so this query parses four short fields instead of running
@@ -20,6 +22,16 @@
 -- 1-minute tumbling windows over event time = ingested_at (the fetch time
 -- ingest stamped), averaging the age.
 --
+-- Each user counts once. users.clean holds copies: a user the API serves
+-- twice, and records the clean query writes again after a restart (its Kafka
+-- sink is at-least-once). @dedupe keeps the first record of each user_id and
+-- drops the copies that arrive within the watermark of it (Spark's
+-- dropDuplicatesWithinWatermark: one state entry per user, forgotten once the
+-- watermark passes its ingested_at + the delay). A replay carries the
+-- ingested_at of the first copy, so it is either matched there or already
+-- behind the watermark, where the window would not count it anyway; an API
+-- repeat fetched more than the delay after the first copy counts again.
+--
 -- The watermark (${spate.watermark}, spark.watermark in spate.yaml) bounds
 -- the state: a window is finalised and forgotten once the watermark passes
 -- its end, and a record arriving later than that is not counted here (it is
@@ -29,17 +41,23 @@
 -- (window_start, nationality, gender) keeps the latest total and a replay
 -- after a restart converges to the same row.
 
-CREATE OR REPLACE TEMPORARY VIEW users_clean_fields AS
+CREATE OR REPLACE TEMPORARY VIEW users_clean_typed AS
 SELECT
+  c.user_id,
   c.nationality,
   c.gender,
   c.age,
   try_cast(c.ingested_at AS TIMESTAMP) AS ingested_at
 FROM (
   SELECT from_json(CAST(value AS STRING),
-                   'nationality STRING, gender STRING, age INT, ingested_at STRING') AS c
+                   'user_id STRING, nationality STRING, gender STRING, age INT,
+                    ingested_at STRING') AS c
   FROM users_clean
 );
+
+CREATE OR REPLACE TEMPORARY VIEW users_clean_fields AS
+SELECT * FROM users_clean_typed WATERMARK ingested_at DELAY OF INTERVAL ${spate.watermark}
+WHERE ingested_at IS NOT NULL;
 
 SELECT
   '${spate.topic_stats}' AS topic,
@@ -68,8 +86,7 @@ FROM (
       count(*) AS signups,
       -- rounded so the JSON stays short; NULL when no record had an age
       round(avg(age), 2) AS avg_age
-    FROM users_clean_fields WATERMARK ingested_at DELAY OF INTERVAL ${spate.watermark}
-    WHERE ingested_at IS NOT NULL
+    FROM users_clean_fields
     GROUP BY window(ingested_at, '1 minute'), nationality, gender
   )
 )

@@ -38,6 +38,17 @@ SELECT
   -- caught by the second test.
   coalesce(json_object_keys(raw_value) IS NOT NULL
            AND raw_value RLIKE '\\}\\s*$', false) AS is_object,
+  -- Text Spark cannot carry unchanged: bytes that are not UTF-8 (they would be
+  -- read as U+FFFD) and a \uD800-\uDFFF escape that is not one half of a pair
+  -- (decoded to a lone UTF-16 surrogate, which the UTF-8 encoder writes as '?').
+  -- Either would store a name altered without a trace, so such a record is
+  -- rejected with its bytes (see the rules below). The escape is looked for
+  -- only in values that hold a \u at all; "\\ud800" (an escaped backslash)
+  -- is text, not an escape.
+  is_valid_utf8(raw_value) AS is_utf8,
+  CASE WHEN instr(raw_value, '\\u') > 0
+       THEN raw_value RLIKE '(?i)(?<!\\\\)(?:\\\\\\\\)*\\\\u(?:d[89ab][0-9a-f]{2}(?!\\\\ud[c-f][0-9a-f]{2})|(?<!\\\\ud[89ab][0-9a-f]{2}\\\\u)d[c-f][0-9a-f]{2})'
+       ELSE false END AS has_lone_surrogate,
   -- Every leaf is read as STRING: Spark keeps the JSON text of a number in
   -- a STRING field, so postcode 63104 and "63104" both arrive as '63104', and
   -- a wrong type in one field cannot null the whole record. Typing happens
@@ -69,6 +80,8 @@ SELECT
   headers,
   kafka_timestamp,
   is_object,
+  is_utf8,
+  has_lone_surrogate,
   lower(regexp_replace(r.login.uuid, '^\\s+|\\s+$', ''))                         AS user_id,
   lower(regexp_replace(r.gender, '^\\s+|\\s+$', ''))                             AS gender,
   regexp_replace(r.name.title, '^\\s+|\\s+$', '')                                AS title,
@@ -112,6 +125,10 @@ SELECT
   CASE
     -- not one JSON object (truncated, not JSON at all, array, empty, null)
     WHEN NOT is_object THEN 'malformed_json'
+    -- bytes that are not UTF-8, anywhere in the record
+    WHEN NOT is_utf8 THEN 'invalid_utf8'
+    -- a \uD800-\uDFFF escape without its other half, anywhere in the record
+    WHEN has_lone_surrogate THEN 'lone_surrogate'
     -- login.uuid must be an RFC 4122 textual UUID (any version)
     WHEN user_id IS NULL
       OR NOT user_id RLIKE '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'

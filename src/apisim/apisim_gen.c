@@ -73,6 +73,7 @@ uint64_t apisim__seed_hash(const char *seed)
 #define TAG_REC 0x5245430000000000ULL
 #define TAG_SHAPE 0x5348500000000000ULL
 #define TAG_KEY 0x4b45590000000000ULL
+#define TAG_TXT 0x5458540000000000ULL
 
 static enum apisim_fault request_fault_h(const struct apisim_faults *f, uint64_t sh,
                                          int64_t page, uint32_t attempt)
@@ -511,7 +512,20 @@ static char *put_digest(char *p, struct digests *dg, EVP_MD *md, const char *a, 
 struct damage {
     const char *missing;   /* dotted field removed, or NULL */
     const char *wrongtype; /* dotted field given the wrong type, or NULL */
+    int bad_text;          /* name.first ends in: 1 a lone surrogate escape, 2 byte 0xff */
 };
+
+/* Which text damage a record gets (0 none); it depends on neither the attempt nor
+ * the other faults, so a retried page serves the same bytes. */
+static int bad_text_h(const struct apisim_faults *f, uint64_t sh, int64_t page, int index)
+{
+    if (f->p_bad_text <= 0)
+        return 0;
+    uint64_t h = apisim__hash4(f->seed, sh, (uint64_t)page, TAG_TXT | (uint32_t)index);
+    if (apisim__unit(h) >= f->p_bad_text)
+        return 0;
+    return 1 + (int)((apisim__mix64(h) >> 40) & 1);
+}
 
 static inline int is(const char *a, const char *b) { return a && strcmp(a, b) == 0; }
 
@@ -572,6 +586,10 @@ static char *put_user(char *p, const struct apisim_query *q, uint64_t sh, int in
             p = put_cstr(p, title);
             LIT(p, "\",\"first\":\"");
             p = put_str(p, first, first_len);
+            if (dm->bad_text == 1)
+                LIT(p, "\\ud800");
+            else if (dm->bad_text == 2)
+                *p++ = (char)0xff;
             LIT(p, "\",\"last\":\"");
             p = put_str(p, last, last_len);
             LIT(p, "\"}");
@@ -805,7 +823,7 @@ int apisim_render(const struct apisim_query *q, struct spate_buf *out,
         if (i)
             *p++ = ',';
         int variant;
-        struct damage dm = {NULL, NULL};
+        struct damage dm = {NULL, NULL, bad_text_h(&q->faults, sh, q->page, i)};
         enum apisim_recfault rf = record_fault_h(&q->faults, sh, q->page, i, &variant);
         if (rf == APISIM_RECFAULT_MISSING)
             dm.missing = missing_fields[variant];

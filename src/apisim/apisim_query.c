@@ -68,7 +68,7 @@ int apisim_page_records(const struct apisim_query *q)
 int apisim_faults_validate(const struct apisim_faults *f, char *err, size_t errlen)
 {
     const double shares[] = {f->p_5xx, f->p_429, f->p_malformed, f->p_truncated, f->p_reset,
-                             f->p_missing, f->p_wrongtype, f->p_messy_keys};
+                             f->p_missing, f->p_wrongtype, f->p_messy_keys, f->p_bad_text};
     for (size_t i = 0; i < sizeof shares / sizeof shares[0]; i++)
         if (!(shares[i] >= 0.0 && shares[i] <= 1.0))
             return fail(err, errlen, "fault shares must be between 0 and 1");
@@ -249,6 +249,7 @@ int apisim_query_parse(struct apisim_query *q, apisim_param_fn get, void *arg,
         {"missing", offsetof(struct apisim_faults, p_missing)},
         {"wrong_type", offsetof(struct apisim_faults, p_wrongtype)},
         {"messy_keys", offsetof(struct apisim_faults, p_messy_keys)},
+        {"bad_text", offsetof(struct apisim_faults, p_bad_text)},
     };
     for (size_t i = 0; i < sizeof shares / sizeof shares[0]; i++)
         if ((v = get(arg, shares[i].name)) != NULL &&

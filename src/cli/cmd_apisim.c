@@ -51,12 +51,14 @@ static void usage(FILE *f)
             "  --messy-keys SHARE    records whose login.uuid is served as real APIs do:\n"
             "                        repeated within or across pages (across: with a\n"
             "                        fixed seed), upper case, or padded with blanks\n"
+            "  --bad-text SHARE      records whose name.first ends in a lone surrogate\n"
+            "                        escape (\\ud800) or a byte that is not UTF-8\n"
             "  --latency DURATION    added to every answer (e.g. 20ms)\n"
             "  --jitter DURATION     plus a uniform 0..DURATION per request\n"
             "  --fault-seed N        seed of the fault decisions (default 1)\n"
             "The same knobs work per request as query parameters: fault=KIND, fail_5xx,\n"
             "fail_429, retry_after, malformed, truncated, reset, missing, wrong_type,\n"
-            "messy_keys, latency_ms, jitter_ms, fault_seed.\n"
+            "messy_keys, bad_text, latency_ms, jitter_ms, fault_seed.\n"
             "Every answer carries X-Spate-Fault, X-Spate-Attempt and, for 200s,\n"
             "X-Spate-Records and X-Spate-Bad-Records.\n"
             "'spate api-sim keys' lists the login.uuid of every record of a page range with\n"
@@ -205,7 +207,7 @@ int cmd_apisim(struct cli_ctx *ctx, int argc, char **argv)
     enum {
         O_LISTEN = 256, O_PORT, O_THREADS, O_TPC, O_5XX, O_429, O_RETRY, O_MALFORMED,
         O_TRUNCATED, O_RESET, O_MISSING, O_WRONGTYPE, O_LATENCY, O_JITTER, O_FSEED, O_HELP,
-        O_TOTAL, O_MESSY
+        O_TOTAL, O_MESSY, O_BADTEXT
     };
     static const struct option longopts[] = {
         {"listen", required_argument, NULL, O_LISTEN},
@@ -226,6 +228,7 @@ int cmd_apisim(struct cli_ctx *ctx, int argc, char **argv)
         {"help", no_argument, NULL, O_HELP},
         {"total-users", required_argument, NULL, O_TOTAL},
         {"messy-keys", required_argument, NULL, O_MESSY},
+        {"bad-text", required_argument, NULL, O_BADTEXT},
         {NULL, 0, NULL, 0},
     };
     struct apisim_server_opts o = {.listen = NULL, .port = -1, .threads = 1};
@@ -270,6 +273,7 @@ int cmd_apisim(struct cli_ctx *ctx, int argc, char **argv)
         case O_MISSING: bad = share_opt("missing", optarg, &o.faults.p_missing); break;
         case O_WRONGTYPE: bad = share_opt("wrong-type", optarg, &o.faults.p_wrongtype); break;
         case O_MESSY: bad = share_opt("messy-keys", optarg, &o.faults.p_messy_keys); break;
+        case O_BADTEXT: bad = share_opt("bad-text", optarg, &o.faults.p_bad_text); break;
         case O_LATENCY: bad = dur_opt("latency", optarg, &o.faults.latency_ms); break;
         case O_JITTER: bad = dur_opt("jitter", optarg, &o.faults.jitter_ms); break;
         case O_FSEED:

@@ -4,6 +4,8 @@
 
 #include "spate/cql.h"
 #include "spate/kafka.h"
+#include "spate/pipeline.h"
+#include "spate/sink.h"
 #include "spate/util.h"
 
 #include <ctype.h>
@@ -27,7 +29,9 @@ static void usage(FILE *f)
             "  supported; the virtualenv's pyspark is the pinned Spark %s; the topics exist\n"
             "  with kafka.partitions partitions; every table and column of sink.mappings\n"
             "  exists with a type that can hold the field; every field a mapping reads is\n"
-            "  produced by the SQL of spark.sql_dir.\n"
+            "  produced by the SQL of spark.sql_dir; every key column of a mapped table gets\n"
+            "  a value for each record (a field a validation rule or @not_null guarantees,\n"
+            "  or a default).\n"
             "\n"
             "options:\n"
             "  --skip-topics   don't require the topics (spate run creates them)\n"
@@ -151,6 +155,57 @@ static int type_fits(const char *ftype, const char *ctype)
     return 1;
 }
 
+/* A key column that can receive null makes Cassandra refuse the row, and the
+ * sink then sends the whole record to the DLQ: every table it feeds loses it. */
+static int check_keys(struct checker *c, const struct spate_config *cfg, const char *topic,
+                      const struct spate_sink_table_config *tab, struct cql_result *res,
+                      size_t rows)
+{
+    struct sql_guarantees g;
+    pipeline_sql_guarantees(cfg, topic, &g);
+    int bad = 0;
+    for (size_t r = 0; r < rows; r++) {
+        const char *name, *kind;
+        size_t nl, kl;
+        if (cql_result_get_bytes(res, r, 0, &name, &nl) != 0 ||
+            cql_result_get_bytes(res, r, 2, &kind, &kl) != 0 || !kind ||
+            !((kl == 13 && !memcmp(kind, "partition_key", 13)) ||
+              (kl == 10 && !memcmp(kind, "clustering", 10))))
+            continue;
+        const struct spate_sink_column_config *cc = NULL;
+        for (size_t col = 0; col < tab->column_count; col++)
+            if (strlen(tab->columns[col].column) == nl &&
+                !memcmp(tab->columns[col].column, name, nl))
+                cc = &tab->columns[col];
+        char fix[512], why[200];
+        if (!cc) {
+            snprintf(fix, sizeof fix, "map %.*s in sink.mappings (table %s)", (int)nl, name,
+                     tab->table);
+            fail(c, fix, "contract: %s.%.*s is a key column and no mapping of %s feeds it",
+                 tab->table, (int)nl, name, topic);
+            bad++;
+            continue;
+        }
+        int rc = sink_from_nullable(cc->from, g.ptrs, g.n, why, sizeof why);
+        if (rc < 0) {
+            fail(c, "fix the mapping's from", "contract: %s.%s: from '%s': %s", tab->table,
+                 cc->column, cc->from, why);
+            bad++;
+        } else if (rc == 1) {
+            snprintf(fix, sizeof fix,
+                     "add a validation rule `WHEN <field> IS NULL ... THEN '<reason>'` to the "
+                     "CASE of %s/*.view.sql, or give the mapping a default (%s|'...')",
+                     cfg->spark.sql_dir, cc->from);
+            fail(c, fix,
+                 "contract: %s.%s is a key column fed from %s, which %s does not guarantee "
+                 "(mapping from '%s'): a record without it is refused for the table",
+                 tab->table, cc->column, why, topic, cc->from);
+            bad++;
+        }
+    }
+    return bad;
+}
+
 static void check_cassandra(struct checker *c, const struct spate_config *cfg, int timeout_ms)
 {
     struct cql_session_config sc;
@@ -194,7 +249,7 @@ static void check_cassandra(struct checker *c, const struct spate_config *cfg, i
             struct cql_value args[2] = {cql_text(ks), cql_text(tab->table)};
             res = NULL;
             if (cql_query(s,
-                          "SELECT column_name, type FROM system_schema.columns WHERE "
+                          "SELECT column_name, type, kind FROM system_schema.columns WHERE "
                           "keyspace_name = ? AND table_name = ?",
                           args, 2, NULL, &res) != 0) {
                 fail(c, "check the node", "cassandra: reading the schema of %s.%s: %s", ks,
@@ -241,6 +296,9 @@ static void check_cassandra(struct checker *c, const struct spate_config *cfg, i
             if (!bad)
                 ok(c, "cassandra: %s.%s has the %zu mapped columns with fitting types", ks,
                    tab->table, tab->column_count);
+            if (!check_keys(c, cfg, map->topic, tab, res, rows))
+                ok(c, "contract: every key column of %s.%s gets a value for each record of %s",
+                   ks, tab->table, map->topic);
             cql_result_free(res);
         }
     }

@@ -124,6 +124,12 @@ enum sink_expr_class sink__expr_class(const struct sink_expr *x);
 int sink__expr_check(const struct sink_expr *x, const char *declared, const struct sink_type *t,
                      char *err, size_t errlen);
 
+/* Whether x can yield null for some record: 1 (why names the first input that
+ * may be missing), or 0. not_null(field, arg) says whether the producer
+ * guarantees a JSON field; NULL = no field is guaranteed. */
+int sink__expr_nullable(const struct sink_expr *x, int (*not_null)(const char *, void *),
+                        void *arg, char *why, size_t whylen);
+
 /* One Kafka record as the evaluator sees it. */
 struct sink_msg_view {
     const char *topic;

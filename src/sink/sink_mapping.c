@@ -3,6 +3,7 @@
 #include "sink_internal.h"
 
 #include "spate/error.h"
+#include "spate/sink.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -207,6 +208,81 @@ enum sink_expr_class sink__expr_class(const struct sink_expr *x)
         if (class_one(a) != c)
             return SINK_C_JSON; /* mixed: decided per record */
     return c;
+}
+
+/* Whether one alternative can be null, and what makes it so. Kafka records of
+ * message format v2 always carry a timestamp, so `timestamp` counts as present. */
+static int null_one(const struct sink_expr *x, int (*not_null)(const char *, void *), void *arg,
+                    char *why, size_t whylen)
+{
+    switch (x->op) {
+    case SINK_X_TOPIC:
+    case SINK_X_PARTITION:
+    case SINK_X_OFFSET:
+    case SINK_X_TIMESTAMP:
+    case SINK_X_NOW:
+    case SINK_X_LITERAL:
+        return 0;
+    case SINK_X_KEY:
+        snprintf(why, whylen, "the Kafka key");
+        return 1;
+    case SINK_X_VALUE:
+        snprintf(why, whylen, "the Kafka value");
+        return 1;
+    case SINK_X_HEADER:
+        snprintf(why, whylen, "header '%s'", x->arg);
+        return 1;
+    case SINK_X_DAY:
+        return sink__expr_nullable(x->inner, not_null, arg, why, whylen);
+    case SINK_X_FIELD:
+        if (not_null && not_null(x->arg, arg))
+            return 0;
+        snprintf(why, whylen, "field '%s'", x->arg);
+        return 1;
+    }
+    return 1;
+}
+
+int sink__expr_nullable(const struct sink_expr *x, int (*not_null)(const char *, void *),
+                        void *arg, char *why, size_t whylen)
+{
+    char first[160] = "";
+    for (const struct sink_expr *a = x; a; a = a->alt) {
+        char w[160];
+        if (!null_one(a, not_null, arg, w, sizeof w))
+            return 0;
+        if (!first[0])
+            snprintf(first, sizeof first, "%s", w);
+    }
+    snprintf(why, whylen, "%s", first);
+    return 1;
+}
+
+struct names {
+    const char *const *v;
+    size_t n;
+};
+
+static int in_names(const char *field, void *arg)
+{
+    const struct names *l = arg;
+    for (size_t i = 0; i < l->n; i++)
+        if (strcmp(l->v[i], field) == 0)
+            return 1;
+    return 0;
+}
+
+int sink_from_nullable(const char *from, const char *const *not_null, size_t n, char *why,
+                       size_t whylen)
+{
+    struct sink_expr *x;
+    int rc = sink__expr_parse(from, &x, why, whylen);
+    if (rc)
+        return rc;
+    struct names l = {not_null, n};
+    rc = sink__expr_nullable(x, in_names, &l, why, whylen);
+    sink__expr_free(x);
+    return rc;
 }
 
 static int scalar_text_like(enum cql_type_id id)

@@ -85,7 +85,8 @@ DELETE = object()
 def raw_frame(spark, records, fetched_at_ms=FETCHED_AT_MS, extra_headers=None):
     """A DataFrame shaped like the Kafka source: one row per record.
 
-    records: dicts (serialised to JSON), str (sent as is) or None (tombstone);
+    records: dicts (serialised to JSON), str (sent as is, UTF-8), bytes (sent as
+    they are) or None (tombstone);
     or tuples (key, value) to set the Kafka key explicitly.
     """
     from pyspark.sql.types import (ArrayType, BinaryType, IntegerType, LongType, StringType,
@@ -119,7 +120,7 @@ def raw_frame(spark, records, fetched_at_ms=FETCHED_AT_MS, extra_headers=None):
         for k, v in (extra_headers or []):
             hdrs.append((k, v))
         rows.append((key.encode() if key is not None else None,
-                     value.encode("utf-8") if value is not None else None,
+                     value.encode("utf-8") if isinstance(value, str) else value,
                      "users.raw", 0, i, kafka_ts, 0, hdrs))
     return spark.createDataFrame(rows, schema)
 

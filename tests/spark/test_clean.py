@@ -158,6 +158,46 @@ def test_unicode_non_bmp_and_rtl(spark, pipeline):
     assert v["last_name"] == "𝒜𝓁𝒾 😀"
 
 
+# ---- text Spark cannot carry unchanged (issue 14, item 16) ----------------------------
+# Before: a lone surrogate escape was stored as "Ann?a" and bytes that are not
+# UTF-8 as U+FFFD, in users.clean and so in Cassandra, without a trace.
+
+def _with_first(raw_first):
+    """The user record's JSON text with name.first replaced by raw JSON text."""
+    text = json.dumps(user(name__first="FIRST"), ensure_ascii=False)
+    return (UUID, text.replace('"FIRST"', '"' + raw_first + '"'))
+
+
+@pytest.mark.parametrize("first", [
+    "Ann\\ud800a",        # a high surrogate alone
+    "Ann\\uDBFFa",        # upper-case hex
+    "Ann\\udc00a",        # a low surrogate alone
+    "Ann\\ude00\\ud83da",  # the halves in the wrong order
+    "Ann\\\\\\ud800a",    # an escaped backslash, then a lone escape
+])
+def test_lone_surrogate_is_rejected_with_the_raw_text(spark, pipeline, first):
+    rec = _with_first(first)
+    v = rejected(clean_one(spark, pipeline, rec), "lone_surrogate")
+    assert v["raw"] == rec[1]
+
+
+@pytest.mark.parametrize("first,stored", [
+    ("\\ud83d\\ude00 Ann", "\U0001F600 Ann"),  # a pair is one character
+    ("Ann\\\\ud800a", "Ann\\ud800a"),          # an escaped backslash: text
+])
+def test_surrogate_pairs_and_escaped_backslashes_pass(spark, pipeline, first, stored):
+    v = ok(clean_one(spark, pipeline, _with_first(first)))
+    assert v["first_name"] == stored
+
+
+def test_invalid_utf8_is_rejected_with_the_bytes_in_hex(spark, pipeline):
+    key, text = _with_first("AnnXa")
+    raw = text.encode("utf-8").replace(b"AnnXa", b"Ann\xffa")
+    v = rejected(clean_one(spark, pipeline, (key, raw)), "invalid_utf8")
+    assert v["raw"] == "0x" + raw.hex()
+    assert v["key"] == UUID
+
+
 def test_coordinates_as_numbers_too(spark, pipeline):
     v = ok(clean_one(spark, pipeline, user(location__coordinates={"latitude": 12.5,
                                                                   "longitude": -45})))

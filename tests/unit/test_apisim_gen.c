@@ -389,6 +389,37 @@ static void record_faults_match_prediction(void **state)
     json_decref(j);
 }
 
+/* bad_text: a share of first names end in a lone surrogate escape or a byte that
+ * is not UTF-8, half each; the same page serves the same bytes again. */
+static void bad_text_as_asked(void **state)
+{
+    (void)state;
+    struct apisim_query q;
+    struct params p = {{"results", "1000", "seed", "bt", "page", "2", "bad_text", "0.1", NULL}};
+    parse_ok(&q, &p, NULL);
+    struct spate_buf a = {0}, b = {0};
+    assert_int_equal(apisim_render(&q, &a, NULL), 0);
+    assert_int_equal(apisim_render(&q, &b, NULL), 0);
+    assert_int_equal(a.len, b.len);
+    assert_memory_equal(a.data, b.data, a.len);
+    int escapes = 0, bytes = 0;
+    for (const char *s = a.data; (s = strstr(s, "\\ud800\",\"last\"")) != NULL; s++)
+        escapes++;
+    for (size_t i = 0; i + 8 < a.len; i++)
+        bytes += (unsigned char)a.data[i] == 0xff && !memcmp(a.data + i + 1, "\",\"last", 7);
+    assert_in_range(escapes, 25, 75);
+    assert_in_range(bytes, 25, 75);
+    spate_buf_free(&a);
+    spate_buf_free(&b);
+    /* none unless asked */
+    struct params none = {{"results", "1000", "seed", "bt", "page", "2", NULL}};
+    parse_ok(&q, &none, NULL);
+    assert_int_equal(apisim_render(&q, &a, NULL), 0);
+    assert_null(strstr(a.data, "\\ud800"));
+    assert_null(memchr(a.data, 0xff, a.len));
+    spate_buf_free(&a);
+}
+
 /* messy_keys: the served login.uuid is repeated (within the page or from the
  * previous page), upper case or blank-padded, as apisim_served_uuid predicts;
  * what a JSON parser reads normalises back to a generated uuid. */
@@ -624,6 +655,7 @@ int main(void)
         cmocka_unit_test(seed_is_escaped_in_info),
         cmocka_unit_test(bounded_dataset_ends),
         cmocka_unit_test(messy_keys_as_predicted),
+        cmocka_unit_test(bad_text_as_asked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,6 +4,7 @@
 
 #include "spate/cql.h"
 #include "spate/kafka.h"
+#include "spate/sink.h"
 #include "spate/util.h"
 
 #include <ctype.h>
@@ -124,33 +125,6 @@ static void check_kafka(struct checker *c, const struct spate_config *cfg, int t
 }
 
 /* Can a Cassandra column of type ctype hold a JSON field declared as ftype? */
-static int type_fits(const char *ftype, const char *ctype)
-{
-    if (!ftype)
-        return 1;
-    static const struct {
-        const char *field;
-        const char *columns;
-    } fits[] = {
-        {"string", " text ascii varchar inet uuid timeuuid timestamp date time "},
-        {"integer", " int bigint smallint tinyint varint counter decimal float double "
-                    "timestamp text "},
-        {"number", " float double decimal text "},
-        {"boolean", " boolean text "},
-        {"timestamp", " timestamp date bigint text "},
-        {"uuid", " uuid timeuuid text "},
-        {"object", " text blob "},
-        {"array", " text blob "},
-    };
-    char pat[64];
-    snprintf(pat, sizeof pat, " %s ", ctype);
-    for (size_t i = 0; i < sizeof fits / sizeof fits[0]; i++)
-        if (!strcmp(fits[i].field, ftype))
-            return strstr(fits[i].columns, pat) != NULL || !strncmp(ctype, "frozen", 6) ||
-                   strchr(ctype, '<') != NULL;
-    return 1;
-}
-
 static void check_cassandra(struct checker *c, const struct spate_config *cfg, int timeout_ms)
 {
     struct cql_session_config sc;
@@ -222,7 +196,7 @@ static void check_cassandra(struct checker *c, const struct spate_config *cfg, i
                         ctype[tl] = '\0';
                     }
                 }
-                char fix[256];
+                char fix[256], why[256];
                 if (!ctype[0]) {
                     snprintf(fix, sizeof fix,
                              "ALTER TABLE %s.%s ADD %s <type>, or remove it from sink.mappings",
@@ -230,11 +204,11 @@ static void check_cassandra(struct checker *c, const struct spate_config *cfg, i
                     fail(c, fix, "cassandra: %s.%s has no column %s (mapped from %s)", ks,
                          tab->table, cc->column, cc->from);
                     bad++;
-                } else if (!type_fits(cc->type, ctype)) {
+                } else if (sink_check_mapping(cc->from, cc->type, ctype, why, sizeof why) != 0) {
                     snprintf(fix, sizeof fix,
                              "change the column type or the mapping's type for %s", cc->column);
-                    fail(c, fix, "cassandra: %s.%s.%s is %s, which cannot hold the mapped %s field", ks,
-                         tab->table, cc->column, ctype, cc->type);
+                    fail(c, fix, "cassandra: %s.%s.%s is %s, which cannot hold the mapping "
+                                 "from %s: %s", ks, tab->table, cc->column, ctype, cc->from, why);
                     bad++;
                 }
             }

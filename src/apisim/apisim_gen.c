@@ -2,6 +2,8 @@
 /* apisim_gen.c -- deterministic users in the randomuser.me JSON shape, written by hand for speed. */
 #include "apisim_internal.h"
 
+#include "spate/text.h"
+
 #include "spate/error.h"
 #include "spate/util.h"
 
@@ -764,25 +766,7 @@ static char *put_user(char *p, const struct apisim_query *q, uint64_t sh, int in
 
 int apisim__json_string(struct spate_buf *out, const char *s)
 {
-    if (spate_buf_reserve(out, strlen(s) * 6 + 2) != 0)
-        return SPATE_ENOMEM;
-    char *p = out->data + out->len;
-    *p++ = '"';
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-        if (*c == '"' || *c == '\\') {
-            *p++ = '\\';
-            *p++ = (char)*c;
-        } else if (*c < 0x20) {
-            LIT(p, "\\u00");
-            *p++ = hexd[*c >> 4];
-            *p++ = hexd[*c & 15];
-        } else {
-            *p++ = (char)*c;
-        }
-    }
-    *p++ = '"';
-    out->len = (size_t)(p - out->data);
-    return 0;
+    return spate_json_escape(out, s, strlen(s)) ? SPATE_ENOMEM : 0;
 }
 
 int apisim_render(const struct apisim_query *q, struct spate_buf *out,

@@ -2,6 +2,8 @@
 /* types.c -- CQL types: [option] parsing, value validation, encoding of bound values, formatting. */
 #include "cql_internal.h"
 
+#include "spate/text.h"
+
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -428,62 +430,6 @@ static int parse_double(const char *s, double *out)
     return 0;
 }
 
-/* "[-]YYYY-MM-DD" -> days; *rest points after it. */
-static int parse_date_part(const char *s, int64_t *days, const char **rest)
-{
-    int neg = 0;
-    if (*s == '-' || *s == '+')
-        neg = *s++ == '-';
-    char *end;
-    errno = 0;
-    long long y = strtoll(s, &end, 10);
-    if (end == s || *end != '-' || errno)
-        return SPATE_EINVAL;
-    unsigned mo, d;
-    int n;
-    if (sscanf(end, "-%2u-%2u%n", &mo, &d, &n) != 2 || mo < 1 || mo > 12 || d < 1 || d > 31)
-        return SPATE_EINVAL;
-    if (y > 100000000LL)
-        return SPATE_ERANGE;
-    *days = spate_days_from_civil(neg ? -y : y, mo, d);
-    *rest = end + n;
-    return 0;
-}
-
-/* "HH:MM[:SS[.fffffffff]]" -> ns since midnight. */
-static int parse_time_part(const char *s, int64_t *ns, const char **rest)
-{
-    unsigned h, m, sec = 0;
-    int n = 0;
-    if (sscanf(s, "%2u:%2u%n", &h, &m, &n) != 2 || h > 23 || m > 59)
-        return SPATE_EINVAL;
-    s += n;
-    int64_t frac = 0;
-    if (*s == ':') {
-        if (sscanf(s, ":%2u%n", &sec, &n) != 1 || sec > 59)
-            return SPATE_EINVAL;
-        s += n;
-        if (*s == '.') {
-            s++;
-            int digits = 0;
-            while (isdigit((unsigned char)*s)) {
-                if (digits < 9) {
-                    frac = frac * 10 + (*s - '0');
-                    digits++;
-                }
-                s++;
-            }
-            if (digits == 0)
-                return SPATE_EINVAL;
-            while (digits++ < 9)
-                frac *= 10;
-        }
-    }
-    *ns = ((int64_t)h * 3600 + m * 60 + sec) * 1000000000LL + frac;
-    *rest = s;
-    return 0;
-}
-
 static int parse_timestamp(const char *s, int64_t *ms)
 {
     int64_t v;
@@ -491,39 +437,7 @@ static int parse_timestamp(const char *s, int64_t *ms)
         *ms = v;
         return 0;
     }
-    int64_t days, ns = 0;
-    const char *p;
-    if (parse_date_part(s, &days, &p))
-        return SPATE_EINVAL;
-    if (*p == 'T' || *p == ' ') {
-        if (parse_time_part(p + 1, &ns, &p))
-            return SPATE_EINVAL;
-    }
-    int64_t off_min = 0;
-    while (*p == ' ')
-        p++;
-    if (*p == 'Z' || *p == 'z') {
-        p++;
-    } else if (*p == '+' || *p == '-') {
-        int sign = *p == '-' ? -1 : 1;
-        unsigned oh, om = 0;
-        int n;
-        if (sscanf(p + 1, "%2u%n", &oh, &n) != 1)
-            return SPATE_EINVAL;
-        p += 1 + n;
-        if (*p == ':')
-            p++;
-        if (isdigit((unsigned char)*p)) {
-            if (sscanf(p, "%2u%n", &om, &n) != 1)
-                return SPATE_EINVAL;
-            p += n;
-        }
-        off_min = sign * (int64_t)(oh * 60 + om);
-    }
-    if (*p)
-        return SPATE_EINVAL;
-    *ms = days * 86400000LL + ns / 1000000 - off_min * 60000;
-    return 0;
+    return spate_parse_iso8601(s, strlen(s), ms, NULL);
 }
 
 /* Decimal digit string (with optional sign) -> minimal two's complement
@@ -989,10 +903,10 @@ static int enc_content(struct spate_buf *b, const struct cql_type *t, const stru
         return cql__wr_i64(b, x);
     case CQL_TYPE_DATE:
         if (v->kind == CQL_V_TEXT) {
-            const char *rest;
+            size_t used;
             if (cstr(buf, sizeof buf, v))
                 return mismatch(err, errlen, t, v, NULL);
-            if (parse_date_part(buf, &x, &rest) || *rest) {
+            if (spate_parse_date(buf, strlen(buf), &x, &used) || buf[used]) {
                 if (parse_i64(buf, &x))
                     return mismatch(err, errlen, t, v, "expected YYYY-MM-DD");
             }
@@ -1004,8 +918,9 @@ static int enc_content(struct spate_buf *b, const struct cql_type *t, const stru
         return cql__wr_i32(b, (int32_t)(uint32_t)(x + 2147483648LL));
     case CQL_TYPE_TIME:
         if (v->kind == CQL_V_TEXT) {
-            const char *rest;
-            if (cstr(buf, sizeof buf, v) || parse_time_part(buf, &x, &rest) || *rest) {
+            size_t used;
+            if (cstr(buf, sizeof buf, v) || spate_parse_time_of_day(buf, strlen(buf), &x, &used) ||
+                buf[used]) {
                 if (parse_i64(buf, &x))
                     return mismatch(err, errlen, t, v, "expected HH:MM:SS[.fffffffff]");
             }
@@ -1122,23 +1037,7 @@ int cql__value_encode(struct spate_buf *b, const struct cql_type *t, const struc
 
 static int json_string(struct spate_buf *out, const uint8_t *p, size_t n)
 {
-    int rc = spate_buf_append(out, "\"", 1);
-    for (size_t i = 0; i < n && !rc; i++) {
-        uint8_t c = p[i];
-        if (c == '"' || c == '\\')
-            rc = spate_buf_appendf(out, "\\%c", c);
-        else if (c == '\n')
-            rc = spate_buf_append(out, "\\n", 2);
-        else if (c == '\r')
-            rc = spate_buf_append(out, "\\r", 2);
-        else if (c == '\t')
-            rc = spate_buf_append(out, "\\t", 2);
-        else if (c < 0x20)
-            rc = spate_buf_appendf(out, "\\u%04x", c);
-        else
-            rc = spate_buf_append(out, &c, 1);
-    }
-    return rc ? rc : spate_buf_append(out, "\"", 1);
+    return spate_json_escape(out, (const char *)p, n);
 }
 
 /* Two's complement big-endian bytes -> decimal text. */

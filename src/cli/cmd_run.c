@@ -385,9 +385,7 @@ static void supervise(struct run *r)
                 SPATE_INFO("run", "%s finished", stage_names[i]);
                 continue;
             }
-            int64_t backoff = 1000LL << (s->restarts < 5 ? s->restarts : 5);
-            if (backoff > 30000)
-                backoff = 30000;
+            int64_t backoff = spate_backoff_ms(s->restarts + 1, 1000, 30000, NULL);
             fprintf(stderr, "\nspate run: %s died (%s %d); restarting in %.0f s\n",
                     stage_names[i], WIFEXITED(st) ? "exit" : "signal",
                     WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st), (double)backoff / 1000);

@@ -935,19 +935,3 @@ int sink__convert(const struct sink_type *t, const struct sink_datum *d, struct 
     return convert_scalar(t, d, sc, out, err, errlen);
 }
 
-int64_t sink__backoff_ms(int attempt, int64_t initial, int64_t max, double jitter)
-{
-    if (attempt < 1)
-        attempt = 1;
-    int64_t d = initial;
-    for (int i = 1; i < attempt && d < max; i++)
-        d *= 2;
-    if (d > max)
-        d = max;
-    if (jitter < 0)
-        jitter = 0;
-    if (jitter > 1)
-        jitter = 1;
-    d -= (int64_t)((double)d * 0.2 * jitter);
-    return d < 1 ? 1 : d;
-}

@@ -2,13 +2,14 @@
 /* cmd_run.c -- `spate run`: the whole pipeline locally, supervised, with a live view. */
 #include "cli.h"
 
+#include "spate/error.h"
 #include "spate/log.h"
 #include "spate/pipeline.h"
+#include "spate/proc.h"
 #include "spate/stack.h"
 #include "spate/util.h"
 
 #include <curl/curl.h>
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -151,74 +152,6 @@ static void fmt_ms(char *buf, size_t len, double ms)
 
 static const char *const stage_names[NSTAGES] = {"api-sim", "ingest", "spark", "sink", "serve"};
 
-/* One /proc scan per refresh: pid, parent and RSS of every process, sorted by
- * pid so a process tree is summed by walking each process's parents. */
-struct proc_table {
-    size_t n;
-    struct proc_row {
-        pid_t pid, ppid;
-        int64_t rss_kb;
-    } row[4096];
-};
-
-static int cmp_row(const void *a, const void *b)
-{
-    const struct proc_row *x = a, *y = b;
-    return (x->pid > y->pid) - (x->pid < y->pid);
-}
-
-static void proc_scan(struct proc_table *t)
-{
-    t->n = 0;
-    DIR *d = opendir("/proc");
-    if (!d)
-        return;
-    long page_kb = sysconf(_SC_PAGESIZE) / 1024;
-    size_t max = sizeof t->row / sizeof t->row[0];
-    struct dirent *e;
-    while ((e = readdir(d)) && t->n < max) {
-        if (e->d_name[0] < '1' || e->d_name[0] > '9')
-            continue;
-        char path[300], buf[1024];
-        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
-        FILE *f = fopen(path, "r");
-        if (!f)
-            continue;
-        size_t k = fread(buf, 1, sizeof buf - 1, f);
-        fclose(f);
-        buf[k] = '\0';
-        char *p = strrchr(buf, ')'); /* the command name may hold spaces */
-        int pp = 0;
-        long long r = 0;
-        /* after ")": state ppid ... rss is the 24th field overall */
-        if (!p || sscanf(p + 2, "%*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
-                                "%*d %*d %*d %*u %*u %lld", &pp, &r) != 2)
-            continue;
-        t->row[t->n++] = (struct proc_row){(pid_t)atoi(e->d_name), (pid_t)pp, r * page_kb};
-    }
-    closedir(d);
-    qsort(t->row, t->n, sizeof t->row[0], cmp_row);
-}
-
-/* RSS of root and all its descendants in kB: the spark stage is spate, then
- * Python, then the JVM, and the JVM is what uses the memory. */
-static int64_t tree_rss_kb(const struct proc_table *t, pid_t root)
-{
-    int64_t sum = 0;
-    for (size_t i = 0; i < t->n; i++) {
-        const struct proc_row *r = &t->row[i];
-        for (int depth = 0; r && depth < 64; depth++) {
-            if (r->pid == root) {
-                sum += t->row[i].rss_kb;
-                break;
-            }
-            struct proc_row key = {.pid = r->ppid};
-            r = r->ppid > 0 ? bsearch(&key, t->row, t->n, sizeof t->row[0], cmp_row) : NULL;
-        }
-    }
-    return sum;
-}
-
 /* "memory  ingest 41 MB  spark 912 MB ..." every 5 s, from one /proc scan. */
 static const char *memory_line(struct run *r, int final)
 {
@@ -226,19 +159,19 @@ static const char *memory_line(struct run *r, int final)
     if (r->mem_at && (final || now - r->mem_at < 5000)) /* final: the stages are gone */
         return r->mem_line;
     r->mem_at = now;
-    static struct proc_table procs; /* 64 KB: not on the stack */
-    proc_scan(&procs);
+    static struct spate_proc_table procs; /* 64 KB: not on the stack */
+    spate_proc_scan(&procs);
     size_t o = (size_t)snprintf(r->mem_line, sizeof r->mem_line, "  memory    ");
     for (int i = 0; i < NSTAGES && o < sizeof r->mem_line; i++)
         if (r->enabled[i] && r->st[i].pid)
             o += (size_t)snprintf(r->mem_line + o, sizeof r->mem_line - o, " %s %" PRId64 " MB",
-                                  stage_names[i], tree_rss_kb(&procs, r->st[i].pid) / 1024);
+                                  stage_names[i], spate_proc_tree_rss_kb(&procs, r->st[i].pid) / 1024);
     static const char *const svc[] = {"kafka", "cassandra"};
     for (int i = 0; i < 2 && o < sizeof r->mem_line; i++) {
         pid_t p = stack_pid(r->cfg, i == 0 ? STACK_KAFKA : STACK_CASSANDRA);
         if (p)
             o += (size_t)snprintf(r->mem_line + o, sizeof r->mem_line - o, " %s %" PRId64 " MB",
-                                  svc[i], tree_rss_kb(&procs, p) / 1024);
+                                  svc[i], spate_proc_tree_rss_kb(&procs, p) / 1024);
     }
     return r->mem_line;
 }
@@ -402,28 +335,21 @@ static void supervise(struct run *r)
 
 static int run_child_wait(struct run *r, const char *const *args)
 {
-    char *argv[16];
-    int n = 0;
-    argv[n++] = r->exe;
+    struct spate_argv a = {0};
+    spate_argv_add(&a, r->exe);
     if (r->config_path) {
-        argv[n++] = "-c";
-        argv[n++] = (char *)r->config_path;
+        spate_argv_add(&a, "-c");
+        spate_argv_add(&a, r->config_path);
     }
-    for (; *args && n < 15; args++)
-        argv[n++] = (char *)*args;
-    argv[n] = NULL;
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid < 0)
+    for (; *args; args++)
+        spate_argv_add(&a, *args);
+    struct spate_proc_options o = {.argv = a.argv};
+    pid_t pid;
+    int st, rc = a.oom ? SPATE_ENOMEM : spate_proc_spawn(&o, &pid);
+    spate_argv_free(&a);
+    if (rc || spate_proc_wait(pid, &st, 0) != 1)
         return -1;
-    if (pid == 0) {
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    int st;
-    while (waitpid(pid, &st, 0) < 0) {
-    }
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return spate_proc_exit_code(st);
 }
 
 /* "ingest: requests=.. fetched=N produced=M ..." lines this run's ingest
@@ -578,12 +504,10 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
     struct run r = {.cfg = cfg, .config_path = ctx->config_explicit ? ctx->config_path : NULL,
                     .view = view, .fetched = -1, .ingest_produced = -1,
                     .started_ms = spate_mono_ms(), .first_row_ms = -1};
-    ssize_t n = readlink("/proc/self/exe", r.exe, sizeof r.exe - 1);
-    if (n <= 0) {
+    if (spate_self_exe(r.exe, sizeof r.exe) != 0) {
         perror("spate run: /proc/self/exe");
         return CLI_FAIL;
     }
-    r.exe[n] = '\0';
     char state[PATH_MAX - 64];
     if (stack_state_dir(cfg, state, sizeof state) != 0) {
         fprintf(stderr, "spate run: stack.data_dir %s: path too long or no working directory\n",

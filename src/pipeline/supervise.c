@@ -3,46 +3,27 @@
 #include "spate/pipeline.h"
 
 #include "spate/error.h"
-#include "spate/stack.h"
+#include "spate/proc.h"
 #include "spate/util.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
-#include <string.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 int stage_start(struct stage_proc *p)
 {
-    int fd = open(p->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return SPATE_ESYS;
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(fd);
-        return SPATE_ESYS;
-    }
-    if (pid == 0) {
-        /* Own process group: a Ctrl-C in the terminal reaches only `spate
-         * run`, which then stops the stages in order. */
-        setpgid(0, 0);
-        int nul = open("/dev/null", O_RDONLY);
-        if (nul >= 0) {
-            dup2(nul, 0);
-            close(nul);
-        }
-        dup2(fd, 1);
-        dup2(fd, 2);
-        signal(SIGINT, SIG_DFL);
-        signal(SIGTERM, SIG_DFL);
-        signal(SIGPIPE, SIG_DFL);
-        execvp(p->argv[0], p->argv);
-        fprintf(stderr, "exec %s: %s\n", p->argv[0], strerror(errno));
-        _exit(127);
-    }
-    close(fd);
+    /* Own process group: a Ctrl-C in the terminal reaches only `spate run`,
+     * which then stops the stages in order. */
+    struct spate_proc_options o = {
+        .argv = p->argv,
+        .log_path = p->log_path,
+        .flags = SPATE_PROC_PATH | SPATE_PROC_GROUP | SPATE_PROC_NULL_STDIN |
+                 SPATE_PROC_DEFAULT_SIGNALS,
+    };
+    pid_t pid;
+    int rc = spate_proc_spawn(&o, &pid);
+    if (rc)
+        return rc;
     p->pid = pid;
     p->started_ms = spate_mono_ms();
     p->stopping = 0;
@@ -55,8 +36,7 @@ int stage_reap(struct stage_proc *p)
     if (p->pid <= 0)
         return 0;
     int st;
-    pid_t r = waitpid(p->pid, &st, WNOHANG);
-    if (r == p->pid) {
+    if (spate_proc_wait(p->pid, &st, WNOHANG) == 1) {
         /* Nothing of the stage may outlive it: its group (e.g. the JVM a
          * PySpark driver started) goes with it. */
         kill(-p->pid, SIGKILL);
@@ -82,8 +62,9 @@ int stage_stop(struct stage_proc *p, int timeout_ms)
     /* the whole group: a stage's own children (Spark's JVM) go too */
     kill(-p->pid, SIGKILL);
     kill(p->pid, SIGKILL);
-    int st;
-    waitpid(p->pid, &st, 0);
+    int st = 0;
+    if (spate_proc_wait(p->pid, &st, 0) != 1)
+        st = SIGKILL; /* reaped elsewhere: report it as killed */
     p->last_status = st;
     p->pid = 0;
     return SPATE_ETIMEDOUT;
@@ -91,5 +72,5 @@ int stage_stop(struct stage_proc *p, int timeout_ms)
 
 void stage_print_tail(const struct stage_proc *p, int n)
 {
-    stack_print_tail(p->log_path, n);
+    spate_print_tail(stderr, p->log_path, n);
 }

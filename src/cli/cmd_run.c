@@ -64,7 +64,7 @@ struct run {
     struct spate_config *cfg;
     struct stage_proc st[NSTAGES];
     int enabled[NSTAGES];
-    char *argvs[NSTAGES][16];
+    char *argvs[NSTAGES][24];
     char exe[PATH_MAX];
     char run_dir[PATH_MAX];
     const char *config_path;
@@ -77,7 +77,7 @@ struct run {
     char base_url[128];
     json_t *last; /* last /api/pipeline "latest" sample */
     int64_t fetched; /* from ingest's summary */
-    long ingest_log_start; /* size of the ingest log before this run */
+    char ingest_summary[PATH_MAX]; /* ingest's counts, a JSON line per process */
     int64_t since_wall_ms; /* the stages started: what this run's ledger covers */
     int64_t ingest_produced;
 };
@@ -282,7 +282,7 @@ static void add_args(struct run *r, int i, const char *const *args)
         r->argvs[i][n++] = "-c";
         r->argvs[i][n++] = (char *)r->config_path;
     }
-    for (; *args && n < 15; args++)
+    for (; *args && n < 23; args++)
         r->argvs[i][n++] = strdup(*args);
     r->argvs[i][n] = NULL;
     r->st[i].argv = r->argvs[i];
@@ -352,35 +352,28 @@ static int run_child_wait(struct run *r, const char *const *args)
     return spate_proc_exit_code(st);
 }
 
-/* "ingest: requests=.. fetched=N produced=M ..." lines this run's ingest
- * processes wrote (the log is appended to across runs): their sum, when every
- * process of this run wrote one. A process that died without its summary
- * leaves the count unknown (-1), never short. */
+/* The summaries this run's ingest processes wrote (spate ingest --summary, one
+ * JSON line each): their sum, when every process of this run wrote one. A
+ * process that died without its summary leaves the count unknown (-1), never
+ * short. */
 static void read_ingest_summary(struct run *r)
 {
-    FILE *f = fopen(r->st[ST_INGEST].log_path, "r");
-    if (!f)
-        return;
-    if (fseek(f, r->ingest_log_start, SEEK_SET) != 0) {
-        fclose(f);
-        return;
-    }
+    FILE *f = fopen(r->ingest_summary, "r");
     char line[1024];
     int64_t fetched = 0, produced = 0;
     int summaries = 0;
-    while (fgets(line, sizeof line, f)) {
-        const char *p = strstr(line, "ingest: requests=");
-        if (!p)
-            continue;
-        summaries++;
-        const char *q = strstr(p, " fetched=");
-        if (q)
-            fetched += strtoll(q + 9, NULL, 10);
-        q = strstr(p, " produced=");
-        if (q)
-            produced += strtoll(q + 10, NULL, 10);
+    while (f && fgets(line, sizeof line, f)) {
+        json_t *j = json_loads(line, 0, NULL);
+        const json_t *fe = json_object_get(j, "fetched"), *pr = json_object_get(j, "produced");
+        if (json_is_integer(fe) && json_is_integer(pr)) {
+            summaries++;
+            fetched += json_integer_value(fe);
+            produced += json_integer_value(pr);
+        }
+        json_decref(j);
     }
-    fclose(f);
+    if (f)
+        fclose(f);
     if (summaries == r->st[ST_INGEST].restarts + 1) {
         r->fetched = fetched;
         r->ingest_produced = produced;
@@ -563,8 +556,10 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
     const char *a_sink[] = {"sink", NULL};
     const char *a_spark[] = {"spark", "run", NULL};
     const char *a_apisim[] = {"api-sim", "--port", port_s[0], NULL};
+    snprintf(r.ingest_summary, sizeof r.ingest_summary, "%s/ingest-summary.jsonl", r.run_dir);
     const char *a_ingest[] = {"ingest", "--source", src_name, "--rate", rate_s, "--batch",
-                              batch_s, "--metrics-port", port_s[1], NULL};
+                              batch_s, "--metrics-port", port_s[1], "--summary",
+                              r.ingest_summary, NULL};
     add_args(&r, ST_SERVE, a_serve);
     add_args(&r, ST_SINK, a_sink);
     add_args(&r, ST_SPARK, a_spark);
@@ -573,9 +568,7 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
     add_args(&r, ST_INGEST, a_ingest);
     r.t0 = spate_mono_ms();
     r.since_wall_ms = spate_wall_ms();
-    struct stat lst;
-    if (stat(r.st[ST_INGEST].log_path, &lst) == 0)
-        r.ingest_log_start = (long)lst.st_size;
+    unlink(r.ingest_summary); /* only this run's processes count */
     const int order[] = {ST_SERVE, ST_SINK, ST_SPARK, ST_APISIM, ST_INGEST};
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
         if (r.enabled[order[i]] && start_stage(&r, order[i]) != 0) {

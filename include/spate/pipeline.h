@@ -5,6 +5,8 @@
 
 #include "spate/config.h"
 
+#include <jansson.h>
+
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -170,5 +172,63 @@ int stage_reap(struct stage_proc *p);
 int stage_stop(struct stage_proc *p, int timeout_ms);
 /* Prints the last n lines of the stage's log to stderr. */
 void stage_print_tail(const struct stage_proc *p, int n);
+
+/* ---- spate run: the whole pipeline on this machine ------------------------------- */
+
+enum pipeline_stage {
+    PIPELINE_APISIM,
+    PIPELINE_INGEST,
+    PIPELINE_SPARK,
+    PIPELINE_SINK,
+    PIPELINE_SERVE,
+    PIPELINE_NSTAGES
+};
+extern const char *const pipeline_stage_names[PIPELINE_NSTAGES];
+
+struct pipeline_run_options {
+    const char *exe;         /* the spate binary the stages run */
+    const char *config_path; /* passed to each stage as -c PATH; NULL = none */
+    const char *source;      /* a source of the config; NULL = the built-in api-sim */
+    const char *run_dir;     /* the stages' logs and ingest's summary go here */
+    double rate;             /* records per second to fetch */
+    int64_t for_ms;          /* stop after this long; 0 = when *stop is set */
+    int64_t drain_ms;        /* how long Spark and the sink may make no progress
+                              * while they catch up at the end */
+    int keep_stack;          /* leave Kafka and Cassandra running */
+};
+
+/* What a report sees: borrowed, valid during the call. */
+struct pipeline_run_state {
+    struct stage_proc st[PIPELINE_NSTAGES];
+    int enabled[PIPELINE_NSTAGES];
+    json_t *latest;          /* serve's last /api/pipeline "latest" sample, or NULL */
+    const char *base_url;    /* serve's, for the dashboard and the API */
+    int64_t started_ms;      /* pipeline_run was called (monotonic) */
+    int64_t t0_ms;           /* the stages started (monotonic); 0 before */
+    int64_t since_wall_ms;   /* the stages started (wall clock): the ledger's start */
+    int64_t fetched, produced; /* ingest's counts after it stopped; -1 = unknown */
+};
+/* Called about once a second while the stages run and drain, and once with
+ * final set after the sink stopped. */
+typedef void (*pipeline_report_fn)(void *arg, const struct pipeline_run_state *s, int final);
+
+/* Brings the stack up, applies the schema, creates the topics, starts serve,
+ * the sink, the Spark job, api-sim and ingest as supervised children (a stage
+ * that dies is reported with its last log lines and restarted with backoff),
+ * reports until *stop is set or for_ms passed, then stops the sources, lets
+ * Spark and the sink drain, stops them, runs `spate verify` on this run's
+ * records and takes the stack down unless keep_stack. A second *stop (a
+ * second Ctrl-C) cuts the drain short. Returns 0 when the ledger verified;
+ * SPATE_ECONFIG (no such source), SPATE_EUNAVAILABLE (the stack), SPATE_ESERVER
+ * (the schema), SPATE_EKAFKA (the topics), SPATE_ESYS (a stage could not start)
+ * or SPATE_ESTATE (the ledger found a loss or a duplicate). Prints its steps
+ * to stdout and stderr, as a command would. */
+int pipeline_run(const struct spate_config *cfg, const struct pipeline_run_options *o,
+                 volatile sig_atomic_t *stop, pipeline_report_fn report, void *arg);
+
+/* GET url and parse the JSON body (200 only, 0.9 s timeout); NULL otherwise. */
+json_t *pipeline_get_json(const char *url);
+/* The number k of a sample, NAN when absent. */
+double pipeline_sample_num(const json_t *o, const char *k);
 
 #endif

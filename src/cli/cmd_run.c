@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* cmd_run.c -- `spate run`: its flags and its live view; the run itself is pipeline_run. */
+/* cmd_run.c -- `spate run`: its flags and its live view; the run itself is flow_run. */
 #include "cli.h"
 
 #include "spate/error.h"
 #include "spate/log.h"
-#include "spate/pipeline.h"
+#include "spate/flow.h"
 #include "spate/proc.h"
 #include "spate/stack.h"
 #include "spate/util.h"
@@ -67,7 +67,7 @@ struct view {
     char mem_line[256];
 };
 
-#define num pipeline_sample_num
+#define num flow_sample_num
 
 static void fmt_num(char *buf, size_t len, double v)
 {
@@ -104,7 +104,7 @@ static void fmt_ms(char *buf, size_t len, double ms)
 
 
 /* "memory  ingest 41 MB  spark 912 MB ..." every 5 s, from one /proc scan. */
-static const char *memory_line(struct view *r, const struct pipeline_run_state *rs, int final)
+static const char *memory_line(struct view *r, const struct flow_run_state *rs, int final)
 {
     int64_t now = spate_mono_ms();
     if (r->mem_at && (final || now - r->mem_at < 5000)) /* final: the stages are gone */
@@ -113,10 +113,10 @@ static const char *memory_line(struct view *r, const struct pipeline_run_state *
     static struct spate_proc_table procs; /* 64 KB: not on the stack */
     spate_proc_scan(&procs);
     size_t o = (size_t)snprintf(r->mem_line, sizeof r->mem_line, "  memory    ");
-    for (int i = 0; i < PIPELINE_NSTAGES && o < sizeof r->mem_line; i++)
+    for (int i = 0; i < FLOW_NSTAGES && o < sizeof r->mem_line; i++)
         if (rs->enabled[i] && rs->st[i].pid)
             o += (size_t)snprintf(r->mem_line + o, sizeof r->mem_line - o, " %s %" PRId64 " MB",
-                                  pipeline_stage_names[i],
+                                  flow_stage_names[i],
                                   spate_proc_tree_rss_kb(&procs, rs->st[i].pid) / 1024);
     static const char *const svc[] = {"kafka", "cassandra"};
     for (int i = 0; i < 2 && o < sizeof r->mem_line; i++) {
@@ -128,7 +128,7 @@ static const char *memory_line(struct view *r, const struct pipeline_run_state *
     return r->mem_line;
 }
 
-static void render(void *arg, const struct pipeline_run_state *rs, int final)
+static void render(void *arg, const struct flow_run_state *rs, int final)
 {
     struct view *r = arg;
     const json_t *p = rs->latest;
@@ -179,18 +179,18 @@ static void render(void *arg, const struct pipeline_run_state *rs, int final)
                "start-up included)\n", r->first_row_ms / 1000.0);
     printf("%s\n", memory_line(r, rs, final));
     printf("  stages    ");
-    for (int i = 0; i < PIPELINE_NSTAGES; i++) {
+    for (int i = 0; i < FLOW_NSTAGES; i++) {
         if (!rs->enabled[i])
             continue;
-        const struct stage_proc *s = &rs->st[i];
-        printf(" %s:%s", pipeline_stage_names[i], s->pid ? "up" : s->finished ? "done" : "down");
+        const struct flow_stage *s = &rs->st[i];
+        printf(" %s:%s", flow_stage_names[i], s->pid ? "up" : s->finished ? "done" : "down");
         if (s->restarts)
             printf("(%d restarts)", s->restarts);
     }
     printf("\n");
-    if (!final && rs->enabled[PIPELINE_SERVE]) {
+    if (!final && rs->enabled[FLOW_SERVE]) {
         snprintf(url, sizeof url, "%s/api/users?limit=5", rs->base_url);
-        json_t *u = pipeline_get_json(url);
+        json_t *u = flow_get_json(url);
         json_t *items = u ? json_object_get(u, "users") : NULL;
         if (json_is_array(items) && json_array_size(items) > 0) {
             printf("  latest stored users:\n");
@@ -282,7 +282,7 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     curl_global_init(CURL_GLOBAL_DEFAULT);
 
-    struct pipeline_run_options o = {
+    struct flow_run_options o = {
         .exe = exe,
         .config_path = ctx->config_explicit ? ctx->config_path : NULL,
         .source = source,
@@ -293,7 +293,7 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
         .keep_stack = keep_stack,
     };
     struct view v = {.cfg = cfg, .run_dir = run_dir, .view = view, .first_row_ms = -1};
-    int rc = pipeline_run(cfg, &o, &stop_requested, render, &v);
+    int rc = flow_run(cfg, &o, &stop_requested, render, &v);
     curl_global_cleanup();
     return rc == 0 ? CLI_OK : rc == SPATE_ECONFIG ? CLI_USAGE : CLI_FAIL;
 }

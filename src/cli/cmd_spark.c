@@ -5,7 +5,7 @@
 #include "spate/error.h"
 #include "spate/kafka.h"
 #include "spate/log.h"
-#include "spate/pipeline.h"
+#include "spate/flow.h"
 #include "spate/proc.h"
 #include "spate/util.h"
 
@@ -324,7 +324,7 @@ static int build_and_exec(struct spate_config *cfg, struct spark_opts *o)
     sigaction(SIGTERM, &sa, &old_term);
     char err[512];
     int rc = o->check ? 0
-                      : pipeline_await_topic(cfg, cfg->kafka.topic_raw, "spark", &stop_requested,
+                      : flow_await_topic(cfg, cfg->kafka.topic_raw, "spark", &stop_requested,
                                              err, sizeof err);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);

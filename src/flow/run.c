@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* run.c -- the whole pipeline on this machine: stack, schema, topics, supervised stages, drain, ledger. */
-#include "spate/pipeline.h"
+/* run.c -- `spate run`: stack, schema, topics, supervised stages, drain and ledger. */
+#include "spate/flow.h"
 
 #include "spate/error.h"
 #include "spate/log.h"
@@ -19,17 +19,17 @@
 
 #define LOG "run"
 
-const char *const pipeline_stage_names[PIPELINE_NSTAGES] = {"api-sim", "ingest", "spark",
+const char *const flow_stage_names[FLOW_NSTAGES] = {"api-sim", "ingest", "spark",
                                                              "sink", "serve"};
 
 struct run {
     const struct spate_config *cfg;
-    const struct pipeline_run_options *o;
+    const struct flow_run_options *o;
     volatile sig_atomic_t *stop;
-    pipeline_report_fn report;
+    flow_report_fn report;
     void *arg;
-    struct pipeline_run_state s;
-    char *argvs[PIPELINE_NSTAGES][24];
+    struct flow_run_state s;
+    char *argvs[FLOW_NSTAGES][24];
     char base_url[128];
     char ingest_summary[1100]; /* ingest's counts, a JSON line per process */
 };
@@ -42,7 +42,7 @@ static size_t collect(char *p, size_t sz, size_t n, void *arg)
     return sz * n;
 }
 
-json_t *pipeline_get_json(const char *url)
+json_t *flow_get_json(const char *url)
 {
     CURL *c = curl_easy_init();
     if (!c)
@@ -63,7 +63,7 @@ json_t *pipeline_get_json(const char *url)
     return j;
 }
 
-double pipeline_sample_num(const json_t *o, const char *k)
+double flow_sample_num(const json_t *o, const char *k)
 {
     const json_t *v = o ? json_object_get(o, k) : NULL;
     return json_is_number(v) ? json_number_value(v) : NAN;
@@ -74,7 +74,7 @@ static void tick(struct run *r, int final)
 {
     char url[256];
     snprintf(url, sizeof url, "%s/api/pipeline", r->base_url);
-    json_t *doc = pipeline_get_json(url);
+    json_t *doc = flow_get_json(url);
     json_t *p = doc ? json_object_get(doc, "latest") : NULL;
     if (p) {
         json_incref(p);
@@ -100,19 +100,19 @@ static void add_args(struct run *r, int i, const char *const *args)
         r->argvs[i][n++] = strdup(*args);
     r->argvs[i][n] = NULL;
     r->s.st[i].argv = r->argvs[i];
-    snprintf(r->s.st[i].name, sizeof r->s.st[i].name, "%s", pipeline_stage_names[i]);
+    snprintf(r->s.st[i].name, sizeof r->s.st[i].name, "%s", flow_stage_names[i]);
     snprintf(r->s.st[i].log_path, sizeof r->s.st[i].log_path, "%s/%s.log", r->o->run_dir,
-             pipeline_stage_names[i]);
+             flow_stage_names[i]);
     r->s.enabled[i] = 1;
 }
 
 static int start_stage(struct run *r, int i)
 {
-    int rc = stage_start(&r->s.st[i]);
+    int rc = flow_stage_start(&r->s.st[i]);
     if (rc)
-        SPATE_ERROR(LOG, "could not start %s: %s", pipeline_stage_names[i], spate_strerror(rc));
+        SPATE_ERROR(LOG, "could not start %s: %s", flow_stage_names[i], spate_strerror(rc));
     else
-        SPATE_INFO(LOG, "started %s (pid %d, log %s)", pipeline_stage_names[i],
+        SPATE_INFO(LOG, "started %s (pid %d, log %s)", flow_stage_names[i],
                    (int)r->s.st[i].pid, r->s.st[i].log_path);
     return rc;
 }
@@ -121,22 +121,22 @@ static int start_stage(struct run *r, int i)
 static void supervise(struct run *r)
 {
     int64_t now = spate_mono_ms();
-    for (int i = 0; i < PIPELINE_NSTAGES; i++) {
-        struct stage_proc *s = &r->s.st[i];
+    for (int i = 0; i < FLOW_NSTAGES; i++) {
+        struct flow_stage *s = &r->s.st[i];
         if (!r->s.enabled[i] || s->stopping)
             continue;
-        if (stage_reap(s)) {
+        if (flow_stage_reap(s)) {
             int st = s->last_status;
             if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
                 s->finished = 1;
-                SPATE_INFO(LOG, "%s finished", pipeline_stage_names[i]);
+                SPATE_INFO(LOG, "%s finished", flow_stage_names[i]);
                 continue;
             }
             int64_t backoff = spate_backoff_ms(s->restarts + 1, 1000, 30000, NULL);
             fprintf(stderr, "\nspate run: %s died (%s %d); restarting in %.0f s\n",
-                    pipeline_stage_names[i], WIFEXITED(st) ? "exit" : "signal",
+                    flow_stage_names[i], WIFEXITED(st) ? "exit" : "signal",
                     WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st), (double)backoff / 1000);
-            stage_print_tail(s, 10);
+            flow_stage_print_tail(s, 10);
             s->next_start_ms = now + backoff;
         }
         if (!s->pid && !s->finished && s->next_start_ms && now >= s->next_start_ms) {
@@ -188,13 +188,13 @@ static void read_ingest_summary(struct run *r)
     }
     if (f)
         fclose(f);
-    if (summaries == r->s.st[PIPELINE_INGEST].restarts + 1) {
+    if (summaries == r->s.st[FLOW_INGEST].restarts + 1) {
         r->s.fetched = fetched;
         r->s.produced = produced;
     } else {
         printf("ingest's fetched count is unknown (%d of its %d processes wrote a summary): "
                "the ledger compares keys only\n", summaries,
-               r->s.st[PIPELINE_INGEST].restarts + 1);
+               r->s.st[FLOW_INGEST].restarts + 1);
     }
 }
 
@@ -211,14 +211,14 @@ static int wait_until(struct run *r, int (*cond)(const json_t *), const char *pr
     while (spate_mono_ms() < deadline && *r->stop < 2) {
         supervise(r);
         tick(r, 0);
-        double now = pipeline_sample_num(r->s.latest, progress);
+        double now = flow_sample_num(r->s.latest, progress);
         if (!isnan(now) && (isnan(last) || now > last)) {
             deadline = spate_mono_ms() + timeout_ms;
             last = now;
         }
         /* Only a new sample counts: the sample stays as it was when serve does
          * not answer, and a stale sample seen three times is not three. */
-        double t = pipeline_sample_num(r->s.latest, "t");
+        double t = flow_sample_num(r->s.latest, "t");
         int fresh = !isnan(t) && (isnan(last_t) || t > last_t);
         if (fresh) {
             last_t = t;
@@ -241,8 +241,8 @@ static int wait_until(struct run *r, int (*cond)(const json_t *), const char *pr
  * Spark's rows. */
 static int processed_all(const json_t *p)
 {
-    double raw = pipeline_sample_num(p, "raw"), clean = pipeline_sample_num(p, "clean");
-    double dlq = pipeline_sample_num(p, "dlq_process"), rate = pipeline_sample_num(p, "r_process");
+    double raw = flow_sample_num(p, "raw"), clean = flow_sample_num(p, "clean");
+    double dlq = flow_sample_num(p, "dlq_process"), rate = flow_sample_num(p, "r_process");
     if (isnan(raw) || isnan(clean))
         return 0;
     /* clean may hold replays after a restart, so >= */
@@ -251,14 +251,14 @@ static int processed_all(const json_t *p)
 
 static int sink_caught_up(const json_t *p)
 {
-    double lag = pipeline_sample_num(p, "lag"), rate = pipeline_sample_num(p, "r_sink");
+    double lag = flow_sample_num(p, "lag"), rate = flow_sample_num(p, "r_sink");
     return !isnan(lag) && lag <= 0 && (isnan(rate) || rate == 0);
 }
 
 /* ---- the run ------------------------------------------------------------------------- */
 
-int pipeline_run(const struct spate_config *cfg, const struct pipeline_run_options *o,
-                 volatile sig_atomic_t *stop, pipeline_report_fn report, void *arg)
+int flow_run(const struct spate_config *cfg, const struct flow_run_options *o,
+                 volatile sig_atomic_t *stop, flow_report_fn report, void *arg)
 {
     const char *src_name = o->source ? o->source : "api-sim";
     const struct spate_source_config *src = spate_config_source(cfg, src_name);
@@ -297,7 +297,7 @@ int pipeline_run(const struct spate_config *cfg, const struct pipeline_run_optio
         rc = SPATE_ESERVER;
         goto out;
     }
-    if (pipeline_ensure_topics(cfg, err, sizeof err) != 0) {
+    if (flow_ensure_topics(cfg, err, sizeof err) != 0) {
         fprintf(stderr, "spate run: %s\n", err);
         rc = SPATE_EKAFKA;
         goto out;
@@ -324,17 +324,17 @@ int pipeline_run(const struct spate_config *cfg, const struct pipeline_run_optio
     const char *a_ingest[] = {"ingest", "--source", src_name, "--rate", rate_s, "--batch",
                               batch_s, "--metrics-port", port_s[1], "--summary",
                               r->ingest_summary, NULL};
-    add_args(r, PIPELINE_SERVE, a_serve);
-    add_args(r, PIPELINE_SINK, a_sink);
-    add_args(r, PIPELINE_SPARK, a_spark);
+    add_args(r, FLOW_SERVE, a_serve);
+    add_args(r, FLOW_SINK, a_sink);
+    add_args(r, FLOW_SPARK, a_spark);
     if (!o->source)
-        add_args(r, PIPELINE_APISIM, a_apisim);
-    add_args(r, PIPELINE_INGEST, a_ingest);
+        add_args(r, FLOW_APISIM, a_apisim);
+    add_args(r, FLOW_INGEST, a_ingest);
     r->s.t0_ms = spate_mono_ms();
     r->s.since_wall_ms = spate_wall_ms();
     unlink(r->ingest_summary); /* only this run's processes count */
-    const int order[] = {PIPELINE_SERVE, PIPELINE_SINK, PIPELINE_SPARK, PIPELINE_APISIM,
-                         PIPELINE_INGEST};
+    const int order[] = {FLOW_SERVE, FLOW_SINK, FLOW_SPARK, FLOW_APISIM,
+                         FLOW_INGEST};
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
         if (r->s.enabled[order[i]] && start_stage(r, order[i]) != 0) {
             rc = SPATE_ESYS;
@@ -357,17 +357,17 @@ int pipeline_run(const struct spate_config *cfg, const struct pipeline_run_optio
 stop:
     /* 4. stop in order: sources, then let processing and storing drain */
     printf("\nstopping: sources first, then draining Spark and the sink\n");
-    stage_stop(&r->s.st[PIPELINE_INGEST], 60000);
+    flow_stage_stop(&r->s.st[FLOW_INGEST], 60000);
     read_ingest_summary(r);
-    stage_stop(&r->s.st[PIPELINE_APISIM], 10000);
-    if (r->s.enabled[PIPELINE_SPARK] && rc == 0)
+    flow_stage_stop(&r->s.st[FLOW_APISIM], 10000);
+    if (r->s.enabled[FLOW_SPARK] && rc == 0)
         wait_until(r, processed_all, "clean", "Spark caught up with users.raw");
-    stage_stop(&r->s.st[PIPELINE_SPARK], 60000);
+    flow_stage_stop(&r->s.st[FLOW_SPARK], 60000);
     if (rc == 0)
         wait_until(r, sink_caught_up, "stored", "the sink caught up (lag 0)");
-    stage_stop(&r->s.st[PIPELINE_SINK], 90000);
+    flow_stage_stop(&r->s.st[FLOW_SINK], 90000);
     tick(r, 1);
-    stage_stop(&r->s.st[PIPELINE_SERVE], 10000);
+    flow_stage_stop(&r->s.st[FLOW_SERVE], 10000);
     if (r->s.fetched >= 0)
         printf("ingest fetched %" PRId64 " records, produced %" PRId64 "\n", r->s.fetched,
                r->s.produced);
@@ -388,7 +388,7 @@ out:
     if (!o->keep_stack)
         stack_down(cfg, 0);
     json_decref(r->s.latest);
-    for (int i = 0; i < PIPELINE_NSTAGES; i++)
+    for (int i = 0; i < FLOW_NSTAGES; i++)
         for (int j = o->config_path ? 3 : 1; r->argvs[i][j]; j++)
             free(r->argvs[i][j]);
     free(r);

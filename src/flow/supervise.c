@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* supervise.c -- start, watch and stop the pipeline's stages as child processes. */
-#include "spate/pipeline.h"
+#include "spate/flow.h"
 
 #include "spate/error.h"
 #include "spate/proc.h"
@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <sys/wait.h>
 
-int stage_start(struct stage_proc *p)
+int flow_stage_start(struct flow_stage *p)
 {
     /* Own process group: a Ctrl-C in the terminal reaches only `spate run`,
      * which then stops the stages in order. */
@@ -31,7 +31,7 @@ int stage_start(struct stage_proc *p)
     return 0;
 }
 
-int stage_reap(struct stage_proc *p)
+int flow_stage_reap(struct flow_stage *p)
 {
     if (p->pid <= 0)
         return 0;
@@ -47,7 +47,7 @@ int stage_reap(struct stage_proc *p)
     return 0;
 }
 
-int stage_stop(struct stage_proc *p, int timeout_ms)
+int flow_stage_stop(struct flow_stage *p, int timeout_ms)
 {
     if (p->pid <= 0)
         return 0;
@@ -55,7 +55,7 @@ int stage_stop(struct stage_proc *p, int timeout_ms)
     kill(p->pid, SIGTERM);
     int64_t deadline = spate_mono_ms() + timeout_ms;
     while (spate_mono_ms() < deadline) {
-        if (stage_reap(p))
+        if (flow_stage_reap(p))
             return 0;
         spate_sleep_ms(50);
     }
@@ -70,7 +70,7 @@ int stage_stop(struct stage_proc *p, int timeout_ms)
     return SPATE_ETIMEDOUT;
 }
 
-void stage_print_tail(const struct stage_proc *p, int n)
+void flow_stage_print_tail(const struct flow_stage *p, int n)
 {
     spate_print_tail(stderr, p->log_path, n);
 }

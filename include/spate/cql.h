@@ -4,10 +4,12 @@
 #define SPATE_CQL_H
 
 /*
- * Layers (src/cql/): codec.c (pure frame/message codec) -> types.c (CQL type
- * serialization) -> conn.c (one non-blocking connection, TLS, LZ4, stream ids)
- * -> session.c (hosts, pools, discovery, routing, prepared cache, async and
- * sync calls).
+ * Layers (src/cql/), each using only those before it: wire.c (the spec's
+ * primitive types) -> types.c (type options and names) -> values.c (building,
+ * validating and encoding values) -> format.c (values as text) -> codec.c (pure
+ * frame/message codec) -> result.c (result accessors) -> conn.c (one
+ * non-blocking connection, TLS, LZ4, stream ids) -> session.c (hosts, pools,
+ * discovery, routing, prepared cache, async and sync calls).
  *
  * Threading: a session is single-threaded and caller-driven. No thread is
  * started; I/O happens inside cql_session_poll() and inside the synchronous

@@ -60,6 +60,16 @@ int sink_run(const struct spate_config *cfg, const struct sink_options *opts,
  * wrong with the expression). */
 int sink_from_nullable(const char *from, const char *const *not_null, size_t n, char *why,
                        size_t whylen);
+/* The one rule for "can this column hold this mapping": whether a column of
+ * CQL type column_type (as system_schema.columns writes it: "int",
+ * "list<text>", "frozen<map<text, int>>") can hold what the `from` expression
+ * yields, given the mapping's optional declared field type (NULL = none).
+ * sink_run applies it at start; `spate check` asks it too, so the two agree.
+ * Returns 0; SPATE_EPARSE (from or the type does not parse), SPATE_EUNSUPPORTED
+ * (a type the sink cannot write), SPATE_EINVAL (an unknown declared type) or
+ * SPATE_ETYPE; err says why. */
+int sink_check_mapping(const char *from, const char *declared, const char *column_type,
+                       char *err, size_t errlen);
 
 struct sink_schema_options {
     const char *dir;      /* folder of *.cql files; NULL = search (see sink_schema_dir) */

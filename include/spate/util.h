@@ -43,6 +43,17 @@ size_t spate_key_normalize(const char *key, size_t len, char *out);
 int64_t spate_days_from_civil(int64_t y, unsigned m, unsigned d);
 void spate_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
 
+/* Small deterministic PRNG (xorshift64*) so jitter is testable; a zero state
+ * is seeded with a constant. */
+uint64_t spate_rand64(uint64_t *state);
+/* The one retry delay (ingest's requests, the sink's writes, the CQL
+ * session's reconnects, spate run's restarts): for retry number `attempt`
+ * (1 = first), the capped exponential base = min(max_ms, initial_ms *
+ * 2^(attempt-1)), then "equal jitter" from rng: base/2 + uniform[0, base/2],
+ * so delays stay within [base/2, base] and retries of many clients spread out.
+ * rng NULL = no jitter (base itself). Never overflows. */
+int64_t spate_backoff_ms(int attempt, int64_t initial_ms, int64_t max_ms, uint64_t *rng);
+
 /* Growable byte buffer. Owner frees with spate_buf_free(). */
 struct spate_buf {
     char *data;

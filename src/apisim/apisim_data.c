@@ -2,6 +2,8 @@
 /* apisim_data.c -- per-nationality names, places and formats the simulated users draw from. */
 #include "apisim_internal.h"
 
+#include <string.h>
+
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 /* ---- AU ---- */
@@ -421,3 +423,28 @@ const struct apisim_nat apisim__nats[] = {
      "SSN", "N##-##-####", 25.0, 48.0, -124.0, -70.0, "-05:00", "America/New_York", 0},
 };
 const int apisim__nat_count = N(apisim__nats);
+
+/* ---- nationalities ------------------------------------------------------------------- */
+
+int apisim_nat_count(void) { return apisim__nat_count; }
+
+const char *apisim_nat_code(int i)
+{
+    return i >= 0 && i < apisim__nat_count ? apisim__nats[i].code : NULL;
+}
+
+int apisim_nat_find(const char *code)
+{
+    if (!code || strlen(code) != 2)
+        return -1;
+    char up[3] = {(char)(code[0] & ~0x20), (char)(code[1] & ~0x20), 0};
+    for (int i = 0; i < apisim__nat_count; i++)
+        if (memcmp(apisim__nats[i].code, up, 3) == 0)
+            return i;
+    return -1;
+}
+
+int apisim_nat_postcode_numeric(int i)
+{
+    return i >= 0 && i < apisim__nat_count ? apisim__nats[i].pc_numeric : 0;
+}

@@ -2,6 +2,8 @@
 /* apisim_gen.c -- deterministic users in the randomuser.me JSON shape, written by hand for speed. */
 #include "apisim_internal.h"
 
+#include "spate/text.h"
+
 #include "spate/error.h"
 #include "spate/util.h"
 
@@ -26,156 +28,7 @@ static const char *const passwords[] = {
 
 #define NA(a) ((uint32_t)(sizeof(a) / sizeof((a)[0])))
 
-const char *apisim_fault_name(enum apisim_fault f)
-{
-    static const char *const names[] = {
-#define APISIM_FAULT_STR(name, str) str,
-        APISIM_FAULT_MAP(APISIM_FAULT_STR)
-#undef APISIM_FAULT_STR
-    };
-    return (unsigned)f < APISIM_FAULT_COUNT ? names[f] : "unknown";
-}
-
-const char *apisim_recfault_name(enum apisim_recfault f)
-{
-    static const char *const names[] = {
-#define APISIM_RECFAULT_STR(name, str) str,
-        APISIM_RECFAULT_MAP(APISIM_RECFAULT_STR)
-#undef APISIM_RECFAULT_STR
-    };
-    return (unsigned)f < APISIM_RECFAULT_COUNT ? names[f] : "unknown";
-}
-
-int apisim_fault_parse(const char *name, enum apisim_fault *out)
-{
-    for (int i = 0; i < APISIM_FAULT_COUNT; i++)
-        if (strcmp(name, apisim_fault_name((enum apisim_fault)i)) == 0) {
-            *out = (enum apisim_fault)i;
-            return 0;
-        }
-    return SPATE_EINVAL;
-}
-
-uint64_t apisim__seed_hash(const char *seed)
-{
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (const unsigned char *p = (const unsigned char *)seed; *p; p++) {
-        h ^= *p;
-        h *= 0x100000001b3ULL;
-    }
-    return apisim__mix64(h);
-}
-
-/* ---- fault decisions ----------------------------------------------------------------- */
-
-#define TAG_REQ 0x5245510000000000ULL
-#define TAG_LAT 0x4c41540000000000ULL
-#define TAG_REC 0x5245430000000000ULL
-#define TAG_SHAPE 0x5348500000000000ULL
-#define TAG_KEY 0x4b45590000000000ULL
-#define TAG_TXT 0x5458540000000000ULL
-
-static enum apisim_fault request_fault_h(const struct apisim_faults *f, uint64_t sh,
-                                         int64_t page, uint32_t attempt)
-{
-    double u = apisim__unit(apisim__hash4(f->seed, sh, (uint64_t)page, TAG_REQ | attempt));
-    double acc = 0;
-    if (u < (acc += f->p_5xx))
-        return APISIM_FAULT_SERVER;
-    if (u < (acc += f->p_429))
-        return APISIM_FAULT_RATELIMIT;
-    if (u < (acc += f->p_malformed))
-        return APISIM_FAULT_MALFORMED;
-    if (u < (acc += f->p_truncated))
-        return APISIM_FAULT_TRUNCATED;
-    if (u < (acc += f->p_reset))
-        return APISIM_FAULT_RESET;
-    return APISIM_FAULT_NONE;
-}
-
-enum apisim_fault apisim_request_fault(const struct apisim_faults *f, const char *seed,
-                                       int64_t page, uint32_t attempt)
-{
-    return request_fault_h(f, apisim__seed_hash(seed), page, attempt);
-}
-
-int apisim_request_latency_ms(const struct apisim_faults *f, const char *seed, int64_t page,
-                              uint32_t attempt)
-{
-    int ms = f->latency_ms;
-    if (f->jitter_ms > 0) {
-        uint64_t h = apisim__hash4(f->seed, apisim__seed_hash(seed), (uint64_t)page,
-                                   TAG_LAT | attempt);
-        ms += (int)(h % (uint64_t)(f->jitter_ms + 1));
-    }
-    return ms;
-}
-
-/* Fields a record fault damages. login.uuid comes up most because it is the record key
- * a consumer cannot do without. */
-static const char *const missing_fields[] = {"login.uuid", "login.uuid", "login.uuid", "email",
-                                             "name", "dob", "nat", "location"};
-static const char *const wrongtype_fields[] = {"login.uuid", "dob.age", "registered.date",
-                                               "name", "location.street.number",
-                                               "location.postcode"};
-
-static enum apisim_recfault record_fault_h(const struct apisim_faults *f, uint64_t sh,
-                                           int64_t page, int index, int *variant)
-{
-    *variant = 0;
-    if (f->p_missing <= 0 && f->p_wrongtype <= 0)
-        return APISIM_RECFAULT_NONE;
-    uint64_t h = apisim__hash4(f->seed, sh, (uint64_t)page, TAG_REC | (uint32_t)index);
-    double u = apisim__unit(h);
-    /* The variant comes from bits the uniform draw barely uses. */
-    uint32_t v = (uint32_t)(apisim__mix64(h) >> 40);
-    if (u < f->p_missing) {
-        *variant = (int)(v % NA(missing_fields));
-        return APISIM_RECFAULT_MISSING;
-    }
-    if (u < f->p_missing + f->p_wrongtype) {
-        *variant = (int)(v % NA(wrongtype_fields));
-        return APISIM_RECFAULT_WRONGTYPE;
-    }
-    return APISIM_RECFAULT_NONE;
-}
-
-enum apisim_recfault apisim_record_fault(const struct apisim_faults *f, const char *seed,
-                                         int64_t page, int index, const char **field)
-{
-    int variant;
-    enum apisim_recfault rf = record_fault_h(f, apisim__seed_hash(seed), page, index, &variant);
-    if (field)
-        *field = rf == APISIM_RECFAULT_MISSING     ? missing_fields[variant]
-                 : rf == APISIM_RECFAULT_WRONGTYPE ? wrongtype_fields[variant]
-                                                   : "";
-    return rf;
-}
-
-/* ---- nationalities ------------------------------------------------------------------- */
-
-int apisim_nat_count(void) { return apisim__nat_count; }
-
-const char *apisim_nat_code(int i)
-{
-    return i >= 0 && i < apisim__nat_count ? apisim__nats[i].code : NULL;
-}
-
-int apisim_nat_find(const char *code)
-{
-    if (!code || strlen(code) != 2)
-        return -1;
-    char up[3] = {(char)(code[0] & ~0x20), (char)(code[1] & ~0x20), 0};
-    for (int i = 0; i < apisim__nat_count; i++)
-        if (memcmp(apisim__nats[i].code, up, 3) == 0)
-            return i;
-    return -1;
-}
-
-int apisim_nat_postcode_numeric(int i)
-{
-    return i >= 0 && i < apisim__nat_count ? apisim__nats[i].pc_numeric : 0;
-}
+#define TAG_KEY 0x4b45590000000000ULL /* hash tag of the messy-key decision */
 
 /* ---- text helpers -------------------------------------------------------------------- */
 
@@ -515,18 +368,6 @@ struct damage {
     int bad_text;          /* name.first ends in: 1 a lone surrogate escape, 2 byte 0xff */
 };
 
-/* Which text damage a record gets (0 none); it depends on neither the attempt nor
- * the other faults, so a retried page serves the same bytes. */
-static int bad_text_h(const struct apisim_faults *f, uint64_t sh, int64_t page, int index)
-{
-    if (f->p_bad_text <= 0)
-        return 0;
-    uint64_t h = apisim__hash4(f->seed, sh, (uint64_t)page, TAG_TXT | (uint32_t)index);
-    if (apisim__unit(h) >= f->p_bad_text)
-        return 0;
-    return 1 + (int)((apisim__mix64(h) >> 40) & 1);
-}
-
 static inline int is(const char *a, const char *b) { return a && strcmp(a, b) == 0; }
 
 /* Key with its comma: first key of an object gets none. */
@@ -782,25 +623,7 @@ static char *put_user(char *p, const struct apisim_query *q, uint64_t sh, int in
 
 int apisim__json_string(struct spate_buf *out, const char *s)
 {
-    if (spate_buf_reserve(out, strlen(s) * 6 + 2) != 0)
-        return SPATE_ENOMEM;
-    char *p = out->data + out->len;
-    *p++ = '"';
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-        if (*c == '"' || *c == '\\') {
-            *p++ = '\\';
-            *p++ = (char)*c;
-        } else if (*c < 0x20) {
-            LIT(p, "\\u00");
-            *p++ = hexd[*c >> 4];
-            *p++ = hexd[*c & 15];
-        } else {
-            *p++ = (char)*c;
-        }
-    }
-    *p++ = '"';
-    out->len = (size_t)(p - out->data);
-    return 0;
+    return spate_json_escape(out, s, strlen(s)) ? SPATE_ENOMEM : 0;
 }
 
 int apisim_render(const struct apisim_query *q, struct spate_buf *out,
@@ -822,13 +645,13 @@ int apisim_render(const struct apisim_query *q, struct spate_buf *out,
         char *p = out->data + out->len;
         if (i)
             *p++ = ',';
-        int variant;
-        struct damage dm = {NULL, NULL, bad_text_h(&q->faults, sh, q->page, i)};
-        enum apisim_recfault rf = record_fault_h(&q->faults, sh, q->page, i, &variant);
+        const char *field;
+        struct damage dm = {NULL, NULL, apisim__bad_text_h(&q->faults, sh, q->page, i)};
+        enum apisim_recfault rf = apisim__record_fault_h(&q->faults, sh, q->page, i, &field);
         if (rf == APISIM_RECFAULT_MISSING)
-            dm.missing = missing_fields[variant];
+            dm.missing = field;
         else if (rf == APISIM_RECFAULT_WRONGTYPE)
-            dm.wrongtype = wrongtype_fields[variant];
+            dm.wrongtype = field;
         if (recfaults)
             recfaults[rf]++;
         p = put_user(p, q, sh, i, &dm, &dg);
@@ -849,57 +672,4 @@ int apisim_render(const struct apisim_query *q, struct spate_buf *out,
 done:
     digests_free(&dg);
     return rc;
-}
-
-/* ---- body damage for request faults -------------------------------------------------- */
-
-/* How a MALFORMED or TRUNCATED body is damaged, decided from the same inputs as the
- * fault itself so tests can replay it. */
-uint64_t apisim__shape_hash(const struct apisim_faults *f, const char *seed, int64_t page,
-                            uint32_t attempt)
-{
-    return apisim__hash4(f->seed, apisim__seed_hash(seed), (uint64_t)page, TAG_SHAPE | attempt);
-}
-
-static const char html_error[] =
-    "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
-    "<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n";
-
-int apisim_damage_body(const struct apisim_faults *f, enum apisim_fault kind, const char *seed,
-                       int64_t page, uint32_t attempt, struct spate_buf *body)
-{
-    uint64_t shape = apisim__shape_hash(f, seed, page, attempt);
-    if (kind == APISIM_FAULT_TRUNCATED) {
-        if (body->len > 1)
-            body->len = 1 + (size_t)(shape % (body->len - 1));
-        return 0;
-    }
-    if (kind != APISIM_FAULT_MALFORMED)
-        return 0;
-    switch (shape % 3) {
-    case 0: /* a proxy's HTML error page sent as 200 */
-        body->len = 0;
-        return spate_buf_append(body, html_error, sizeof html_error - 1);
-    case 1: { /* a trailing comma after the last record */
-        static const char marker[] = "],\"info\":{";
-        size_t mlen = sizeof marker - 1;
-        size_t pos = body->len >= 2 ? body->len - 2 : 0; /* noinfo: before the final "]}" */
-        for (size_t i = body->len >= mlen ? body->len - mlen + 1 : 0; i-- > 0;)
-            if (memcmp(body->data + i, marker, mlen) == 0) {
-                pos = i;
-                break;
-            }
-        if (spate_buf_reserve(body, 1) != 0)
-            return SPATE_ENOMEM;
-        memmove(body->data + pos + 1, body->data + pos, body->len - pos);
-        body->data[pos] = ',';
-        body->len++;
-        return 0;
-    }
-    default: /* a raw control byte in the middle: invalid anywhere in JSON text */
-        if (body->len == 0)
-            return spate_buf_append(body, "\x01", 1);
-        body->data[body->len / 2] = '\x01';
-        return 0;
-    }
 }

@@ -72,7 +72,15 @@ static inline double apisim__unit(uint64_t x)
 }
 
 /* 64-bit hash of the seed string (FNV-1a, then mixed). */
-uint64_t apisim__seed_hash(const char *seed);
+static inline uint64_t apisim__seed_hash(const char *seed)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (const unsigned char *p = (const unsigned char *)seed; *p; p++) {
+        h ^= *p;
+        h *= 0x100000001b3ULL;
+    }
+    return apisim__mix64(h);
+}
 /* Hash of a tuple, for decisions that must not depend on draw order. */
 static inline uint64_t apisim__hash4(uint64_t a, uint64_t b, uint64_t c, uint64_t d)
 {
@@ -88,6 +96,16 @@ static inline uint64_t apisim__hash4(uint64_t a, uint64_t b, uint64_t c, uint64_
 size_t apisim__ascii_fold(const char *name, char *out, size_t cap);
 /* Display part of a table entry (up to '|'): pointer and length. */
 size_t apisim__display_len(const char *entry);
+
+/* The record fault of record `index` of a page, from the seed's hash sh (what
+ * apisim_record_fault decides from the seed string); *field gets the damaged
+ * field's path ("" for none). */
+/* Which text damage record index of a page gets: 0 none, 1 name.first ends in a
+ * lone surrogate escape, 2 in byte 0xff. It depends on neither the attempt nor the
+ * other faults, so a retried page serves the same bytes. */
+int apisim__bad_text_h(const struct apisim_faults *f, uint64_t sh, int64_t page, int index);
+enum apisim_recfault apisim__record_fault_h(const struct apisim_faults *f, uint64_t sh,
+                                            int64_t page, int index, const char **field);
 
 /* Hash deciding how a damaged body is damaged (see apisim_damage_body). */
 uint64_t apisim__shape_hash(const struct apisim_faults *f, const char *seed, int64_t page,

@@ -65,28 +65,6 @@ int apisim_page_records(const struct apisim_query *q)
     return left <= 0 ? 0 : left < q->results ? (int)left : q->results;
 }
 
-int apisim_faults_validate(const struct apisim_faults *f, char *err, size_t errlen)
-{
-    const double shares[] = {f->p_5xx, f->p_429, f->p_malformed, f->p_truncated, f->p_reset,
-                             f->p_missing, f->p_wrongtype, f->p_messy_keys, f->p_bad_text};
-    for (size_t i = 0; i < sizeof shares / sizeof shares[0]; i++)
-        if (!(shares[i] >= 0.0 && shares[i] <= 1.0))
-            return fail(err, errlen, "fault shares must be between 0 and 1");
-    if (f->p_5xx + f->p_429 + f->p_malformed + f->p_truncated + f->p_reset > 1.0 + 1e-9)
-        return fail(err, errlen,
-                    "the request fault shares (5xx, 429, malformed, truncated, reset) add up "
-                    "to more than 1");
-    if (f->p_missing + f->p_wrongtype > 1.0 + 1e-9)
-        return fail(err, errlen, "the record fault shares (missing, wrong-type) add up to more "
-                                 "than 1");
-    if (f->retry_after_s < 0 || f->retry_after_s > 3600)
-        return fail(err, errlen, "retry-after must be between 0 and 3600 seconds");
-    if (f->latency_ms < 0 || f->latency_ms > 600000 || f->jitter_ms < 0 ||
-        f->jitter_ms > 600000)
-        return fail(err, errlen, "latency and jitter must be between 0 and 600000 ms");
-    return 0;
-}
-
 static const struct {
     const char *name;
     unsigned bit;

@@ -4,7 +4,7 @@
 
 #include "spate/cql.h"
 #include "spate/kafka.h"
-#include "spate/pipeline.h"
+#include "spate/flow.h"
 #include "spate/sink.h"
 #include "spate/util.h"
 
@@ -127,42 +127,14 @@ static void check_kafka(struct checker *c, const struct spate_config *cfg, int t
     rd_kafka_destroy(rk);
 }
 
-/* Can a Cassandra column of type ctype hold a JSON field declared as ftype? */
-static int type_fits(const char *ftype, const char *ctype)
-{
-    if (!ftype)
-        return 1;
-    static const struct {
-        const char *field;
-        const char *columns;
-    } fits[] = {
-        {"string", " text ascii varchar inet uuid timeuuid timestamp date time "},
-        {"integer", " int bigint smallint tinyint varint counter decimal float double "
-                    "timestamp text "},
-        {"number", " float double decimal text "},
-        {"boolean", " boolean text "},
-        {"timestamp", " timestamp date bigint text "},
-        {"uuid", " uuid timeuuid text "},
-        {"object", " text blob "},
-        {"array", " text blob "},
-    };
-    char pat[64];
-    snprintf(pat, sizeof pat, " %s ", ctype);
-    for (size_t i = 0; i < sizeof fits / sizeof fits[0]; i++)
-        if (!strcmp(fits[i].field, ftype))
-            return strstr(fits[i].columns, pat) != NULL || !strncmp(ctype, "frozen", 6) ||
-                   strchr(ctype, '<') != NULL;
-    return 1;
-}
-
 /* A key column that can receive null makes Cassandra refuse the row, and the
  * sink then sends the whole record to the DLQ: every table it feeds loses it. */
 static int check_keys(struct checker *c, const struct spate_config *cfg, const char *topic,
                       const struct spate_sink_table_config *tab, struct cql_result *res,
                       size_t rows)
 {
-    struct sql_guarantees g;
-    pipeline_sql_guarantees(cfg, topic, &g);
+    struct flow_sql_guarantees g;
+    flow_sql_guarantees_of(cfg, topic, &g);
     int bad = 0;
     for (size_t r = 0; r < rows; r++) {
         const char *name, *kind;
@@ -277,7 +249,7 @@ static void check_cassandra(struct checker *c, const struct spate_config *cfg, i
                         ctype[tl] = '\0';
                     }
                 }
-                char fix[256];
+                char fix[256], why[256];
                 if (!ctype[0]) {
                     snprintf(fix, sizeof fix,
                              "ALTER TABLE %s.%s ADD %s <type>, or remove it from sink.mappings",
@@ -285,11 +257,11 @@ static void check_cassandra(struct checker *c, const struct spate_config *cfg, i
                     fail(c, fix, "cassandra: %s.%s has no column %s (mapped from %s)", ks,
                          tab->table, cc->column, cc->from);
                     bad++;
-                } else if (!type_fits(cc->type, ctype)) {
+                } else if (sink_check_mapping(cc->from, cc->type, ctype, why, sizeof why) != 0) {
                     snprintf(fix, sizeof fix,
                              "change the column type or the mapping's type for %s", cc->column);
-                    fail(c, fix, "cassandra: %s.%s.%s is %s, which cannot hold the mapped %s field", ks,
-                         tab->table, cc->column, ctype, cc->type);
+                    fail(c, fix, "cassandra: %s.%s.%s is %s, which cannot hold the mapping "
+                                 "from %s: %s", ks, tab->table, cc->column, ctype, cc->from, why);
                     bad++;
                 }
             }

@@ -8,6 +8,7 @@
 #include "spate/metrics.h"
 #include "spate/util.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <malloc.h>
@@ -51,7 +52,23 @@ static void usage(FILE *f)
             "  --topic-dlq T        send bad payloads to T instead of kafka.topic_dlq\n"
             "  --dlq-max-bytes N    raw bytes kept in a DLQ message (default 65536)\n"
             "  --metrics-port P     serve /metrics on P (default metrics.ingest_port, 0 = off)\n"
+            "  --summary FILE       at exit, append the counts as one JSON line to FILE\n"
             "  -h, --help           this help\n");
+}
+
+/* The counts for a program (spate run adds them up across restarts): one
+ * JSON object a line, appended, so each process of a run leaves its own. */
+static int write_summary(const char *path, const struct ingest_summary *sum)
+{
+    FILE *f = fopen(path, "a");
+    if (!f)
+        return -1;
+    fprintf(f, "{\"requests\":%" PRIu64 ",\"fetched\":%" PRIu64 ",\"produced\":%" PRIu64
+               ",\"dlq\":%" PRIu64 ",\"retries\":%" PRIu64 ",\"failed\":%" PRIu64
+               ",\"elapsed_ms\":%" PRId64 "}\n",
+            sum->requests, sum->fetched, sum->produced, sum->dlq, sum->retries, sum->failed,
+            (int64_t)sum->elapsed_ms);
+    return fclose(f) == 0 ? 0 : -1;
 }
 
 static int parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out)
@@ -67,7 +84,7 @@ static int parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out)
 int cmd_ingest(struct cli_ctx *ctx, int argc, char **argv)
 {
     enum { O_SOURCE = 256, O_RATE, O_CONC, O_BATCH, O_MAX, O_FOR, O_SEED, O_RESET, O_TRAW,
-           O_TDLQ, O_DLQMAX, O_MPORT };
+           O_TDLQ, O_DLQMAX, O_MPORT, O_SUMMARY };
     static const struct option longopts[] = {
         {"source", required_argument, NULL, O_SOURCE},
         {"rate", required_argument, NULL, O_RATE},
@@ -81,10 +98,12 @@ int cmd_ingest(struct cli_ctx *ctx, int argc, char **argv)
         {"topic-dlq", required_argument, NULL, O_TDLQ},
         {"dlq-max-bytes", required_argument, NULL, O_DLQMAX},
         {"metrics-port", required_argument, NULL, O_MPORT},
+        {"summary", required_argument, NULL, O_SUMMARY},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     struct ingest_options o = {.rate = -1};
+    const char *summary_path = NULL;
     int64_t metrics_port = -1, v;
     optind = 1;
     opterr = 0;
@@ -154,6 +173,9 @@ int cmd_ingest(struct cli_ctx *ctx, int argc, char **argv)
                 return CLI_USAGE;
             }
             break;
+        case O_SUMMARY:
+            summary_path = optarg;
+            break;
         case 'h':
             usage(stdout);
             return CLI_OK;
@@ -220,6 +242,8 @@ int cmd_ingest(struct cli_ctx *ctx, int argc, char **argv)
            sum.requests, sum.fetched, sum.produced, sum.dlq, sum.retries, sum.failed, secs,
            secs > 0 ? (double)sum.produced / secs : 0.0);
     fflush(stdout);
+    if (summary_path && write_summary(summary_path, &sum) != 0)
+        fprintf(stderr, "spate ingest: --summary %s: %s\n", summary_path, strerror(errno));
     if (rc == SPATE_ECONFIG)
         return CLI_USAGE;
     if (rc == SPATE_EHTTP && sum.gave_up > 0) {

@@ -5,7 +5,8 @@
 #include "spate/error.h"
 #include "spate/kafka.h"
 #include "spate/log.h"
-#include "spate/pipeline.h"
+#include "spate/flow.h"
+#include "spate/proc.h"
 #include "spate/util.h"
 
 #include <dirent.h>
@@ -49,59 +50,18 @@ static void usage(FILE *f)
             "spark_submit, driver, jars_dir. Topics and brokers come from the kafka section.\n");
 }
 
-/* ---- a growable argv -------------------------------------------------------- */
+/* ---- argv (spate/proc.h) ------------------------------------------------------ */
 
-struct argv_buf {
-    char **v;
-    size_t n, cap;
-    int oom;
-};
-
-static void arg_add(struct argv_buf *a, const char *s)
+static void arg_add2(struct spate_argv *a, const char *opt, const char *val)
 {
-    if (a->oom)
-        return;
-    if (a->n + 2 > a->cap) {
-        size_t cap = a->cap ? a->cap * 2 : 64;
-        char **v = realloc(a->v, cap * sizeof *v);
-        if (!v) {
-            a->oom = 1;
-            return;
-        }
-        a->v = v;
-        a->cap = cap;
-    }
-    char *d = strdup(s);
-    if (!d) {
-        a->oom = 1;
-        return;
-    }
-    a->v[a->n++] = d;
-    a->v[a->n] = NULL;
+    spate_argv_add(a, opt);
+    spate_argv_add(a, val);
 }
 
-static void arg_add2(struct argv_buf *a, const char *opt, const char *val)
+static void arg_addkv(struct spate_argv *a, const char *opt, const char *k, const char *v)
 {
-    arg_add(a, opt);
-    arg_add(a, val);
-}
-
-static void arg_addkv(struct argv_buf *a, const char *opt, const char *k, const char *v)
-{
-    struct spate_buf b = {0};
-    if (spate_buf_appendf(&b, "%s=%s", k, v) != 0) {
-        a->oom = 1;
-        return;
-    }
-    arg_add2(a, opt, b.data);
-    spate_buf_free(&b);
-}
-
-static void arg_free(struct argv_buf *a)
-{
-    for (size_t i = 0; i < a->n; i++)
-        free(a->v[i]);
-    free(a->v);
+    spate_argv_add(a, opt);
+    spate_argv_addf(a, "%s=%s", k, v);
 }
 
 /* ---- paths -------------------------------------------------------------------- */
@@ -123,9 +83,7 @@ static void resolve_path(const char *path, char *out, size_t outlen)
     if (access(out, F_OK) == 0)
         return;
     char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = '\0';
+    if (spate_self_exe(exe, sizeof exe) == 0) {
         char *slash = strrchr(exe, '/');
         if (slash) {
             /* resolve the root, not the file: the venv's python is a symlink
@@ -224,8 +182,8 @@ struct spark_opts {
     const char *master;
     const char *deploy_mode;
     const char *trigger;   /* --trigger T for all queries */
-    struct argv_buf query_triggers; /* Q=T */
-    struct argv_buf queries;
+    struct spate_argv query_triggers; /* Q=T */
+    struct spate_argv queries;
 };
 
 static void print_command(char **argv)
@@ -293,9 +251,9 @@ static int build_and_exec(struct spate_config *cfg, struct spark_opts *o)
         return CLI_FAIL;
     }
 
-    struct argv_buf a = {0};
+    struct spate_argv a = {0};
     if (o->submit) {
-        arg_add(&a, submit);
+        spate_argv_add(&a, submit);
         arg_add2(&a, "--master", o->master);
         arg_add2(&a, "--deploy-mode", o->deploy_mode ? o->deploy_mode : "client");
         arg_add2(&a, "--name", "spate");
@@ -305,10 +263,10 @@ static int build_and_exec(struct spate_config *cfg, struct spark_opts *o)
         /* the virtualenv's python for the driver; executors run no Python
          * code (the job is SQL only), so they need none */
         arg_addkv(&a, "--conf", "spark.pyspark.driver.python", python);
-        arg_add(&a, driver);
+        spate_argv_add(&a, driver);
     } else {
-        arg_add(&a, python);
-        arg_add(&a, driver);
+        spate_argv_add(&a, python);
+        spate_argv_add(&a, driver);
         arg_add2(&a, "--master", o->master ? o->master : sc->master);
         arg_add2(&a, "--jars", jars.data);
         for (size_t i = 0; i < sc->conf.count; i++)
@@ -337,23 +295,23 @@ static int build_and_exec(struct spate_config *cfg, struct spark_opts *o)
     for (size_t i = 0; i < sc->query_count; i++)
         if (sc->queries[i].trigger)
             arg_addkv(&a, "--query-trigger", sc->queries[i].name, sc->queries[i].trigger);
-    for (size_t i = 0; i < o->query_triggers.n; i++)
-        arg_add2(&a, "--query-trigger", o->query_triggers.v[i]);
-    for (size_t i = 0; i < o->queries.n; i++)
-        arg_add2(&a, "--query", o->queries.v[i]);
+    for (int i = 0; i < o->query_triggers.argc; i++)
+        arg_add2(&a, "--query-trigger", o->query_triggers.argv[i]);
+    for (int i = 0; i < o->queries.argc; i++)
+        arg_add2(&a, "--query", o->queries.argv[i]);
     enum spate_log_level lvl = spate_log_get_level();
     arg_add2(&a, "--spark-log-level", lvl <= SPATE_LOG_DEBUG ? "INFO" : "WARN");
     if (o->check)
-        arg_add(&a, "--check");
+        spate_argv_add(&a, "--check");
     if (a.oom) {
-        arg_free(&a);
+        spate_argv_free(&a);
         fprintf(stderr, "spate spark: out of memory\n");
         return CLI_FAIL;
     }
 
     if (o->dry_run) {
-        print_command(a.v);
-        arg_free(&a);
+        print_command(a.argv);
+        spate_argv_free(&a);
         return CLI_OK;
     }
     /* Spark's Kafka source fails with a page of stack traces when the raw
@@ -366,13 +324,13 @@ static int build_and_exec(struct spate_config *cfg, struct spark_opts *o)
     sigaction(SIGTERM, &sa, &old_term);
     char err[512];
     int rc = o->check ? 0
-                      : pipeline_await_topic(cfg, cfg->kafka.topic_raw, "spark", &stop_requested,
+                      : flow_await_topic(cfg, cfg->kafka.topic_raw, "spark", &stop_requested,
                                              err, sizeof err);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     if (rc) {
         fprintf(stderr, "spate spark: %s\n", err);
-        arg_free(&a);
+        spate_argv_free(&a);
         return CLI_FAIL;
     }
     /* The job translates kafka.properties' security settings into its Java
@@ -397,10 +355,10 @@ static int build_and_exec(struct spate_config *cfg, struct spark_opts *o)
     SPATE_INFO("spark", "%s the job: %s %s (checkpoints in %s)",
                o->submit ? "submitting" : "starting", exe, driver, ckpt);
     fflush(NULL);
-    execv(exe, a.v);
+    execv(exe, a.argv);
     int e = errno;
     fprintf(stderr, "spate spark: cannot run %s: %s\n", exe, strerror(e));
-    arg_free(&a);
+    spate_argv_free(&a);
     return CLI_FAIL;
 }
 
@@ -436,10 +394,10 @@ int cmd_spark(struct cli_ctx *ctx, int argc, char **argv)
     int c, rc = CLI_OK;
     while (rc == CLI_OK && (c = getopt_long(ac, av, "+q:t:m:d:Cnh", opts, NULL)) != -1) {
         switch (c) {
-        case 'q': arg_add(&o.queries, optarg); break;
+        case 'q': spate_argv_add(&o.queries, optarg); break;
         case 't':
             if (strchr(optarg, '=') != NULL)
-                arg_add(&o.query_triggers, optarg);
+                spate_argv_add(&o.query_triggers, optarg);
             else
                 o.trigger = optarg;
             break;
@@ -474,7 +432,7 @@ int cmd_spark(struct cli_ctx *ctx, int argc, char **argv)
         struct spate_config *cfg = cli_config(ctx);
         rc = cfg ? build_and_exec(cfg, &o) : CLI_USAGE;
     }
-    arg_free(&o.queries);
-    arg_free(&o.query_triggers);
+    spate_argv_free(&o.queries);
+    spate_argv_free(&o.query_triggers);
     return rc < 0 ? CLI_OK : rc;
 }

@@ -3,7 +3,7 @@
 #include "cli.h"
 
 #include "spate/error.h"
-#include "spate/pipeline.h"
+#include "spate/flow.h"
 #include "spate/util.h"
 
 #include <getopt.h>
@@ -38,17 +38,17 @@ static void usage(FILE *f)
             "  --json               print the report as one JSON object\n");
 }
 
-static void on_raw(void *arg, const struct scan_record *r) { ledger_add_raw(arg, r); }
-static void on_clean(void *arg, const struct scan_record *r) { ledger_add_clean(arg, r); }
-static void on_dlq(void *arg, const struct scan_record *r) { ledger_add_dlq(arg, r); }
+static void on_raw(void *arg, const struct flow_scan_record *r) { flow_ledger_add_raw(arg, r); }
+static void on_clean(void *arg, const struct flow_scan_record *r) { flow_ledger_add_clean(arg, r); }
+static void on_dlq(void *arg, const struct flow_scan_record *r) { flow_ledger_add_dlq(arg, r); }
 
 static int on_stored(void *arg, const char *key, size_t len, int64_t count)
 {
     (void)count;
-    return ledger_add_stored(arg, key, len) != 0;
+    return flow_ledger_add_stored(arg, key, len) != 0;
 }
 
-static void print_check(const struct ledger_check *c)
+static void print_check(const struct flow_ledger_check *c)
 {
     printf("  %-40s %10llu %10llu %10llu", c->name, (unsigned long long)c->expected,
            (unsigned long long)c->found, (unsigned long long)c->missing);
@@ -61,7 +61,7 @@ static void print_check(const struct ledger_check *c)
 }
 
 /* The verdict names the check, the stage and what was found. */
-static void print_failure(const struct ledger_check *c, const char *from, const char *to)
+static void print_failure(const struct flow_ledger_check *c, const char *from, const char *to)
 {
     if (c->missing && c->expected && !strcmp(c->stage, "ingest"))
         printf("LOSS at ingest: it fetched %llu records, but %s and the ingest DLQ hold %llu "
@@ -121,11 +121,11 @@ int cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
     if (!cfg)
         return CLI_USAGE;
 
-    struct ledger *l = ledger_new(since);
-    struct keyset *stored = keyset_new();
+    struct flow_ledger *l = flow_ledger_new(since);
+    struct flow_keyset *stored = flow_keyset_new();
     if (!l || !stored) {
-        ledger_free(l);
-        keyset_free(stored);
+        flow_ledger_free(l);
+        flow_keyset_free(stored);
         fprintf(stderr, "spate verify: out of memory\n");
         return CLI_FAIL;
     }
@@ -133,40 +133,40 @@ int cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
     uint64_t n;
     const char *bs = cfg->kafka.bootstrap_servers;
     const struct spate_kvlist *props = &cfg->kafka.properties;
-    int rc = scan_topic(bs, props, cfg->kafka.topic_raw, (int)timeout_ms, on_raw, l, &n, err,
+    int rc = flow_scan_topic(bs, props, cfg->kafka.topic_raw, (int)timeout_ms, on_raw, l, &n, err,
                         sizeof err);
     if (!rc)
-        rc = scan_topic(bs, props, cfg->kafka.topic_clean, (int)timeout_ms, on_clean, l, &n,
+        rc = flow_scan_topic(bs, props, cfg->kafka.topic_clean, (int)timeout_ms, on_clean, l, &n,
                         err, sizeof err);
     if (!rc)
-        rc = scan_topic(bs, props, cfg->kafka.topic_dlq, (int)timeout_ms, on_dlq, l, &n, err,
+        rc = flow_scan_topic(bs, props, cfg->kafka.topic_dlq, (int)timeout_ms, on_dlq, l, &n, err,
                         sizeof err);
     if (!rc)
-        rc = scan_table_keys(cfg, table, key_column, stored, err, sizeof err);
+        rc = flow_scan_table_keys(cfg, table, key_column, stored, err, sizeof err);
     if (!rc)
-        keyset_each(stored, on_stored, l);
-    keyset_free(stored);
+        flow_keyset_each(stored, on_stored, l);
+    flow_keyset_free(stored);
     /* A query table keyed by fetch time holds a row per appearance of a key (the
      * API serving a user twice, ingest fetching a page again): count them, so the
      * report says what the table holds rather than assuming one row per key. */
     uint64_t q_rows = 0, q_keys = 0;
     int have_query = 0;
     if (!rc && query_table[0]) {
-        struct keyset *qs = keyset_new();
+        struct keyset *qs = flow_keyset_new();
         char qerr[512];
-        if (qs && scan_table_keys(cfg, query_table, key_column, qs, qerr, sizeof qerr) == 0) {
-            q_rows = keyset_total(qs);
-            q_keys = keyset_distinct(qs);
+        if (qs && flow_scan_table_keys(cfg, query_table, key_column, qs, qerr, sizeof qerr) == 0) {
+            q_rows = flow_keyset_total(qs);
+            q_keys = flow_keyset_distinct(qs);
             have_query = 1;
         }
-        keyset_free(qs);
+        flow_keyset_free(qs);
     }
-    struct ledger_report rep;
-    if (!rc && ledger_evaluate(l, expect_fetched, &rep) != 0) {
+    struct flow_ledger_report rep;
+    if (!rc && flow_ledger_evaluate(l, expect_fetched, &rep) != 0) {
         snprintf(err, sizeof err, "out of memory");
         rc = SPATE_ENOMEM;
     }
-    ledger_free(l);
+    flow_ledger_free(l);
     if (rc) {
         fprintf(stderr, "spate verify: %s\n", err);
         return CLI_FAIL;

@@ -2,6 +2,9 @@
 /* log.c -- leveled, timestamped, thread-safe log lines on stderr. */
 #include "spate/log.h"
 
+#include "spate/text.h"
+#include "spate/util.h"
+
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,18 +31,6 @@ int spate_log_level_parse(const char *name, enum spate_log_level *out)
     return -3; /* SPATE_EINVAL; kept literal so log.c has no dependencies */
 }
 
-static void json_escape(FILE *f, const char *s)
-{
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-}
 
 void spate_vlog(enum spate_log_level level, const char *component,
                 const char *fmt, va_list ap)
@@ -58,12 +49,16 @@ void spate_vlog(enum spate_log_level level, const char *component,
 
     pthread_mutex_lock(&log_lock);
     if (log_json) {
-        fprintf(stderr, "{\"ts\":\"%s.%03ldZ\",\"level\":\"%s\",\"component\":\"",
-                when, ts.tv_nsec / 1000000, level_names[level]);
-        json_escape(stderr, component);
-        fputs("\",\"msg\":\"", stderr);
-        json_escape(stderr, msg);
-        fputs("\"}\n", stderr);
+        struct spate_buf line = {0};
+        spate_buf_appendf(&line, "{\"ts\":\"%s.%03ldZ\",\"level\":\"%s\",\"component\":",
+                          when, ts.tv_nsec / 1000000, level_names[level]);
+        spate_json_escape(&line, component, strlen(component));
+        spate_buf_append(&line, ",\"msg\":", 7);
+        spate_json_escape(&line, msg, strlen(msg));
+        spate_buf_append(&line, "}\n", 2);
+        if (line.data)
+            fwrite(line.data, 1, line.len, stderr);
+        spate_buf_free(&line);
     } else {
         fprintf(stderr, "%s.%03ldZ %-5s %-7s %s\n", when, ts.tv_nsec / 1000000,
                 level_names[level], component, msg);

@@ -212,3 +212,33 @@ void spate_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d)
     *m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
     *y = yoe + era * 400 + (*m <= 2);
 }
+
+uint64_t spate_rand64(uint64_t *state)
+{
+    uint64_t x = *state ? *state : 0x9E3779B97F4A7C15ull;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *state = x;
+    return x * 0x2545F4914F6CDD1Dull;
+}
+
+int64_t spate_backoff_ms(int attempt, int64_t initial_ms, int64_t max_ms, uint64_t *rng)
+{
+    if (attempt < 1)
+        attempt = 1;
+    if (initial_ms < 1)
+        initial_ms = 1;
+    if (max_ms < initial_ms)
+        max_ms = initial_ms;
+    int64_t base = initial_ms;
+    for (int i = 1; i < attempt && base < max_ms; i++)
+        base = base > max_ms / 2 ? max_ms : base * 2;
+    if (base > max_ms)
+        base = max_ms;
+    if (!rng)
+        return base;
+    int64_t half = base / 2;
+    int64_t span = base - half; /* jitter range, inclusive */
+    return half + (int64_t)(spate_rand64(rng) % (uint64_t)(span + 1));
+}

@@ -284,9 +284,20 @@ int cql__value_validate(const struct cql_type *t, const uint8_t *p, int32_t len,
  * from the kind). On a mismatch returns SPATE_ETYPE with why in err. */
 int cql__value_encode(struct spate_buf *b, const struct cql_type *t, const struct cql_value *v,
                       char *err, size_t errlen);
+/* A decimal's [int] scale and varint as text ("-12.345"); n >= 4. */
+int cql__format_decimal(const uint8_t *p, size_t n, struct spate_buf *out);
 /* Cassandra unsigned/signed vint (duration). */
 int cql__vint_write(uint8_t *out, uint64_t v); /* returns bytes written (1..9) */
 int cql__vint_read(struct cql_reader *r, uint64_t *v);
+/* A signed vint is the zigzag of the value: small magnitudes stay short. */
+static inline uint64_t cql__zigzag(int64_t v)
+{
+    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+static inline int64_t cql__unzigzag(uint64_t v)
+{
+    return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
 
 /* ---- connection (conn.c, tls.c) ---------------------------------------------------- */
 

@@ -20,7 +20,7 @@ struct cql_host {
     char name[80]; /* addr:port */
     int up;
     int64_t next_attempt_ms;
-    int backoff_ms;
+    int failures;          /* connect attempts failed in a row: the backoff */
     struct cql_conn *conns;
     int nconns;
     int64_t *tokens;
@@ -78,6 +78,7 @@ struct ring_entry {
 
 struct cql_session {
     struct cql_session_config cfg;
+    uint64_t rng; /* reconnect jitter, so clients that lost a node do not return in step */
     char **contact_points;
     char *cfg_keyspace;
     char *username;
@@ -199,6 +200,12 @@ void cql_session_config_from_spate(struct cql_session_config *c,
 
 /* ---- hosts ----------------------------------------------------------------------------- */
 
+static int64_t reconnect_delay_ms(struct cql_session *s, const struct cql_host *h)
+{
+    return spate_backoff_ms(h->failures + 1, s->cfg.reconnect_initial_ms,
+                            s->cfg.reconnect_max_ms, &s->rng);
+}
+
 static struct cql_host *host_find(struct cql_session *s, const char *addr, int port)
 {
     for (size_t i = 0; i < s->nhosts; i++)
@@ -230,7 +237,7 @@ static struct cql_host *host_add(struct cql_session *s, const char *addr, int po
     spate_strlcpy(h->addr, addr, sizeof h->addr);
     h->port = port;
     snprintf(h->name, sizeof h->name, "%s:%d", addr, port);
-    h->backoff_ms = s->cfg.reconnect_initial_ms;
+    h->failures = 0;
     s->hosts[s->nhosts++] = h;
     return h;
 }
@@ -503,7 +510,7 @@ static void conn_fail(struct cql_session *s, struct cql_conn *c, const char *why
     cql__conn_close(c);
     if (h) {
         host_update_up(h);
-        h->next_attempt_ms = spate_mono_ms() + h->backoff_ms;
+        h->next_attempt_ms = spate_mono_ms() + reconnect_delay_ms(s, h);
     }
     for (size_t i = 0; i < np; i++) {
         struct cql_req *r = pending[i];
@@ -553,7 +560,7 @@ static void on_conn_ready(struct cql_session *s, struct cql_conn *c)
     c->last_used_ms = c->last_read_ms = spate_mono_ms();
     if (!h->up && !s->starting) /* a reconnect: worth a line, the first connect is not */
         SPATE_INFO(LOGC, "connected to %s", h->name);
-    h->backoff_ms = s->cfg.reconnect_initial_ms;
+    h->failures = 0;
     h->up = 1;
     /* a USE may have run while this connection was being set up */
     if (strcmp(c->keyspace, s->keyspace) != 0)
@@ -568,11 +575,11 @@ static void attempt_failed(struct cql_session *s, struct cql_conn *c, int rc)
     struct cql_host *h = c->host;
     snprintf(h->last_err, sizeof h->last_err, "%s", c->errstr);
     h->last_rc = rc;
-    h->next_attempt_ms = spate_mono_ms() + h->backoff_ms;
-    SPATE_DEBUG(LOGC, "connect to %s failed: %s (next in %d ms)", h->name, c->errstr,
-                h->backoff_ms);
-    h->backoff_ms = h->backoff_ms * 2 > s->cfg.reconnect_max_ms ? s->cfg.reconnect_max_ms
-                                                                : h->backoff_ms * 2;
+    int64_t delay = reconnect_delay_ms(s, h);
+    h->next_attempt_ms = spate_mono_ms() + delay;
+    SPATE_DEBUG(LOGC, "connect to %s failed: %s (next in %lld ms)", h->name, c->errstr,
+                (long long)delay);
+    h->failures++;
     host_update_up(h);
 }
 
@@ -766,10 +773,10 @@ static void handle_event(struct cql_session *s, struct cql_response *r)
         struct cql_host *h = host_find(s, a, s->cfg.port);
         if (!strcmp(r->event_change, "UP") && h) {
             h->next_attempt_ms = 0;
-            h->backoff_ms = s->cfg.reconnect_initial_ms;
+            h->failures = 0;
         } else if (!strcmp(r->event_change, "DOWN") && h) {
             /* our own connections tell us when they break; just back off */
-            h->next_attempt_ms = spate_mono_ms() + h->backoff_ms;
+            h->next_attempt_ms = spate_mono_ms() + reconnect_delay_ms(s, h);
         } else {
             s->need_refresh = 1;
         }
@@ -1875,6 +1882,7 @@ int cql_session_new(const struct cql_session_config *cfg, struct cql_session **o
         snprintf(err, errlen, "out of memory");
         return SPATE_ENOMEM;
     }
+    s->rng = (uint64_t)spate_mono_us() ^ (uint64_t)(uintptr_t)s;
     s->cfg = *cfg;
     if (s->cfg.connections_per_host < 1)
         s->cfg.connections_per_host = 1;

@@ -821,7 +821,7 @@ static void schedule_retry(struct ingest_src *s, struct ingest_req *r, const cha
     body_uncount(eng, r);
     spate_buf_reset(&r->body);
     r->attempt++;
-    int64_t delay = ingest__backoff_ms(r->attempt, s->cfg->backoff_initial_ms,
+    int64_t delay = spate_backoff_ms(r->attempt, s->cfg->backoff_initial_ms,
                                        s->cfg->backoff_max_ms, &eng->rng);
     if (r->retry_after_ms > delay)
         delay = r->retry_after_ms;
@@ -1433,7 +1433,7 @@ int ingest_run(const struct spate_config *cfg, const struct ingest_options *opts
     eng->body_limit = (size_t)cfg->ingest.max_response_bytes_total;
     eng->rng = (uint64_t)spate_wall_ms() * 0x9E3779B97F4A7C15ull ^ (uint64_t)getpid();
     snprintf(eng->run_id, sizeof eng->run_id, "%012" PRIx64,
-             (uint64_t)(ingest__rand(&eng->rng) & 0xFFFFFFFFFFFFull));
+             (uint64_t)(spate_rand64(&eng->rng) & 0xFFFFFFFFFFFFull));
     int rc = 0;
 
     size_t want = 0;

@@ -9,16 +9,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* ---- backoff ---------------------------------------------------------- */
-
-/* Small deterministic PRNG (xorshift64*) so jitter is testable. */
-uint64_t ingest__rand(uint64_t *state);
-
-/* Delay before retry number `attempt` (1 = first retry): the capped
- * exponential base = min(max_ms, initial_ms * 2^(attempt-1)), then "equal
- * jitter": base/2 + uniform[0, base/2]. Always within [base/2, base]. */
-int64_t ingest__backoff_ms(int attempt, int64_t initial_ms, int64_t max_ms, uint64_t *rng);
-
 /* ---- token bucket ----------------------------------------------------- */
 
 /* rate <= 0 means unlimited. Tokens refill continuously up to burst. A pause

@@ -12,34 +12,6 @@
 #include <strings.h>
 #include <time.h>
 
-uint64_t ingest__rand(uint64_t *state)
-{
-    uint64_t x = *state ? *state : 0x9E3779B97F4A7C15ull;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    *state = x;
-    return x * 0x2545F4914F6CDD1Dull;
-}
-
-int64_t ingest__backoff_ms(int attempt, int64_t initial_ms, int64_t max_ms, uint64_t *rng)
-{
-    if (attempt < 1)
-        attempt = 1;
-    if (initial_ms < 1)
-        initial_ms = 1;
-    if (max_ms < initial_ms)
-        max_ms = initial_ms;
-    int64_t base = initial_ms;
-    for (int i = 1; i < attempt && base < max_ms; i++)
-        base = base > max_ms / 2 ? max_ms : base * 2;
-    if (base > max_ms)
-        base = max_ms;
-    int64_t half = base / 2;
-    int64_t span = base - half; /* jitter range, inclusive */
-    return half + (int64_t)(ingest__rand(rng) % (uint64_t)(span + 1));
-}
-
 void ingest__bucket_init(struct ingest_bucket *b, double rate, int64_t now_us)
 {
     memset(b, 0, sizeof *b);

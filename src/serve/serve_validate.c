@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* serve_validate.c -- pure parsers of request parameters (ids, times, limits) and JSON strings. */
 #include "spate/error.h"
+#include "spate/text.h"
 #include "spate/util.h"
 #include "spate/serve.h"
 
@@ -46,38 +47,13 @@ int serve_parse_limit(const char *s, int def, int min, int max, int *out)
     return 0;
 }
 
-static int days_in_month(int64_t y, unsigned m)
+/* A date whole in s: serve's range is 1970..9999, what the tables hold. */
+static int parse_date(const char *s, int64_t *days)
 {
-    static const int dm[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-        return 29;
-    return dm[m - 1];
-}
-
-/* Reads exactly n digits. */
-static int digits(const char **p, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (!isdigit((unsigned char)(*p)[i]))
-            return -1;
-        v = v * 10 + ((*p)[i] - '0');
-    }
-    *p += n;
-    *out = v;
-    return 0;
-}
-
-/* YYYY-MM-DD at *p; advances. */
-static int parse_date(const char **p, int64_t *days)
-{
-    int y, m, d;
-    if (digits(p, 4, &y) || *(*p)++ != '-' || digits(p, 2, &m) || *(*p)++ != '-' ||
-        digits(p, 2, &d))
+    size_t used, len = strlen(s);
+    if (len < 10 || !isdigit((unsigned char)s[0]) || spate_parse_date(s, len, days, &used) ||
+        used != 10 || *days < 0)
         return SPATE_EINVAL;
-    if (y < 1970 || y > 9999 || m < 1 || m > 12 || d < 1 || d > days_in_month(y, (unsigned)m))
-        return SPATE_EINVAL;
-    *days = spate_days_from_civil(y, (unsigned)m, (unsigned)d);
     return 0;
 }
 
@@ -95,8 +71,7 @@ int serve_parse_day(const char *s, int64_t now_ms, int32_t *out_days)
         return 0;
     }
     int64_t days;
-    const char *p = s;
-    if (parse_date(&p, &days) || *p)
+    if (parse_date(s, &days) || s[10])
         return SPATE_EINVAL;
     *out_days = (int32_t)days;
     return 0;
@@ -133,56 +108,11 @@ int serve_parse_time(const char *s, int64_t now_ms, int64_t *out_ms)
         *out_ms = strtoll(s, NULL, 10);
         return 0;
     }
-    const char *p = s;
-    int64_t days;
-    if (parse_date(&p, &days))
-        return SPATE_EINVAL;
-    int64_t ms = days * 86400000;
-    if (!*p) {
-        *out_ms = ms;
-        return 0;
-    }
-    if (*p != 'T' && *p != 't' && *p != ' ')
-        return SPATE_EINVAL;
-    p++;
-    int hh, mm, ss = 0, frac = 0;
-    if (digits(&p, 2, &hh) || *p++ != ':' || digits(&p, 2, &mm) || hh > 23 || mm > 59)
-        return SPATE_EINVAL;
-    if (*p == ':') {
-        p++;
-        if (digits(&p, 2, &ss) || ss > 60)
-            return SPATE_EINVAL;
-        if (*p == '.') {
-            p++;
-            int n = 0, scale = 100;
-            while (isdigit((unsigned char)*p)) {
-                if (n < 3)
-                    frac += (*p - '0') * scale;
-                scale /= 10;
-                n++;
-                p++;
-            }
-            if (n == 0 || n > 9)
-                return SPATE_EINVAL;
-        }
-    }
-    ms += ((int64_t)hh * 3600 + mm * 60 + ss) * 1000 + frac;
-    if (*p == 'Z' || *p == 'z') {
-        p++;
-    } else if (*p == '+' || *p == '-') {
-        int sign = *p++ == '+' ? 1 : -1, oh, om;
-        if (digits(&p, 2, &oh) || oh > 23)
-            return SPATE_EINVAL;
-        if (*p == ':')
-            p++;
-        if (digits(&p, 2, &om) || om > 59)
-            return SPATE_EINVAL;
-        ms -= sign * ((int64_t)oh * 3600 + om * 60) * 1000;
-    } else {
+    int64_t days, ms;
+    int flags;
+    if (parse_date(s, &days) || spate_parse_iso8601(s, strlen(s), &ms, &flags) ||
+        ((flags & SPATE_ISO_TIME) && !(flags & SPATE_ISO_ZONE)))
         return SPATE_EINVAL; /* a time without a zone is ambiguous: refuse it */
-    }
-    if (*p)
-        return SPATE_EINVAL;
     *out_ms = ms;
     return 0;
 }
@@ -242,28 +172,5 @@ char *serve_format_day(int32_t days, char *buf, size_t size)
 
 int serve_json_string(struct spate_buf *out, const char *s, size_t len)
 {
-    int rc = spate_buf_append(out, "\"", 1);
-    size_t start = 0;
-    for (size_t i = 0; i < len && rc == 0; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
-        rc = spate_buf_append(out, s + start, i - start);
-        if (rc)
-            break;
-        switch (c) {
-        case '"': rc = spate_buf_append(out, "\\\"", 2); break;
-        case '\\': rc = spate_buf_append(out, "\\\\", 2); break;
-        case '\n': rc = spate_buf_append(out, "\\n", 2); break;
-        case '\r': rc = spate_buf_append(out, "\\r", 2); break;
-        case '\t': rc = spate_buf_append(out, "\\t", 2); break;
-        default: rc = spate_buf_appendf(out, "\\u%04x", c); break;
-        }
-        start = i + 1;
-    }
-    if (rc == 0)
-        rc = spate_buf_append(out, s + start, len - start);
-    if (rc == 0)
-        rc = spate_buf_append(out, "\"", 1);
-    return rc;
+    return spate_json_escape(out, s, len);
 }

@@ -175,14 +175,6 @@ struct sink {
 
 /* ---- helpers -------------------------------------------------------------- */
 
-static double rnd(struct sink *sk)
-{
-    sk->rng ^= sk->rng << 13;
-    sk->rng ^= sk->rng >> 7;
-    sk->rng ^= sk->rng << 17;
-    return (double)(sk->rng >> 11) / 9007199254740992.0;
-}
-
 static struct sink_route *find_route(struct sink *sk, const char *topic)
 {
     for (size_t i = 0; i < sk->nroutes; i++)
@@ -485,7 +477,7 @@ static void dlq_failed(struct sink *sk, struct sink_rec *r, rd_kafka_resp_err_t 
     if (dlq_transient(e) && r->dlq_attempts <= DLQ_MAX_ATTEMPTS) {
         SPATE_DEBUG(LOG, "DLQ produce: %s, attempt %d: retrying", rd_kafka_err2str(e),
                     r->dlq_attempts);
-        dlq_schedule(sk, r, sink__backoff_ms(r->dlq_attempts, 100, 5000, rnd(sk)));
+        dlq_schedule(sk, r, spate_backoff_ms(r->dlq_attempts, 100, 5000, &sk->rng));
         return;
     }
     metrics_counter_inc(sk->m_dlq_failures);
@@ -855,8 +847,8 @@ static void sent(struct sink *sk, struct sink_write *w, int rc, const char *why)
         sk->sum.retries++;
         metrics_counter_inc(sk->m_retries);
         schedule_retry(sk, w,
-                       sink__backoff_ms(w->attempts, sk->cfg->sink.retry_initial_ms,
-                                        sk->cfg->sink.retry_max_ms, rnd(sk)));
+                       spate_backoff_ms(w->attempts, sk->cfg->sink.retry_initial_ms,
+                                        sk->cfg->sink.retry_max_ms, &sk->rng));
         return;
     }
     poison(sk, r, why);
@@ -917,8 +909,8 @@ static void on_write_done(void *arg, int status, struct cql_result *res,
             sk->last_retry_log_ms = now;
         }
         schedule_retry(sk, w,
-                       sink__backoff_ms(w->attempts, sk->cfg->sink.retry_initial_ms,
-                                        sk->cfg->sink.retry_max_ms, rnd(sk)));
+                       spate_backoff_ms(w->attempts, sk->cfg->sink.retry_initial_ms,
+                                        sk->cfg->sink.retry_max_ms, &sk->rng));
         return;
     }
     set_down(sk, 0, NULL); /* the node answered: it is up, the write is bad */
@@ -964,8 +956,8 @@ static void run_retries(struct sink *sk)
             }
             /* this write is the probe; the others wait for its answer */
             t->probes++;
-            t->next_probe_ms = now + sink__backoff_ms(t->probes + 1, BLOCKED_RECHECK_INITIAL_MS,
-                                                      BLOCKED_RECHECK_MAX_MS, rnd(sk));
+            t->next_probe_ms = now + spate_backoff_ms(t->probes + 1, BLOCKED_RECHECK_INITIAL_MS,
+                                                      BLOCKED_RECHECK_MAX_MS, &sk->rng);
         }
         if (cql_session_in_flight(sk->cql) >= limit) {
             schedule_retry(sk, w, 20); /* the window is full: not a new attempt */

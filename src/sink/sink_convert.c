@@ -3,6 +3,7 @@
 #include "sink_internal.h"
 
 #include "spate/error.h"
+#include "spate/text.h"
 #include "spate/util.h"
 
 #include <arpa/inet.h>
@@ -275,49 +276,6 @@ static char *scratch_strndup(struct sink_scratch *sc, const char *s, size_t len)
 
 /* ---- scalar parsers ---------------------------------------------------------------- */
 
-static int digits(const char *s, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (!isdigit((unsigned char)s[i]))
-            return -1;
-        v = v * 10 + (s[i] - '0');
-    }
-    *out = v;
-    return 0;
-}
-
-static int valid_ymd(int y, int m, int d)
-{
-    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (m < 1 || m > 12 || d < 1)
-        return 0;
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    int max = mdays[m - 1] + (m == 2 && leap);
-    return d <= max;
-}
-
-static int parse_date_prefix(const char *s, size_t len, int64_t *days)
-{
-    int y, m, d;
-    if (len < 10 || s[4] != '-' || s[7] != '-' || digits(s, 4, &y) || digits(s + 5, 2, &m) ||
-        digits(s + 8, 2, &d) || !valid_ymd(y, m, d))
-        return SPATE_EPARSE;
-    *days = spate_days_from_civil(y, (unsigned)m, (unsigned)d);
-    return 0;
-}
-
-static int all_digits(const char *s, size_t len)
-{
-    size_t i = (len > 0 && s[0] == '-') ? 1 : 0;
-    if (i == len)
-        return 0;
-    for (; i < len; i++)
-        if (!isdigit((unsigned char)s[i]))
-            return 0;
-    return 1;
-}
-
 int sink__parse_timestamp(const char *s, size_t len, int64_t *ms)
 {
     while (len > 0 && isspace((unsigned char)s[len - 1]))
@@ -326,7 +284,7 @@ int sink__parse_timestamp(const char *s, size_t len, int64_t *ms)
         s++;
         len--;
     }
-    if (len > 0 && len <= 19 && all_digits(s, len)) {
+    if (len > 0 && len <= 19 && spate_all_digits(s, len)) {
         char buf[24];
         memcpy(buf, s, len);
         buf[len] = 0;
@@ -337,72 +295,7 @@ int sink__parse_timestamp(const char *s, size_t len, int64_t *ms)
         *ms = v;
         return 0;
     }
-    int64_t days;
-    if (parse_date_prefix(s, len, &days))
-        return SPATE_EPARSE;
-    int64_t t = days * 86400000;
-    size_t i = 10;
-    if (i == len) {
-        *ms = t;
-        return 0;
-    }
-    if (s[i] != 'T' && s[i] != 't' && s[i] != ' ')
-        return SPATE_EPARSE;
-    i++;
-    int hh, mm, ss = 0;
-    if (len - i < 5 || s[i + 2] != ':' || digits(s + i, 2, &hh) || digits(s + i + 3, 2, &mm) ||
-        hh > 23 || mm > 59)
-        return SPATE_EPARSE;
-    i += 5;
-    int64_t frac_ms = 0;
-    if (i < len && s[i] == ':') {
-        if (len - i < 3 || digits(s + i + 1, 2, &ss) || ss > 60)
-            return SPATE_EPARSE;
-        i += 3;
-        if (i < len && (s[i] == '.' || s[i] == ',')) {
-            i++;
-            int nd = 0;
-            int64_t scale = 100;
-            while (i < len && isdigit((unsigned char)s[i])) {
-                if (nd < 3) {
-                    frac_ms += (s[i] - '0') * scale;
-                    scale /= 10;
-                }
-                nd++;
-                i++;
-            }
-            if (nd == 0)
-                return SPATE_EPARSE;
-        }
-    }
-    t += ((int64_t)hh * 3600 + mm * 60 + ss) * 1000 + frac_ms;
-    if (i == len) { /* no zone: UTC */
-        *ms = t;
-        return 0;
-    }
-    if ((s[i] == 'Z' || s[i] == 'z') && i + 1 == len) {
-        *ms = t;
-        return 0;
-    }
-    if (s[i] == '+' || s[i] == '-') {
-        int sign = s[i] == '-' ? -1 : 1, oh, om = 0;
-        i++;
-        if (len - i < 2 || digits(s + i, 2, &oh) || oh > 18)
-            return SPATE_EPARSE;
-        i += 2;
-        if (i < len && s[i] == ':')
-            i++;
-        if (i < len) {
-            if (len - i != 2 || digits(s + i, 2, &om) || om > 59)
-                return SPATE_EPARSE;
-            i += 2;
-        }
-        if (i != len)
-            return SPATE_EPARSE;
-        *ms = t - sign * ((int64_t)oh * 60 + om) * 60000;
-        return 0;
-    }
-    return SPATE_EPARSE;
+    return spate_parse_iso8601(s, len, ms, NULL) ? SPATE_EPARSE : 0;
 }
 
 int64_t sink__day_of_ms(int64_t ms)
@@ -808,7 +701,7 @@ static int convert_scalar(const struct sink_type *t, const struct sink_datum *d,
         return to_integer(t, d, INT8_MIN, INT8_MAX, out, err, errlen);
     case CQL_TYPE_VARINT:
         if (text_of(d, &s, &len) && len > 18) {
-            if (!all_digits(s, len))
+            if (!spate_all_digits(s, len))
                 return fail(t, d, "not an integer", err, errlen, SPATE_ETYPE);
             *out = cql_textn(s, len);
             return 0;
@@ -890,7 +783,7 @@ static int convert_scalar(const struct sink_type *t, const struct sink_datum *d,
             days = json_integer_value(d->json);
         } else if (text_of(d, &s, &len)) {
             int64_t ms;
-            if (sink__parse_timestamp(s, len, &ms) || all_digits(s, len))
+            if (sink__parse_timestamp(s, len, &ms) || spate_all_digits(s, len))
                 return fail(t, d, "not a date (YYYY-MM-DD)", err, errlen, SPATE_ETYPE);
             days = sink__day_of_ms(ms);
         } else {
@@ -909,32 +802,11 @@ static int convert_scalar(const struct sink_type *t, const struct sink_datum *d,
             *out = cql_int(ns);
             return 0;
         }
-        int hh, mm, ss = 0;
-        if (!text_of(d, &s, &len) || len < 5 || s[2] != ':' || digits(s, 2, &hh) ||
-            digits(s + 3, 2, &mm) || hh > 23 || mm > 59)
+        int64_t ns;
+        size_t used;
+        if (!text_of(d, &s, &len) || spate_parse_time_of_day(s, len, &ns, &used) || used != len)
             return fail(t, d, "not a time (HH:MM:SS.fff)", err, errlen, SPATE_ETYPE);
-        size_t i = 5;
-        int64_t frac = 0;
-        if (i < len) {
-            if (s[i] != ':' || len - i < 3 || digits(s + i + 1, 2, &ss) || ss > 59)
-                return fail(t, d, "not a time (HH:MM:SS.fff)", err, errlen, SPATE_ETYPE);
-            i += 3;
-            if (i < len) {
-                if (s[i] != '.')
-                    return fail(t, d, "not a time (HH:MM:SS.fff)", err, errlen, SPATE_ETYPE);
-                i++;
-                int64_t scale = 100000000;
-                size_t nd = 0;
-                for (; i < len; i++, nd++) {
-                    if (!isdigit((unsigned char)s[i]) || nd >= 9)
-                        return fail(t, d, "not a time (HH:MM:SS.fff)", err, errlen,
-                                    SPATE_ETYPE);
-                    frac += (s[i] - '0') * scale;
-                    scale /= 10;
-                }
-            }
-        }
-        *out = cql_int(((int64_t)hh * 3600 + mm * 60 + ss) * 1000000000LL + frac);
+        *out = cql_int(ns);
         return 0;
     }
     case CQL_TYPE_UUID:
@@ -1063,19 +935,3 @@ int sink__convert(const struct sink_type *t, const struct sink_datum *d, struct 
     return convert_scalar(t, d, sc, out, err, errlen);
 }
 
-int64_t sink__backoff_ms(int attempt, int64_t initial, int64_t max, double jitter)
-{
-    if (attempt < 1)
-        attempt = 1;
-    int64_t d = initial;
-    for (int i = 1; i < attempt && d < max; i++)
-        d *= 2;
-    if (d > max)
-        d = max;
-    if (jitter < 0)
-        jitter = 0;
-    if (jitter > 1)
-        jitter = 1;
-    d -= (int64_t)((double)d * 0.2 * jitter);
-    return d < 1 ? 1 : d;
-}

@@ -181,10 +181,6 @@ int64_t sink__track_commit_offset(const struct sink_track *t);
 /* Records not done yet. */
 size_t sink__track_pending(const struct sink_track *t);
 
-/* Capped exponential backoff for attempt n (1-based): initial * 2^(n-1),
- * at most max, with up to 20 % subtracted by jitter in [0,1). */
-int64_t sink__backoff_ms(int attempt, int64_t initial, int64_t max, double jitter);
-
 /* ---- what a failed write means ---------------------------------------------------- */
 
 enum sink_fail {

@@ -519,3 +519,24 @@ int sink__expr_eval(const struct sink_expr *x, const struct sink_msg_view *m,
     return 0;
 }
 
+
+int sink_check_mapping(const char *from, const char *declared, const char *column_type,
+                       char *err, size_t errlen)
+{
+    struct sink_expr *x = NULL;
+    struct sink_type *t = NULL;
+    char e[256];
+    int rc = sink__expr_parse(from, &x, e, sizeof e);
+    if (rc) {
+        snprintf(err, errlen, "from '%s': %s", from, e);
+        return rc;
+    }
+    rc = sink__type_parse(column_type, &t, e, sizeof e);
+    if (rc)
+        snprintf(err, errlen, "%s", e);
+    else
+        rc = sink__expr_check(x, declared, t, err, errlen);
+    sink__type_free(t);
+    sink__expr_free(x);
+    return rc;
+}

@@ -6,6 +6,7 @@
 
 #include "spate/cql.h"
 #include "spate/error.h"
+#include "spate/proc.h"
 #include "spate/util.h"
 
 #include <ctype.h>
@@ -38,10 +39,8 @@ int sink_schema_dir(char *buf, size_t size)
     }
     /* next to the binary or up to three levels above it (build dirs) */
     char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0)
+    if (spate_self_exe(exe, sizeof exe) != 0)
         return SPATE_ENOTFOUND;
-    exe[n] = 0;
     for (int up = 0; up < 4; up++) {
         char *slash = strrchr(exe, '/');
         if (!slash)

@@ -4,11 +4,11 @@
 
 #include "spate/error.h"
 #include "spate/log.h"
+#include "spate/proc.h"
 #include "spate/util.h"
 #include "stack_internal.h"
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
@@ -91,9 +91,7 @@ int stack__lib_dir(char *out, size_t outlen)
         return 0;
     }
     char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = '\0';
+    if (spate_self_exe(exe, sizeof exe) == 0) {
         char *slash = strrchr(exe, '/');
         if (slash) {
             *slash = '\0';
@@ -189,21 +187,6 @@ static void marker_for(const struct spate_config *cfg, enum stack_service s, cha
     snprintf(out, outlen, "-Dspate.stack=%s/%s", dir, service_names[s]);
 }
 
-static int64_t proc_rss_kb(pid_t pid)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    long long kb = 0;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %lld kB", &kb) == 1)
-            break;
-    fclose(f);
-    return kb;
-}
-
 static int64_t proc_uptime_s(pid_t pid)
 {
     char path[64];
@@ -243,29 +226,7 @@ static int64_t proc_uptime_s(pid_t pid)
 
 void stack_print_tail(const char *path, int n)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        fprintf(stderr, "    (no log at %s)\n", path);
-        return;
-    }
-    /* Keep a ring of the last n lines; logs can be large. */
-    char **ring = calloc((size_t)n, sizeof *ring);
-    char line[1024];
-    int count = 0;
-    while (ring && fgets(line, sizeof line, f)) {
-        free(ring[count % n]);
-        ring[count % n] = strdup(line);
-        count++;
-    }
-    fclose(f);
-    fprintf(stderr, "    --- last lines of %s ---\n", path);
-    for (int i = count > n ? count - n : 0; ring && i < count; i++) {
-        const char *l = ring[i % n];
-        fprintf(stderr, "    %s%s", l ? l : "", l && l[strlen(l) - 1] == '\n' ? "" : "\n");
-    }
-    for (int i = 0; ring && i < n; i++)
-        free(ring[i]);
-    free(ring);
+    spate_print_tail(stderr, path, n);
 }
 
 /* ---- ports ---------------------------------------------------------------- */
@@ -531,160 +492,45 @@ static const char *const cassandra_jdk17_flags[] = {
     NULL,
 };
 
-#define MAX_ARGS STACK_MAX_ARGS
-
 static void arg(struct argv_builder *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static void arg(struct argv_builder *b, const char *fmt, ...)
 {
-    if (b->argc >= MAX_ARGS - 1)
-        return;
     va_list ap;
     va_start(ap, fmt);
-    va_list ap2;
-    va_copy(ap2, ap);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    spate_argv_vaddf(b, fmt, ap);
     va_end(ap);
-    char *s = n >= 0 ? malloc((size_t)n + 1) : NULL;
-    if (s)
-        vsnprintf(s, (size_t)n + 1, fmt, ap2);
-    va_end(ap2);
-    if (s)
-        b->argv[b->argc++] = s;
-    b->argv[b->argc] = NULL;
 }
 
 static void argv_free(struct argv_builder *b)
 {
-    for (int i = 0; i < b->argc; i++)
-        free(b->argv[i]);
-    b->argc = 0;
+    spate_argv_free(b);
 }
 
 /* Run argv in the foreground with output to logfile; returns exit status. */
 int stack__run_wait(char *const argv[], const char *logfile)
 {
-    pid_t pid = fork();
-    if (pid < 0)
-        return -1;
-    if (pid == 0) {
-        int fd = open(logfile, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-            close(fd);
-        }
-        execvp(argv[0], argv);
-        _exit(127);
-    }
+    struct spate_proc_options o = {.argv = argv, .log_path = logfile, .flags = SPATE_PROC_PATH};
+    pid_t pid;
     int st;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-    }
+    if (spate_proc_spawn(&o, &pid) != 0 || spate_proc_wait(pid, &st, 0) != 1)
+        return -1;
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-/* In a child before exec: every descriptor above stderr closes on exec. A
- * JVM lives for hours after its starter exits; it must not keep the
- * starter's files open (`flock LOCK spate stack up` left the lock held by
- * the JVMs, and every other run waited on it). */
-static void inherit_nothing(void)
-{
-    DIR *d = opendir("/proc/self/fd");
-    if (!d)
-        return;
-    int self = dirfd(d);
-    for (struct dirent *e; (e = readdir(d)) != NULL;) {
-        int fd = atoi(e->d_name);
-        if (fd > 2 && fd != self)
-            fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC);
-    }
-    closedir(d);
 }
 
 /* Start argv detached (own session, so a Ctrl-C in the terminal that ran
  * `spate stack up` does not reach the JVM) with output to logfile. */
 static pid_t spawn_detached(char *const argv[], const char *logfile, const char *cwd)
 {
-    /* pipefd carries the grandchild's pid; execfd (close-on-exec) stays open
-     * until the grandchild has exec'd, so the caller never checks the command
-     * line of a process that is still a copy of us (under load the marker
-     * check ran first and a healthy JVM was reported as exited) */
-    int pipefd[2], execfd[2];
-    if (pipe(pipefd) != 0)
-        return -1;
-    if (pipe(execfd) != 0) {
-        close(pipefd[0]);
-        close(pipefd[1]);
-        return -1;
-    }
-    if (fcntl(execfd[1], F_SETFD, FD_CLOEXEC) != 0) {
-        close(pipefd[0]);
-        close(pipefd[1]);
-        close(execfd[0]);
-        close(execfd[1]);
-        return -1;
-    }
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(pipefd[0]);
-        close(pipefd[1]);
-        close(execfd[0]);
-        close(execfd[1]);
-        return -1;
-    }
-    if (pid == 0) {
-        /* double fork: the JVM is reparented to init and never our zombie */
-        close(pipefd[0]);
-        close(execfd[0]);
-        setsid();
-        pid_t child = fork();
-        if (child != 0) {
-            if (write(pipefd[1], &child, sizeof child) != (ssize_t)sizeof child)
-                _exit(1);
-            _exit(child > 0 ? 0 : 1);
-        }
-        close(pipefd[1]);
-        if (chdir(cwd) != 0)
-            _exit(126);
-        int nul = open("/dev/null", O_RDONLY);
-        if (nul >= 0) {
-            dup2(nul, 0);
-            close(nul);
-        }
-        int fd = open(logfile, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-            close(fd);
-        }
-        signal(SIGINT, SIG_DFL);
-        signal(SIGTERM, SIG_DFL);
-        signal(SIGPIPE, SIG_DFL);
-        inherit_nothing();
-        execvp(argv[0], argv);
-        int e = errno;
-        if (write(execfd[1], &e, sizeof e) != (ssize_t)sizeof e)
-            _exit(127);
-        _exit(127);
-    }
-    close(pipefd[1]);
-    close(execfd[1]);
-    pid_t child = -1;
-    if (read(pipefd[0], &child, sizeof child) != (ssize_t)sizeof child)
-        child = -1;
-    close(pipefd[0]);
-    int st;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-    }
-    /* EOF once the grandchild exec'd (or died); an errno if exec failed */
-    int e = 0;
-    ssize_t n;
-    while ((n = read(execfd[0], &e, sizeof e)) < 0 && errno == EINTR) {
-    }
-    close(execfd[0]);
-    if (n == (ssize_t)sizeof e)
-        child = -1;
-    return child;
+    struct spate_proc_options o = {
+        .argv = argv,
+        .cwd = cwd,
+        .log_path = logfile,
+        .flags = SPATE_PROC_PATH | SPATE_PROC_DETACH | SPATE_PROC_NULL_STDIN |
+                 SPATE_PROC_DEFAULT_SIGNALS,
+    };
+    pid_t pid;
+    return spate_proc_spawn(&o, &pid) == 0 ? pid : -1;
 }
 
 static int start_kafka(const struct spate_config *cfg, const char *java, const char *libdir,
@@ -895,7 +741,7 @@ int stack_status(const struct spate_config *cfg, struct stack_status *out)
             st->pid = pid;
             st->running = 1;
             st->uptime_s = proc_uptime_s(pid);
-            st->rss_kb = proc_rss_kb(pid);
+            st->rss_kb = spate_proc_rss_kb(pid);
             char err[256];
             st->ready = probe(cfg, (enum stack_service)s, 1500, err, sizeof err) == 0;
         } else if (pid) {
@@ -1122,7 +968,7 @@ int stack__mkdirs(const char *path) { return mkdirs(path); }
 int stack__write_file(const char *path, const char *text) { return write_file(path, text); }
 pid_t stack__read_pid(const char *path) { return read_pid(path); }
 int stack__pid_is_ours(pid_t pid, const char *marker) { return pid_is_ours(pid, marker); }
-int64_t stack__rss_kb(pid_t pid) { return proc_rss_kb(pid); }
+int64_t stack__rss_kb(pid_t pid) { return spate_proc_rss_kb(pid); }
 int64_t stack__uptime_s(pid_t pid) { return proc_uptime_s(pid); }
 int stack__port_free(const char *host, int port) { return port_free(host, port); }
 void stack__find_java(const struct spate_config *cfg, char *out, size_t outlen)

@@ -4,6 +4,7 @@
 #define SPATE_STACK_INTERNAL_H
 
 #include "spate/config.h"
+#include "spate/proc.h"
 #include "spate/stack.h"
 
 #include <stddef.h>
@@ -11,12 +12,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define STACK_MAX_ARGS 128
-
-struct argv_builder {
-    char *argv[STACK_MAX_ARGS];
-    int argc;
-};
+/* The shared argv builder (spate/proc.h), under the name the stack's many
+ * command lines use. */
+#define argv_builder spate_argv
 
 int stack__lib_dir(char *out, size_t outlen);
 /* 0 when the broker answers a metadata request within timeout_ms. */

@@ -24,12 +24,12 @@
 
 #define KEYLEN 48
 
-struct keyset {
+struct flow_keyset {
     char (*keys)[KEYLEN];
     size_t n, cap;
 };
 
-static void keyset_add(struct keyset *k, const char *key, size_t len)
+static void flow_keyset_add(struct flow_keyset *k, const char *key, size_t len)
 {
     if (k->n == k->cap) {
         k->cap = k->cap ? k->cap * 2 : 1 << 16;
@@ -168,7 +168,7 @@ static int consume_all(const char *bootstrap, const char *topic,
 }
 
 struct raw_ctx {
-    struct keyset keys;
+    struct flow_keyset keys;
     struct counts c;
     struct jsonpath *uuid_jp;
 };
@@ -190,7 +190,7 @@ static void on_raw(const rd_kafka_message_t *m, void *arg)
     if (!has_header(h, "spate.source") || !has_header(h, "spate.fetched_at") ||
         !has_header(h, "spate.request_id"))
         x->c.bad_headers++;
-    keyset_add(&x->keys, m->key ? m->key : "", m->key_len);
+    flow_keyset_add(&x->keys, m->key ? m->key : "", m->key_len);
     if (jsonpath_validate(m->payload, m->len) != 0) {
         x->c.bad_value++;
         return;
@@ -289,7 +289,7 @@ int main(int argc, char **argv)
     }
 
     if (seed && pages > 0 && batch > 0) {
-        struct keyset exp = {0};
+        struct flow_keyset exp = {0};
         uint64_t keyless = 0, numeric = 0;
         for (int64_t p = start; p < start + pages; p++) {
             for (int i = 0; i < batch; i++) {
@@ -306,7 +306,7 @@ int main(int argc, char **argv)
                 }
                 char u[37];
                 apisim_user_uuid(seed, p, i, u);
-                keyset_add(&exp, u, 36);
+                flow_keyset_add(&exp, u, 36);
             }
         }
         qsort(exp.keys, exp.n, KEYLEN, cmp_key);

@@ -236,6 +236,11 @@ static void test_dates_times(void **st)
     enc_ok(CQL_TYPE_TIMESTAMP, cql_text("2024-05-01T12:00:00.123Z"),
            BYTES(0, 0, 0, 8, 0, 0, 0x01, 0x8f, 0x34, 0x06, 0x9e, 0x7b), 12);
     enc_fail(&ts, cql_text("yesterday"), "expected ms");
+    /* The day is checked against its month (this copy once took any day up to 31). */
+    enc_fail(&ts, cql_text("2024-02-31T00:00:00Z"), "expected ms");
+    enc_fail(&ts, cql_text("2023-02-29"), "expected ms");
+    enc_fail(&dt, cql_text("2024-04-31"), "YYYY-MM-DD");
+    enc_ok(CQL_TYPE_DATE, cql_text("2024-02-29"), BYTES(0, 0, 0, 4, 0x80, 0, 0x4d, 0x46), 8);
 }
 
 static void test_duration(void **st)

@@ -11,36 +11,6 @@
 
 #include <string.h>
 
-static void test_backoff_bounds(void **state)
-{
-    (void)state;
-    uint64_t rng = 42;
-    /* base doubles from initial and is capped; the delay is in [base/2, base]. */
-    const int64_t initial = 100, max = 3000;
-    const int64_t base[] = {100, 200, 400, 800, 1600, 3000, 3000, 3000};
-    for (int attempt = 1; attempt <= 8; attempt++) {
-        int64_t lo = INT64_MAX, hi = 0;
-        for (int i = 0; i < 2000; i++) {
-            int64_t d = ingest__backoff_ms(attempt, initial, max, &rng);
-            assert_true(d >= base[attempt - 1] / 2);
-            assert_true(d <= base[attempt - 1]);
-            if (d < lo)
-                lo = d;
-            if (d > hi)
-                hi = d;
-        }
-        /* Jitter really spreads the delays over the range. */
-        assert_true(hi - lo > base[attempt - 1] / 3);
-    }
-    /* Huge attempt numbers never overflow. */
-    assert_true(ingest__backoff_ms(1000000, initial, max, &rng) <= max);
-    assert_true(ingest__backoff_ms(62, 1, INT64_MAX / 2, &rng) > 0);
-    /* Deterministic for a given seed. */
-    uint64_t a = 7, b = 7;
-    for (int i = 0; i < 10; i++)
-        assert_int_equal(ingest__backoff_ms(3, 100, 1000, &a), ingest__backoff_ms(3, 100, 1000, &b));
-}
-
 static void test_bucket_rate(void **state)
 {
     (void)state;
@@ -179,8 +149,7 @@ static void test_link_next(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_backoff_bounds), cmocka_unit_test(test_bucket_rate),
+    const struct CMUnitTest tests[] = { cmocka_unit_test(test_bucket_rate),
         cmocka_unit_test(test_bucket_throttle), cmocka_unit_test(test_retry_after),
         cmocka_unit_test(test_retry_after_date_capped),
         cmocka_unit_test(test_link_next),

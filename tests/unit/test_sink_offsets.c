@@ -127,18 +127,6 @@ static void test_commit_random(void **state)
     sink__track_free(&t);
 }
 
-static void test_backoff(void **state)
-{
-    (void)state;
-    assert_int_equal(sink__backoff_ms(1, 50, 5000, 0), 50);
-    assert_int_equal(sink__backoff_ms(2, 50, 5000, 0), 100);
-    assert_int_equal(sink__backoff_ms(4, 50, 5000, 0), 400);
-    assert_int_equal(sink__backoff_ms(30, 50, 5000, 0), 5000); /* capped */
-    assert_int_equal(sink__backoff_ms(1000, 50, 5000, 0), 5000);
-    int64_t j = sink__backoff_ms(30, 50, 5000, 0.999);
-    assert_true(j >= 4000 && j <= 5000);
-}
-
 /* ---- expressions ------------------------------------------------------------ */
 
 static int hdr(void *arg, const char *name, const void **p, size_t *len)
@@ -298,7 +286,6 @@ int main(void)
         cmocka_unit_test(test_commit_out_of_order),
         cmocka_unit_test(test_commit_gaps_and_order),
         cmocka_unit_test(test_commit_random),
-        cmocka_unit_test(test_backoff),
         cmocka_unit_test(test_expr),
         cmocka_unit_test(test_expr_check),
     };

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* ledger.c -- the record ledger: what each stage holds, per normalised key, and its checks. */
-#include "spate/pipeline.h"
+#include "spate/flow.h"
 
 #include "spate/error.h"
 #include "spate/util.h"
@@ -8,52 +8,52 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct ledger {
+struct flow_ledger {
     int64_t since;
     /* normalised keys per stage */
-    struct keyset *raw, *clean, *dlq_process, *dlq_sink, *stored;
+    struct flow_keyset *raw, *clean, *dlq_process, *dlq_sink, *stored;
     /* request_id NUL normalised key: which raw records came from one response */
-    struct keyset *raw_by_response;
+    struct flow_keyset *raw_by_response;
     uint64_t raw_skipped, dlq_ingest_records, dlq_ingest_responses, dlq_other;
     int oom;
 };
 
-struct ledger *ledger_new(int64_t since_ms)
+struct flow_ledger *flow_ledger_new(int64_t since_ms)
 {
-    struct ledger *l = calloc(1, sizeof *l);
+    struct flow_ledger *l = calloc(1, sizeof *l);
     if (!l)
         return NULL;
     l->since = since_ms;
-    l->raw = keyset_new();
-    l->clean = keyset_new();
-    l->dlq_process = keyset_new();
-    l->dlq_sink = keyset_new();
-    l->stored = keyset_new();
-    l->raw_by_response = keyset_new();
+    l->raw = flow_keyset_new();
+    l->clean = flow_keyset_new();
+    l->dlq_process = flow_keyset_new();
+    l->dlq_sink = flow_keyset_new();
+    l->stored = flow_keyset_new();
+    l->raw_by_response = flow_keyset_new();
     if (!l->raw || !l->clean || !l->dlq_process || !l->dlq_sink || !l->stored ||
         !l->raw_by_response) {
-        ledger_free(l);
+        flow_ledger_free(l);
         return NULL;
     }
     return l;
 }
 
-void ledger_free(struct ledger *l)
+void flow_ledger_free(struct flow_ledger *l)
 {
     if (!l)
         return;
-    keyset_free(l->raw);
-    keyset_free(l->clean);
-    keyset_free(l->dlq_process);
-    keyset_free(l->dlq_sink);
-    keyset_free(l->stored);
-    keyset_free(l->raw_by_response);
+    flow_keyset_free(l->raw);
+    flow_keyset_free(l->clean);
+    flow_keyset_free(l->dlq_process);
+    flow_keyset_free(l->dlq_sink);
+    flow_keyset_free(l->stored);
+    flow_keyset_free(l->raw_by_response);
     free(l);
 }
 
 /* Adds the normalised form of key, after prefix (may be empty) and a NUL when
  * prefix is not NULL. */
-static int add_key(struct ledger *l, struct keyset *ks, const char *prefix, const char *key,
+static int add_key(struct flow_ledger *l, struct flow_keyset *ks, const char *prefix, const char *key,
                    size_t len)
 {
     size_t plen = prefix ? strlen(prefix) + 1 : 0;
@@ -66,7 +66,7 @@ static int add_key(struct ledger *l, struct keyset *ks, const char *prefix, cons
     if (prefix)
         memcpy(buf, prefix, plen);
     size_t n = spate_key_normalize(key, len, buf + plen);
-    int64_t rc = keyset_add(ks, buf, plen + n);
+    int64_t rc = flow_keyset_add(ks, buf, plen + n);
     if (buf != small)
         free(buf);
     if (rc < 0) {
@@ -76,12 +76,12 @@ static int add_key(struct ledger *l, struct keyset *ks, const char *prefix, cons
     return 0;
 }
 
-static int before_since(const struct ledger *l, const struct scan_record *r)
+static int before_since(const struct flow_ledger *l, const struct flow_scan_record *r)
 {
     return l->since > 0 && r->fetched_at >= 0 && r->fetched_at < l->since;
 }
 
-int ledger_add_raw(struct ledger *l, const struct scan_record *r)
+int flow_ledger_add_raw(struct flow_ledger *l, const struct flow_scan_record *r)
 {
     if (before_since(l, r)) {
         l->raw_skipped++;
@@ -94,19 +94,19 @@ int ledger_add_raw(struct ledger *l, const struct scan_record *r)
 }
 
 /* The Kafka key, else the JSON field of the value; 0 when neither. */
-static size_t record_key(const struct scan_record *r, const char *field, char *buf, size_t len,
+static size_t record_key(const struct flow_scan_record *r, const char *field, char *buf, size_t len,
                          const char **key)
 {
     if (r->key && r->key_len > 0) {
         *key = r->key;
         return r->key_len;
     }
-    int n = r->value ? json_top_field(r->value, r->value_len, field, buf, len) : -1;
+    int n = r->value ? flow_json_top_field(r->value, r->value_len, field, buf, len) : -1;
     *key = buf;
     return n > 0 ? (size_t)n : 0;
 }
 
-int ledger_add_clean(struct ledger *l, const struct scan_record *r)
+int flow_ledger_add_clean(struct flow_ledger *l, const struct flow_scan_record *r)
 {
     char buf[256];
     const char *key;
@@ -114,30 +114,30 @@ int ledger_add_clean(struct ledger *l, const struct scan_record *r)
     return n ? add_key(l, l->clean, NULL, key, n) : 0;
 }
 
-int ledger_ingest_reason_is_record(const char *reason)
+int flow_ledger_ingest_reason_is_record(const char *reason)
 {
     /* The reasons src/ingest/ingest.c gives one record of an accepted
      * response; its fetched count includes these records. */
     return reason && (!strcmp(reason, "record_too_large") || !strcmp(reason, "record_without_key"));
 }
 
-int ledger_add_dlq(struct ledger *l, const struct scan_record *r)
+int flow_ledger_add_dlq(struct flow_ledger *l, const struct flow_scan_record *r)
 {
     const char *stage = r->stage;
     char stage_buf[32];
     if (!stage && r->value &&
-        json_top_field(r->value, r->value_len, "stage", stage_buf, sizeof stage_buf) > 0)
+        flow_json_top_field(r->value, r->value_len, "stage", stage_buf, sizeof stage_buf) > 0)
         stage = stage_buf;
     if (stage && !strcmp(stage, "ingest")) {
         if (before_since(l, r))
             return 0;
-        if (ledger_ingest_reason_is_record(r->error))
+        if (flow_ledger_ingest_reason_is_record(r->error))
             l->dlq_ingest_records++;
         else
             l->dlq_ingest_responses++;
         return 0;
     }
-    struct keyset *to = !stage                       ? NULL
+    struct flow_keyset *to = !stage                       ? NULL
                         : !strcmp(stage, "process") ? l->dlq_process
                         : !strcmp(stage, "sink")    ? l->dlq_sink
                                                     : NULL;
@@ -151,7 +151,7 @@ int ledger_add_dlq(struct ledger *l, const struct scan_record *r)
     return n ? add_key(l, to, NULL, key, n) : add_key(l, to, NULL, "(no key)", 8);
 }
 
-int ledger_add_stored(struct ledger *l, const char *key, size_t len)
+int flow_ledger_add_stored(struct flow_ledger *l, const char *key, size_t len)
 {
     return add_key(l, l->stored, NULL, key, len);
 }
@@ -169,7 +169,7 @@ static void example(char (*ex)[64], size_t *count, const char *key, size_t len)
 }
 
 struct repeat_ctx {
-    struct ledger_report *out;
+    struct flow_ledger_report *out;
     int within; /* walking raw_by_response */
 };
 
@@ -193,46 +193,46 @@ static int count_repeats(void *arg, const char *key, size_t len, int64_t count)
 }
 
 struct filter_ctx {
-    const struct keyset *raw;
-    struct keyset *out;
+    const struct flow_keyset *raw;
+    struct flow_keyset *out;
     int oom;
 };
 
 static int keep_if_raw(void *arg, const char *key, size_t len, int64_t count)
 {
     struct filter_ctx *f = arg;
-    if (keyset_count(f->raw, key, len) > 0)
+    if (flow_keyset_count(f->raw, key, len) > 0)
         for (int64_t i = 0; i < count; i++)
-            if (keyset_add(f->out, key, len) < 0)
+            if (flow_keyset_add(f->out, key, len) < 0)
                 return f->oom = 1;
     return 0;
 }
 
-int ledger_evaluate(struct ledger *l, int64_t expect_fetched, struct ledger_report *out)
+int flow_ledger_evaluate(struct flow_ledger *l, int64_t expect_fetched, struct flow_ledger_report *out)
 {
     memset(out, 0, sizeof *out);
     if (l->oom)
         return SPATE_ENOMEM;
-    out->raw_records = keyset_total(l->raw);
-    out->raw_keys = keyset_distinct(l->raw);
+    out->raw_records = flow_keyset_total(l->raw);
+    out->raw_keys = flow_keyset_distinct(l->raw);
     out->raw_skipped = l->raw_skipped;
-    out->clean_records = keyset_total(l->clean);
-    out->clean_keys = keyset_distinct(l->clean);
-    out->clean_replayed_keys = keyset_duplicated(l->clean);
+    out->clean_records = flow_keyset_total(l->clean);
+    out->clean_keys = flow_keyset_distinct(l->clean);
+    out->clean_replayed_keys = flow_keyset_duplicated(l->clean);
     out->dlq_ingest_records = l->dlq_ingest_records;
     out->dlq_ingest_responses = l->dlq_ingest_responses;
-    out->dlq_process_records = keyset_total(l->dlq_process);
-    out->dlq_process_keys = keyset_distinct(l->dlq_process);
-    out->dlq_sink_records = keyset_total(l->dlq_sink);
-    out->dlq_sink_keys = keyset_distinct(l->dlq_sink);
+    out->dlq_process_records = flow_keyset_total(l->dlq_process);
+    out->dlq_process_keys = flow_keyset_distinct(l->dlq_process);
+    out->dlq_sink_records = flow_keyset_total(l->dlq_sink);
+    out->dlq_sink_keys = flow_keyset_distinct(l->dlq_sink);
     out->dlq_other_records = l->dlq_other;
-    out->stored_keys = keyset_distinct(l->stored);
+    out->stored_keys = flow_keyset_distinct(l->stored);
 
     /* Records: what ingest fetched is in raw or its per-record DLQ, once. */
     struct repeat_ctx rc = {out, 0};
-    keyset_each(l->raw, count_repeats, &rc);
+    flow_keyset_each(l->raw, count_repeats, &rc);
     rc.within = 1;
-    keyset_each(l->raw_by_response, count_repeats, &rc);
+    flow_keyset_each(l->raw_by_response, count_repeats, &rc);
     out->fetched.name = "fetched -> raw + ingest DLQ (records)";
     out->fetched.stage = "ingest";
     if (expect_fetched >= 0) {
@@ -250,26 +250,26 @@ int ledger_evaluate(struct ledger *l, int64_t expect_fetched, struct ledger_repo
         out->fetched.example_count = 0;
 
     /* Keys: raw -> clean + process DLQ; clean -> stored + sink DLQ. */
-    const struct keyset *after_raw[] = {l->clean, l->dlq_process};
-    ledger_compare("raw -> clean + process DLQ (keys)", l->raw, after_raw, 2, &out->process);
+    const struct flow_keyset *after_raw[] = {l->clean, l->dlq_process};
+    flow_ledger_compare("raw -> clean + process DLQ (keys)", l->raw, after_raw, 2, &out->process);
     out->process.stage = "process";
-    struct keyset *clean_from = l->clean;
+    struct flow_keyset *clean_from = l->clean;
     if (l->since > 0) {
         /* only clean keys whose raw record is in range are owed */
-        clean_from = keyset_new();
+        clean_from = flow_keyset_new();
         struct filter_ctx f = {l->raw, clean_from, 0};
         if (clean_from)
-            keyset_each(l->clean, keep_if_raw, &f);
+            flow_keyset_each(l->clean, keep_if_raw, &f);
         if (!clean_from || f.oom) {
-            keyset_free(clean_from);
+            flow_keyset_free(clean_from);
             return SPATE_ENOMEM;
         }
     }
-    const struct keyset *after_clean[] = {l->stored, l->dlq_sink};
-    ledger_compare("clean -> stored + sink DLQ (keys)", clean_from, after_clean, 2, &out->sink);
+    const struct flow_keyset *after_clean[] = {l->stored, l->dlq_sink};
+    flow_ledger_compare("clean -> stored + sink DLQ (keys)", clean_from, after_clean, 2, &out->sink);
     out->sink.stage = "sink";
     if (clean_from != l->clean)
-        keyset_free(clean_from);
+        flow_keyset_free(clean_from);
     out->ok = !out->fetched.missing && !out->fetched.surplus && !out->process.missing &&
               !out->sink.missing;
     return 0;

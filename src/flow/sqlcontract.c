@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* sqlcontract.c -- which output fields a pipeline's SQL guarantees are never null. */
-#include "spate/pipeline.h"
+#include "spate/flow.h"
 
 #include "spate/util.h"
 
@@ -11,9 +11,9 @@
 #include <string.h>
 #include <strings.h>
 
-static void guaranteed_add(struct sql_guarantees *g, const char *name, size_t len)
+static void guaranteed_add(struct flow_sql_guarantees *g, const char *name, size_t len)
 {
-    if (len == 0 || len >= sizeof g->names[0] || g->n == SQL_GUARANTEES_MAX)
+    if (len == 0 || len >= sizeof g->names[0] || g->n == FLOW_SQL_GUARANTEES_MAX)
         return;
     for (size_t i = 0; i < g->n; i++)
         if (strlen(g->ptrs[i]) == len && !memcmp(g->ptrs[i], name, len))
@@ -63,7 +63,7 @@ static int word_at(const char *s, const char *p, const char *w)
 
 /* A WHEN condition of the validation CASE: each top-level disjunct that is
  * exactly `name IS NULL` guarantees name in every row that passes. */
-static void disjuncts(struct sql_guarantees *g, const char *s, const char *e)
+static void disjuncts(struct flow_sql_guarantees *g, const char *s, const char *e)
 {
     int depth = 0;
     const char *start = s;
@@ -102,7 +102,7 @@ static void disjuncts(struct sql_guarantees *g, const char *s, const char *e)
 
 /* The rules of the CASE ... END AS error of a view file: a clean row has
  * error NULL, so it broke none of them. */
-void sql_guarantees_rules(struct sql_guarantees *g, char *sql)
+void flow_sql_guarantees_rules(struct flow_sql_guarantees *g, char *sql)
 {
     blank_comments(sql);
     const char *end = NULL;
@@ -130,7 +130,7 @@ void sql_guarantees_rules(struct sql_guarantees *g, char *sql)
 
 /* `-- @not_null: a, b` in a query file's leading comments: fields its SQL sets
  * for every row (a timestamp with a fallback, a window bound, a count). */
-void sql_guarantees_declared(struct sql_guarantees *g, const char *sql)
+void flow_sql_guarantees_declared(struct flow_sql_guarantees *g, const char *sql)
 {
     for (const char *p = sql; (p = strstr(p, "@not_null:")) != NULL;) {
         p += 10;
@@ -150,8 +150,8 @@ void sql_guarantees_declared(struct sql_guarantees *g, const char *sql)
 /* The fields of topic the pipeline's SQL guarantees are not null: for the clean
  * topic the validation rules of *.view.sql plus clean.sql's @not_null, for the
  * stats topic stats.sql's @not_null; other topics none. */
-void pipeline_sql_guarantees(const struct spate_config *cfg, const char *topic,
-                             struct sql_guarantees *g)
+void flow_sql_guarantees_of(const struct spate_config *cfg, const char *topic,
+                             struct flow_sql_guarantees *g)
 {
     g->n = 0;
     const char *file = !strcmp(topic, cfg->kafka.topic_clean)   ? "clean.sql"
@@ -163,7 +163,7 @@ void pipeline_sql_guarantees(const struct spate_config *cfg, const char *topic,
     snprintf(path, sizeof path, "%s/%s", cfg->spark.sql_dir, file);
     char *sql = read_text(path);
     if (sql)
-        sql_guarantees_declared(g, sql);
+        flow_sql_guarantees_declared(g, sql);
     free(sql);
     if (strcmp(file, "clean.sql") != 0)
         return;
@@ -175,7 +175,7 @@ void pipeline_sql_guarantees(const struct spate_config *cfg, const char *topic,
             continue;
         snprintf(path, sizeof path, "%s/%s", cfg->spark.sql_dir, de->d_name);
         if ((sql = read_text(path)) != NULL)
-            sql_guarantees_rules(g, sql);
+            flow_sql_guarantees_rules(g, sql);
         free(sql);
     }
     if (d)

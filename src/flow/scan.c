@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* scan.c -- read what a stage holds: a Kafka topic to its end, a table's keys. */
-#include "spate/pipeline.h"
+#include "spate/flow.h"
 
 #include "spate/cql.h"
 #include "spate/error.h"
@@ -26,8 +26,8 @@ static const char *header_text(rd_kafka_headers_t *h, const char *name, char *bu
     return buf;
 }
 
-int scan_topic(const char *bootstrap, const struct spate_kvlist *props, const char *topic,
-               int timeout_ms, void (*fn)(void *arg, const struct scan_record *r), void *arg,
+int flow_scan_topic(const char *bootstrap, const struct spate_kvlist *props, const char *topic,
+               int timeout_ms, void (*fn)(void *arg, const struct flow_scan_record *r), void *arg,
                uint64_t *records, char *err, size_t errlen)
 {
     char errstr[512];
@@ -125,7 +125,7 @@ int scan_topic(const char *bootstrap, const struct spate_kvlist *props, const ch
         }
         int p = m->partition;
         if (p >= 0 && p < nparts && m->offset < end[p]) {
-            struct scan_record r = {.key = m->key, .key_len = m->key_len,
+            struct flow_scan_record r = {.key = m->key, .key_len = m->key_len,
                                     .value = m->payload, .value_len = m->len,
                                     .fetched_at = -1};
             char stage[64] = "", error[128] = "", request_id[128] = "";
@@ -159,8 +159,8 @@ int scan_topic(const char *bootstrap, const struct spate_kvlist *props, const ch
     return rc;
 }
 
-int scan_table_keys(const struct spate_config *cfg, const char *table, const char *column,
-                    struct keyset *ks, char *err, size_t errlen)
+int flow_scan_table_keys(const struct spate_config *cfg, const char *table, const char *column,
+                    struct flow_keyset *ks, char *err, size_t errlen)
 {
     struct cql_session_config sc;
     cql_session_config_from_spate(&sc, &cfg->cassandra);
@@ -187,7 +187,7 @@ int scan_table_keys(const struct spate_config *cfg, const char *table, const cha
         for (size_t row = 0; row < cql_result_row_count(res); row++) {
             spate_buf_reset(&cell);
             if (cql_result_format_cell(res, row, 0, 0, &cell) == 0 && cell.data)
-                keyset_add(ks, cell.data, cell.len);
+                flow_keyset_add(ks, cell.data, cell.len);
         }
         spate_buf_free(&cell);
         if (!cql_result_has_more_pages(res)) {
@@ -214,7 +214,7 @@ int scan_table_keys(const struct spate_config *cfg, const char *table, const cha
     return rc;
 }
 
-int json_top_field(const char *json, size_t len, const char *field, char *out, size_t outlen)
+int flow_json_top_field(const char *json, size_t len, const char *field, char *out, size_t outlen)
 {
     json_error_t e;
     json_t *root = json_loadb(json, len, 0, &e);

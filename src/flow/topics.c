@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* topics.c -- create the pipeline's Kafka topics through the admin API. */
-#include "spate/pipeline.h"
+#include "spate/flow.h"
 
 #include "spate/error.h"
 #include "spate/kafka.h"
@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-int pipeline_ensure_topics(const struct spate_config *cfg, char *err, size_t errlen)
+int flow_ensure_topics(const struct spate_config *cfg, char *err, size_t errlen)
 {
     const char *const names[] = {cfg->kafka.topic_raw, cfg->kafka.topic_clean, cfg->kafka.topic_stats,
                            cfg->kafka.topic_dlq};
@@ -60,7 +60,7 @@ static int topic_exists(rd_kafka_t *rk, const char *topic, const char *bootstrap
     return found;
 }
 
-int pipeline_await_topic(const struct spate_config *cfg, const char *topic, const char *comp,
+int flow_await_topic(const struct spate_config *cfg, const char *topic, const char *comp,
                          volatile sig_atomic_t *stop, char *err, size_t errlen)
 {
     const struct spate_kafka_config *kc = &cfg->kafka;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* keyset.c -- an open-addressing multiset of record keys, for the ledger. */
-#include "spate/pipeline.h"
+#include "spate/flow.h"
 
 #include "spate/error.h"
 
@@ -22,7 +22,7 @@ struct slot {
     int64_t count;
 };
 
-struct keyset {
+struct flow_keyset {
     struct slot *slots;
     size_t cap; /* power of two */
     size_t distinct, duplicated;
@@ -45,9 +45,9 @@ static uint32_t hash_bytes(const void *p, size_t len)
     return h;
 }
 
-struct keyset *keyset_new(void)
+struct flow_keyset *flow_keyset_new(void)
 {
-    struct keyset *ks = calloc(1, sizeof *ks);
+    struct flow_keyset *ks = calloc(1, sizeof *ks);
     if (!ks)
         return NULL;
     ks->cap = 1024;
@@ -59,7 +59,7 @@ struct keyset *keyset_new(void)
     return ks;
 }
 
-void keyset_free(struct keyset *ks)
+void flow_keyset_free(struct flow_keyset *ks)
 {
     if (!ks)
         return;
@@ -71,7 +71,7 @@ void keyset_free(struct keyset *ks)
     free(ks);
 }
 
-static const char *store(struct keyset *ks, const void *key, size_t len)
+static const char *store(struct flow_keyset *ks, const void *key, size_t len)
 {
     struct chunk *c = ks->chunks;
     if (!c || c->cap - c->used < len + 1) {
@@ -91,7 +91,7 @@ static const char *store(struct keyset *ks, const void *key, size_t len)
     return p;
 }
 
-static struct slot *find(const struct keyset *ks, const void *key, size_t len, uint32_t h)
+static struct slot *find(const struct flow_keyset *ks, const void *key, size_t len, uint32_t h)
 {
     size_t mask = ks->cap - 1;
     for (size_t i = h & mask;; i = (i + 1) & mask) {
@@ -101,7 +101,7 @@ static struct slot *find(const struct keyset *ks, const void *key, size_t len, u
     }
 }
 
-static int grow(struct keyset *ks)
+static int grow(struct flow_keyset *ks)
 {
     size_t ncap = ks->cap * 2;
     struct slot *ns = calloc(ncap, sizeof *ns);
@@ -124,7 +124,7 @@ static int grow(struct keyset *ks)
     return 0;
 }
 
-int64_t keyset_add(struct keyset *ks, const void *key, size_t len)
+int64_t flow_keyset_add(struct flow_keyset *ks, const void *key, size_t len)
 {
     if (len > UINT32_MAX)
         return SPATE_ETOOBIG;
@@ -152,17 +152,17 @@ int64_t keyset_add(struct keyset *ks, const void *key, size_t len)
     return 1;
 }
 
-int64_t keyset_count(const struct keyset *ks, const void *key, size_t len)
+int64_t flow_keyset_count(const struct flow_keyset *ks, const void *key, size_t len)
 {
     struct slot *s = find(ks, key, len, hash_bytes(key, len));
     return s->key ? s->count : 0;
 }
 
-size_t keyset_distinct(const struct keyset *ks) { return ks->distinct; }
-uint64_t keyset_total(const struct keyset *ks) { return ks->total; }
-size_t keyset_duplicated(const struct keyset *ks) { return ks->duplicated; }
+size_t flow_keyset_distinct(const struct flow_keyset *ks) { return ks->distinct; }
+uint64_t flow_keyset_total(const struct flow_keyset *ks) { return ks->total; }
+size_t flow_keyset_duplicated(const struct flow_keyset *ks) { return ks->duplicated; }
 
-void keyset_each(const struct keyset *ks,
+void flow_keyset_each(const struct flow_keyset *ks,
                  int (*fn)(void *arg, const char *key, size_t len, int64_t count), void *arg)
 {
     for (size_t i = 0; i < ks->cap; i++) {
@@ -173,9 +173,9 @@ void keyset_each(const struct keyset *ks,
 }
 
 struct compare_ctx {
-    const struct keyset *const *to;
+    const struct flow_keyset *const *to;
     size_t nto;
-    struct ledger_check *out;
+    struct flow_ledger_check *out;
 };
 
 static int compare_one(void *arg, const char *key, size_t len, int64_t count)
@@ -184,7 +184,7 @@ static int compare_one(void *arg, const char *key, size_t len, int64_t count)
     struct compare_ctx *c = arg;
     c->out->expected++;
     for (size_t i = 0; i < c->nto; i++) {
-        if (c->to[i] && keyset_count(c->to[i], key, len) > 0) {
+        if (c->to[i] && flow_keyset_count(c->to[i], key, len) > 0) {
             c->out->found++;
             return 0;
         }
@@ -199,11 +199,11 @@ static int compare_one(void *arg, const char *key, size_t len, int64_t count)
     return 0;
 }
 
-void ledger_compare(const char *name, const struct keyset *from, const struct keyset *const *to,
-                    size_t nto, struct ledger_check *out)
+void flow_ledger_compare(const char *name, const struct flow_keyset *from, const struct flow_keyset *const *to,
+                    size_t nto, struct flow_ledger_check *out)
 {
     memset(out, 0, sizeof *out);
     out->name = name;
     struct compare_ctx c = {to, nto, out};
-    keyset_each(from, compare_one, &c);
+    flow_keyset_each(from, compare_one, &c);
 }

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* test_pipeline_ledger.c -- the record ledger on what a real-world API serves. */
+/* test_flow_ledger.c -- the record ledger on what a real-world API serves. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "spate/pipeline.h"
+#include "spate/flow.h"
 #include "spate/util.h"
 
 #include <stdio.h>
@@ -18,16 +18,16 @@
 #define U4 "123e4567-e89b-42d3-a456-426614174004"
 #define U5 "123e4567-e89b-42d3-a456-426614174005"
 
-static struct scan_record rec(const char *key, const char *request_id)
+static struct flow_scan_record rec(const char *key, const char *request_id)
 {
-    struct scan_record r = {.key = key, .key_len = key ? strlen(key) : 0,
+    struct flow_scan_record r = {.key = key, .key_len = key ? strlen(key) : 0,
                             .request_id = request_id, .fetched_at = 1000};
     return r;
 }
 
-static struct scan_record dlq(const char *stage, const char *error, const char *key)
+static struct flow_scan_record dlq(const char *stage, const char *error, const char *key)
 {
-    struct scan_record r = rec(key, "run-9");
+    struct flow_scan_record r = rec(key, "run-9");
     r.stage = stage;
     r.error = error;
     r.value = "";
@@ -66,36 +66,36 @@ static void normalize_like_spark(void **state)
 static void real_world_input_is_ok(void **state)
 {
     (void)state;
-    struct ledger *l = ledger_new(0);
+    struct flow_ledger *l = flow_ledger_new(0);
     assert_non_null(l);
     /* response 1: U1, U2, U1 again (within), upper-case U3, a record without a key */
-    struct scan_record r;
-    r = rec(U1, "run-1"); assert_int_equal(ledger_add_raw(l, &r), 0);
-    r = rec(U2, "run-1"); ledger_add_raw(l, &r);
-    r = rec(U1, "run-1"); ledger_add_raw(l, &r);
-    r = rec("123E4567-E89B-42D3-A456-426614174003", "run-1"); ledger_add_raw(l, &r);
-    r = dlq("ingest", "record_without_key", "run-1"); ledger_add_dlq(l, &r);
+    struct flow_scan_record r;
+    r = rec(U1, "run-1"); assert_int_equal(flow_ledger_add_raw(l, &r), 0);
+    r = rec(U2, "run-1"); flow_ledger_add_raw(l, &r);
+    r = rec(U1, "run-1"); flow_ledger_add_raw(l, &r);
+    r = rec("123E4567-E89B-42D3-A456-426614174003", "run-1"); flow_ledger_add_raw(l, &r);
+    r = dlq("ingest", "record_without_key", "run-1"); flow_ledger_add_dlq(l, &r);
     /* response 2 was not JSON: one DLQ entry, retried as response 3 */
-    r = dlq("ingest", "not_json", "run-2"); ledger_add_dlq(l, &r);
+    r = dlq("ingest", "not_json", "run-2"); flow_ledger_add_dlq(l, &r);
     /* response 3: U2 again (across), padded U4, U5 (invalid: process DLQ, raw key) */
-    r = rec(U2, "run-3"); ledger_add_raw(l, &r);
-    r = rec("  " U4 "\t ", "run-3"); ledger_add_raw(l, &r);
-    r = rec(" " U5, "run-3"); ledger_add_raw(l, &r);
+    r = rec(U2, "run-3"); flow_ledger_add_raw(l, &r);
+    r = rec("  " U4 "\t ", "run-3"); flow_ledger_add_raw(l, &r);
+    r = rec(" " U5, "run-3"); flow_ledger_add_raw(l, &r);
     /* Spark: one row per raw record, user_id normalised; the invalid one keeps its raw key */
     const char *clean[] = {U1, U2, U1, U3, U2, U4};
     for (size_t i = 0; i < 6; i++) {
         r = rec(clean[i], "x");
-        ledger_add_clean(l, &r);
+        flow_ledger_add_clean(l, &r);
     }
-    r = dlq("process", "empty_name", " " U5); ledger_add_dlq(l, &r);
+    r = dlq("process", "empty_name", " " U5); flow_ledger_add_dlq(l, &r);
     /* the table: one row per user */
     const char *stored[] = {U1, U2, U3, U4};
     for (size_t i = 0; i < 4; i++)
-        ledger_add_stored(l, stored[i], strlen(stored[i]));
+        flow_ledger_add_stored(l, stored[i], strlen(stored[i]));
 
-    struct ledger_report rep;
+    struct flow_ledger_report rep;
     /* ingest fetched 3 + 4 records from the two JSON responses */
-    assert_int_equal(ledger_evaluate(l, 8, &rep), 0);
+    assert_int_equal(flow_ledger_evaluate(l, 8, &rep), 0);
     assert_true(rep.ok);
     assert_int_equal(rep.raw_records, 7);
     assert_int_equal(rep.raw_keys, 5);
@@ -112,25 +112,25 @@ static void real_world_input_is_ok(void **state)
     assert_int_equal(rep.sink.missing, 0);
     assert_int_equal(rep.sink.expected, 4);
     /* without ingest's count the key checks still pass */
-    assert_int_equal(ledger_evaluate(l, -1, &rep), 0);
+    assert_int_equal(flow_ledger_evaluate(l, -1, &rep), 0);
     assert_true(rep.ok);
     assert_false(rep.have_fetched);
-    ledger_free(l);
+    flow_ledger_free(l);
 }
 
 static void real_loss_is_named(void **state)
 {
     (void)state;
-    struct ledger *l = ledger_new(0);
-    struct scan_record r;
-    r = rec(" " U1 " ", "run-1"); ledger_add_raw(l, &r);
-    r = rec(U2, "run-1"); ledger_add_raw(l, &r);
-    r = rec(U3, "run-1"); ledger_add_raw(l, &r);
-    r = rec(U1, "x"); ledger_add_clean(l, &r);
-    r = rec(U3, "x"); ledger_add_clean(l, &r);
-    ledger_add_stored(l, U1, strlen(U1));
-    struct ledger_report rep;
-    assert_int_equal(ledger_evaluate(l, 3, &rep), 0);
+    struct flow_ledger *l = flow_ledger_new(0);
+    struct flow_scan_record r;
+    r = rec(" " U1 " ", "run-1"); flow_ledger_add_raw(l, &r);
+    r = rec(U2, "run-1"); flow_ledger_add_raw(l, &r);
+    r = rec(U3, "run-1"); flow_ledger_add_raw(l, &r);
+    r = rec(U1, "x"); flow_ledger_add_clean(l, &r);
+    r = rec(U3, "x"); flow_ledger_add_clean(l, &r);
+    flow_ledger_add_stored(l, U1, strlen(U1));
+    struct flow_ledger_report rep;
+    assert_int_equal(flow_ledger_evaluate(l, 3, &rep), 0);
     assert_false(rep.ok);
     assert_int_equal(rep.process.missing, 1);
     assert_string_equal(rep.process.stage, "process");
@@ -139,24 +139,24 @@ static void real_loss_is_named(void **state)
     assert_int_equal(rep.sink.missing, 1);
     assert_string_equal(rep.sink.stage, "sink");
     assert_string_equal(rep.sink.examples[0], U3);
-    ledger_free(l);
+    flow_ledger_free(l);
 }
 
 static void ingest_count_mismatch(void **state)
 {
     (void)state;
-    struct ledger *l = ledger_new(0);
-    struct scan_record r;
+    struct flow_ledger *l = flow_ledger_new(0);
+    struct flow_scan_record r;
     /* ingest produced U1 twice from one response it fetched once */
-    r = rec(U1, "run-1"); ledger_add_raw(l, &r);
-    r = rec(U1, "run-1"); ledger_add_raw(l, &r);
-    r = rec(U2, "run-1"); ledger_add_raw(l, &r);
-    r = rec(U1, "x"); ledger_add_clean(l, &r);
-    r = rec(U2, "x"); ledger_add_clean(l, &r);
-    ledger_add_stored(l, U1, strlen(U1));
-    ledger_add_stored(l, U2, strlen(U2));
-    struct ledger_report rep;
-    assert_int_equal(ledger_evaluate(l, 2, &rep), 0);
+    r = rec(U1, "run-1"); flow_ledger_add_raw(l, &r);
+    r = rec(U1, "run-1"); flow_ledger_add_raw(l, &r);
+    r = rec(U2, "run-1"); flow_ledger_add_raw(l, &r);
+    r = rec(U1, "x"); flow_ledger_add_clean(l, &r);
+    r = rec(U2, "x"); flow_ledger_add_clean(l, &r);
+    flow_ledger_add_stored(l, U1, strlen(U1));
+    flow_ledger_add_stored(l, U2, strlen(U2));
+    struct flow_ledger_report rep;
+    assert_int_equal(flow_ledger_evaluate(l, 2, &rep), 0);
     assert_false(rep.ok);
     assert_int_equal(rep.fetched.surplus, 1);
     assert_int_equal(rep.fetched.missing, 0);
@@ -164,55 +164,55 @@ static void ingest_count_mismatch(void **state)
     assert_int_equal(rep.fetched.example_count, 1);
     assert_string_equal(rep.fetched.examples[0], U1);
     /* ingest fetched 5, raw holds 3 and no DLQ entry accounts for the rest */
-    assert_int_equal(ledger_evaluate(l, 5, &rep), 0);
+    assert_int_equal(flow_ledger_evaluate(l, 5, &rep), 0);
     assert_false(rep.ok);
     assert_int_equal(rep.fetched.missing, 2);
     assert_int_equal(rep.fetched.example_count, 0);
     /* whole-response DLQ entries never stand in for records */
-    r = dlq("ingest", "not_json", "run-2"); ledger_add_dlq(l, &r);
-    r = dlq("ingest", "http_404", "run-3"); ledger_add_dlq(l, &r);
-    assert_int_equal(ledger_evaluate(l, 5, &rep), 0);
+    r = dlq("ingest", "not_json", "run-2"); flow_ledger_add_dlq(l, &r);
+    r = dlq("ingest", "http_404", "run-3"); flow_ledger_add_dlq(l, &r);
+    assert_int_equal(flow_ledger_evaluate(l, 5, &rep), 0);
     assert_int_equal(rep.fetched.missing, 2);
-    ledger_free(l);
+    flow_ledger_free(l);
 }
 
 static void since_scopes_raw_and_ingest_dlq(void **state)
 {
     (void)state;
-    struct ledger *l = ledger_new(2000);
-    struct scan_record r = rec(U1, "old-1");
+    struct flow_ledger *l = flow_ledger_new(2000);
+    struct flow_scan_record r = rec(U1, "old-1");
     r.fetched_at = 1500; /* an earlier run: not owed */
-    ledger_add_raw(l, &r);
+    flow_ledger_add_raw(l, &r);
     r = dlq("ingest", "record_too_large", "old-1");
     r.fetched_at = 1500;
-    ledger_add_dlq(l, &r);
+    flow_ledger_add_dlq(l, &r);
     r = rec(U2, "run-1");
     r.fetched_at = 2500;
-    ledger_add_raw(l, &r);
+    flow_ledger_add_raw(l, &r);
     r = dlq("ingest", "record_too_large", "run-1");
     r.fetched_at = 2500;
-    ledger_add_dlq(l, &r);
-    r = rec(U1, "x"); ledger_add_clean(l, &r); /* in clean, not stored: not owed */
-    r = rec(U2, "x"); ledger_add_clean(l, &r);
-    ledger_add_stored(l, U2, strlen(U2));
-    struct ledger_report rep;
-    assert_int_equal(ledger_evaluate(l, 2, &rep), 0);
+    flow_ledger_add_dlq(l, &r);
+    r = rec(U1, "x"); flow_ledger_add_clean(l, &r); /* in clean, not stored: not owed */
+    r = rec(U2, "x"); flow_ledger_add_clean(l, &r);
+    flow_ledger_add_stored(l, U2, strlen(U2));
+    struct flow_ledger_report rep;
+    assert_int_equal(flow_ledger_evaluate(l, 2, &rep), 0);
     assert_true(rep.ok);
     assert_int_equal(rep.raw_skipped, 1);
     assert_int_equal(rep.dlq_ingest_records, 1);
     assert_int_equal(rep.sink.expected, 1);
-    ledger_free(l);
+    flow_ledger_free(l);
 }
 
 static void reasons(void **state)
 {
     (void)state;
-    assert_true(ledger_ingest_reason_is_record("record_too_large"));
-    assert_true(ledger_ingest_reason_is_record("record_without_key"));
-    assert_false(ledger_ingest_reason_is_record("not_json"));
-    assert_false(ledger_ingest_reason_is_record("no_records_path"));
-    assert_false(ledger_ingest_reason_is_record("http_429_retries_exhausted"));
-    assert_false(ledger_ingest_reason_is_record(NULL));
+    assert_true(flow_ledger_ingest_reason_is_record("record_too_large"));
+    assert_true(flow_ledger_ingest_reason_is_record("record_without_key"));
+    assert_false(flow_ledger_ingest_reason_is_record("not_json"));
+    assert_false(flow_ledger_ingest_reason_is_record("no_records_path"));
+    assert_false(flow_ledger_ingest_reason_is_record("http_429_retries_exhausted"));
+    assert_false(flow_ledger_ingest_reason_is_record(NULL));
 }
 
 int main(void)

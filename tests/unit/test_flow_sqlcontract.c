@@ -7,13 +7,13 @@
 
 #include <cmocka.h>
 
-#include "spate/pipeline.h"
+#include "spate/flow.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int has(const struct sql_guarantees *g, const char *name)
+static int has(const struct flow_sql_guarantees *g, const char *name)
 {
     for (size_t i = 0; i < g->n; i++)
         if (!strcmp(g->ptrs[i], name))
@@ -37,8 +37,8 @@ static void test_rules_guarantee_their_is_null_terms(void **state)
                  "    ELSE NULL\n"
                  "  END AS error\n"
                  "FROM t;\n";
-    struct sql_guarantees g = {.n = 0};
-    sql_guarantees_rules(&g, sql);
+    struct flow_sql_guarantees g = {.n = 0};
+    flow_sql_guarantees_rules(&g, sql);
     assert_true(has(&g, "user_id"));
     assert_true(has(&g, "first"));
     assert_true(has(&g, "last"));
@@ -55,16 +55,16 @@ static void test_no_error_case_guarantees_nothing(void **state)
 {
     (void)state;
     char sql[] = "SELECT CASE WHEN a IS NULL THEN 'x' END AS reason FROM t";
-    struct sql_guarantees g = {.n = 0};
-    sql_guarantees_rules(&g, sql);
+    struct flow_sql_guarantees g = {.n = 0};
+    flow_sql_guarantees_rules(&g, sql);
     assert_int_equal(g.n, 0);
 }
 
 static void test_declared_fields(void **state)
 {
     (void)state;
-    struct sql_guarantees g = {.n = 0};
-    sql_guarantees_declared(&g, "-- @output_mode: update\n"
+    struct flow_sql_guarantees g = {.n = 0};
+    flow_sql_guarantees_declared(&g, "-- @output_mode: update\n"
                                 "-- @not_null: ingested_at, processed_at\n"
                                 "-- @not_null names what the SQL sets\n"
                                 "-- @not_null: window_start,signups\n"
@@ -92,16 +92,16 @@ static void test_shipped_pipeline(void **state)
     assert_non_null(cut);
     snprintf(cut, sizeof dir - (size_t)(cut - dir), "/pipelines/users");
     cfg.spark.sql_dir = dir;
-    struct sql_guarantees g;
-    pipeline_sql_guarantees(&cfg, "users.clean", &g);
+    struct flow_sql_guarantees g;
+    flow_sql_guarantees_of(&cfg, "users.clean", &g);
     assert_true(has(&g, "user_id"));
     assert_true(has(&g, "nationality"));
     assert_true(has(&g, "ingested_at"));
     assert_false(has(&g, "title"));
-    pipeline_sql_guarantees(&cfg, "users.stats", &g);
+    flow_sql_guarantees_of(&cfg, "users.stats", &g);
     assert_true(has(&g, "window_start"));
     assert_false(has(&g, "nationality"));
-    pipeline_sql_guarantees(&cfg, "users.dlq", &g);
+    flow_sql_guarantees_of(&cfg, "users.dlq", &g);
     assert_int_equal(g.n, 0);
 }
 

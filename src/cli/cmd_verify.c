@@ -152,7 +152,7 @@ int cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
     uint64_t q_rows = 0, q_keys = 0;
     int have_query = 0;
     if (!rc && query_table[0]) {
-        struct keyset *qs = flow_keyset_new();
+        struct flow_keyset *qs = flow_keyset_new();
         char qerr[512];
         if (qs && flow_scan_table_keys(cfg, query_table, key_column, qs, qerr, sizeof qerr) == 0) {
             q_rows = flow_keyset_total(qs);

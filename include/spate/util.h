@@ -43,6 +43,11 @@ size_t spate_key_normalize(const char *key, size_t len, char *out);
 int64_t spate_days_from_civil(int64_t y, unsigned m, unsigned d);
 void spate_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
 
+/* 1 when a (alen bytes) equals b (blen bytes). The time taken does not depend
+ * on where they differ nor on b's length (a secret such as a bearer token goes
+ * in b): both are hashed with SHA-256 and the digests compared in constant time. */
+int spate_secret_equal(const void *a, size_t alen, const void *b, size_t blen);
+
 /* Growable byte buffer. Owner frees with spate_buf_free(). */
 struct spate_buf {
     char *data;

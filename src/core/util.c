@@ -4,6 +4,8 @@
 #include "spate/error.h"
 
 #include <errno.h>
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,6 +139,19 @@ void spate_buf_free(struct spate_buf *b)
     free(b->data);
     b->data = NULL;
     b->len = b->cap = 0;
+}
+
+int spate_secret_equal(const void *a, size_t alen, const void *b, size_t blen)
+{
+    /* Comparing digests hides the secret's length and where a guess first
+     * differs; a byte loop over the shorter input would leak both. */
+    unsigned char da[SHA256_DIGEST_LENGTH], db[SHA256_DIGEST_LENGTH];
+    SHA256(a, alen, da);
+    SHA256(b, blen, db);
+    int eq = CRYPTO_memcmp(da, db, sizeof da) == 0;
+    OPENSSL_cleanse(da, sizeof da);
+    OPENSSL_cleanse(db, sizeof db);
+    return eq;
 }
 
 int spate_hexval(int c)

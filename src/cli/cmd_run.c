@@ -46,7 +46,7 @@ static void usage(FILE *f)
             "                    they catch up at the end (default 3m)\n"
             "\n"
             "Logs of each stage: <stack.data_dir>/run/<stage>.log. The dashboard is at\n"
-            "http://<metrics.listen>:<metrics.serve_port>/ while it runs.\n");
+            "http://<serve.listen>:<serve.port>/ while it runs.\n");
 }
 
 static volatile sig_atomic_t stop_requested;
@@ -89,6 +89,10 @@ static size_t collect(char *p, size_t sz, size_t n, void *arg)
     return sz * n;
 }
 
+/* "Authorization: Bearer ..." when serve has a token (serve.token or
+ * SPATE_SERVE_TOKEN, which the serve child inherits), else NULL. */
+static struct curl_slist *auth_header;
+
 static json_t *get_json(const char *url)
 {
     CURL *c = curl_easy_init();
@@ -96,6 +100,8 @@ static json_t *get_json(const char *url)
         return NULL;
     struct spate_buf b = {0};
     curl_easy_setopt(c, CURLOPT_URL, url);
+    if (auth_header)
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, auth_header);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 900L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
@@ -593,11 +599,20 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
         return CLI_FAIL;
     }
     snprintf(r.run_dir, sizeof r.run_dir, "%s/run", state);
-    mkdir(state, 0755);
-    mkdir(r.run_dir, 0755);
+    mkdir(state, 0700);
+    mkdir(r.run_dir, 0700);
     snprintf(r.base_url, sizeof r.base_url, "http://%s:%d",
-             strcmp(cfg->metrics.listen, "0.0.0.0") ? cfg->metrics.listen : "127.0.0.1",
-             cfg->metrics.serve_port);
+             strcmp(cfg->serve.listen, "0.0.0.0") ? cfg->serve.listen : "127.0.0.1",
+             cfg->serve.port);
+    const char *token = cfg->serve.token && *cfg->serve.token ? cfg->serve.token
+                                                               : getenv("SPATE_SERVE_TOKEN");
+    if (token && *token) {
+        struct spate_buf h = {0};
+        if (spate_buf_appendf(&h, "Authorization: Bearer %s", token) == 0)
+            auth_header = curl_slist_append(NULL, h.data);
+        explicit_bzero(h.data, h.len);
+        spate_buf_free(&h);
+    }
 
     struct sigaction sa = {.sa_handler = on_signal};
     sigemptyset(&sa.sa_mask);
@@ -636,7 +651,7 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
     snprintf(batch_s, sizeof batch_s, "%d", batch);
     snprintf(port_s[0], 16, "%d", cfg->metrics.apisim_port);
     snprintf(port_s[1], 16, "%d", cfg->metrics.ingest_port);
-    snprintf(port_s[2], 16, "%d", cfg->metrics.serve_port);
+    snprintf(port_s[2], 16, "%d", cfg->serve.port);
     const char *a_serve[] = {"serve", "--port", port_s[2], NULL};
     const char *a_sink[] = {"sink", NULL};
     const char *a_spark[] = {"spark", "run", NULL};
@@ -712,6 +727,8 @@ out:
     for (int i = 0; i < NSTAGES; i++)
         for (int j = r.config_path ? 3 : 1; r.argvs[i][j]; j++)
             free(r.argvs[i][j]);
+    curl_slist_free_all(auth_header);
+    auth_header = NULL;
     curl_global_cleanup();
     return rc;
 }

@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* util.c -- clocks, bounded string copies and a growable byte buffer. */
+/* util.c -- clocks, bounded string copies, a growable byte buffer, secrets, a child's output. */
 #include "spate/util.h"
 #include "spate/error.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 #include <stdarg.h>
@@ -226,4 +230,50 @@ void spate_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d)
     *d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
     *m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
     *y = yoe + era * 400 + (*m <= 2);
+}
+
+extern char **environ;
+
+int spate_run_capture(const char *const argv[], char *out, size_t outlen)
+{
+    if (outlen)
+        out[0] = '\0';
+    int fds[2];
+    if (pipe(fds) != 0)
+        return -1;
+    fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+    fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
+    posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+    pid_t pid;
+    int rc = posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(fds[1]);
+    if (rc != 0) {
+        close(fds[0]);
+        return -1;
+    }
+    size_t n = 0;
+    char sink[256];
+    for (;;) {
+        /* read to the end even past outlen, so the child never blocks on a full pipe */
+        int full = n + 1 >= outlen;
+        ssize_t r = full ? read(fds[0], sink, sizeof sink) : read(fds[0], out + n, outlen - 1 - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        if (!full)
+            n += (size_t)r;
+    }
+    if (outlen)
+        out[n] = '\0';
+    close(fds[0]);
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }

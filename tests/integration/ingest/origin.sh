@@ -137,5 +137,25 @@ else
   bad "same-origin redirect: rc=$rc $(cat "$WORK/same.err" "$WORK/same.verify" | tr '\n' ' ' | tail -c 800)"
 fi
 
+# 5. A source name with a quote and a backslash stays one label value in /metrics: raw, it
+#    ended the value early and broke the exposition.
+MP="$(free_port)"
+write_config "$WORK/label.yaml" "'we\"ird\\name'" "$SRC/page" none
+sed -i 's/^    pagination:/    mode: interval\n    interval: 200ms\n    pagination:/' "$WORK/label.yaml"
+t="$(topic label)"
+"$SPATE_BIN" -c "$WORK/label.yaml" ingest --metrics-port "$MP" --for 4s --topic-raw "$t" --topic-dlq "$t.dlq" \
+  >"$WORK/label.out" 2>"$WORK/label.err" &
+LPID=$!
+pids+=("$LPID")
+sleep 2
+curl -fsS "http://127.0.0.1:$MP/metrics" >"$WORK/label.metrics" 2>/dev/null
+wait "$LPID" 2>/dev/null
+if grep -qF 'spate_ingest_records_fetched_total{source="we\"ird\\name"} ' "$WORK/label.metrics" &&
+  grep -qF 'spate_ingest_requests_total{source="we\"ird\\name",code="200"} ' "$WORK/label.metrics"; then
+  ok "a source name with a quote and a backslash is escaped in metric labels"
+else
+  bad "label escaping: $(grep -F 'ird' "$WORK/label.metrics" | head -3 | tr '\n' ' ') $(tail -c 300 "$WORK/label.err")"
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

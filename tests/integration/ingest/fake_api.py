@@ -16,7 +16,8 @@
 #   GET /pad?n=K&bytes=S           record K carries S bytes of padding (S=0: none)
 #   GET /link?...&next_base=URL     the next link is absolute, on URL (another origin)
 #   GET /redirect?to=URL           302 to URL
-#   GET /seen                      {"requests": n, "auth": [credential headers received]}
+#   GET /seen                      {"data_requests": n (all but /stats and /seen),
+#                                   "auth": [credential headers received]}
 # Usage: fake_api.py PORT TOTAL_RECORDS [HOST]   (prints "ready" when listening)
 import json
 import sys
@@ -28,6 +29,7 @@ TOTAL = 1000
 LOCK = threading.Lock()
 REQUESTS = 0
 AUTH = []  # Authorization / X-Api-Key values received
+DATA = 0   # requests other than /stats and /seen
 FAIL = {}  # page -> HTTP status
 PAD = {}   # record number -> padding bytes
 
@@ -61,9 +63,11 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def do_GET(self):
-        global REQUESTS, TOTAL
+        global REQUESTS, TOTAL, DATA
         with LOCK:
             REQUESTS += 1
+            if not self.path.startswith(("/stats", "/seen")):
+                DATA += 1
             for h in ("Authorization", "X-Api-Key"):
                 if self.headers.get(h):
                     AUTH.append(h + ": " + self.headers[h])
@@ -115,7 +119,7 @@ class Handler(BaseHTTPRequestHandler):
         elif u.path == "/redirect":
             self.send(302, {"moved": q["to"]}, {"Location": q["to"]})
         elif u.path == "/seen":
-            self.send(200, {"requests": REQUESTS, "auth": AUTH})
+            self.send(200, {"data_requests": DATA, "auth": AUTH})
         elif u.path == "/stats":
             self.send(200, {"requests": REQUESTS})
         else:

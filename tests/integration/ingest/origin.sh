@@ -45,8 +45,8 @@ start_fake() { # start_fake HOST -> echoes the port
   done
   echo "$port"
 }
-seen() { # seen BASE -> "REQUESTS AUTH_HEADERS"
-  curl -fsS "$1/seen" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); print(d["requests"], len(d["auth"]))'
+seen() { # seen BASE -> "DATA_REQUESTS AUTH_HEADERS" (this script's own /stats and /seen calls left out)
+  curl -fsS "$1/seen" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); print(d["data_requests"], len(d["auth"]))'
 }
 write_config() { # write_config FILE NAME URL STYLE [ALLOW]
   cat >"$1" <<EOF
@@ -66,7 +66,7 @@ sources:
       X-Api-Key: key-origin-secret
     pagination:
       style: $4
-$5
+${5:-}
 stack:
   data_dir: $WORK/state
 EOF

@@ -34,7 +34,7 @@ trap cleanup EXIT
 free_port() {
   "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
-start_fake() { # start_fake HOST -> echoes the port
+start_fake() { # start_fake HOST VAR: starts it here (not in a subshell, so cleanup knows its pid)
   local port
   port="$(free_port)"
   "$PY" "$HERE/fake_api.py" "$port" 300 "$1" >"$WORK/fake-$1.log" 2>&1 &
@@ -43,7 +43,7 @@ start_fake() { # start_fake HOST -> echoes the port
     curl -fsS -o /dev/null "http://$1:$port/stats" 2>/dev/null && break
     sleep 0.1
   done
-  echo "$port"
+  printf -v "$2" '%s' "$port"
 }
 seen() { # seen BASE -> "DATA_REQUESTS AUTH_HEADERS" (this script's own /stats and /seen calls left out)
   curl -fsS "$1/seen" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); print(d["data_requests"], len(d["auth"]))'
@@ -74,8 +74,8 @@ EOF
 ingest() { "$SPATE_BIN" -c "$1" ingest --metrics-port 0 "${@:2}"; }
 topic() { echo "it-origin-$RUN-$1"; }
 
-P1="$(start_fake 127.0.0.1)"
-P2="$(start_fake 127.0.0.2)"
+start_fake 127.0.0.1 P1
+start_fake 127.0.0.2 P2
 SRC="http://127.0.0.1:$P1"
 OTHER="http://127.0.0.2:$P2"
 
@@ -88,8 +88,7 @@ rc=$?
 read -r n2 a2 <<<"$(seen "$OTHER")"
 "$VERIFY" --bootstrap "$SPATE_KAFKA" --topic "$t" >"$WORK/link.verify" 2>&1
 if [ $rc -eq 1 ] && [ "$n2" = 0 ] && grep -q "leads to host 127.0.0.2, outside the source's origin" "$WORK/link.err" &&
-  grep -q "allow_hosts" "$WORK/link.err" && grep -q "raw: messages=100 " "$WORK/link.verify" &&
-  grep -q "127.0.0.2" "$WORK/state/ingest/link.state"; then
+  grep -q "allow_hosts" "$WORK/link.err" && grep -q "raw: messages=100 " "$WORK/link.verify"; then
   ok "Link rel=next to another host: refused (exit 1, names the host), 0 requests there, page 1 kept"
 else
   bad "Link to another host: rc=$rc requests there=$n2 $(cat "$WORK/link.err" "$WORK/link.verify" | tr '\n' ' ' | tail -c 800)"

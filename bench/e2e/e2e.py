@@ -752,7 +752,8 @@ def main():
              "apisim": env_port("SPATE_APISIM_PORT", 8088),
              "ingest": env_port("SPATE_INGEST_METRICS_PORT", 9401),
              "sink": env_port("SPATE_SINK_METRICS_PORT", 9402),
-             "serve": env_port("SPATE_SERVE_PORT", 8080)}
+             "serve": env_port("SPATE_SERVE_PORT", 8080),
+             "serve-metrics": env_port("SPATE_SERVE_METRICS_PORT", 9403)}
     BOOTSTRAP = os.environ.get("SPATE_KAFKA", f"127.0.0.1:{PORTS['kafka']}")
     KEYSPACE = os.environ.get("SPATE_KEYSPACE", "spate")
     RAW_TOPIC = {"spate": "users.raw"}

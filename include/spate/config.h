@@ -100,6 +100,9 @@ struct spate_source_config {
     int max_record_bytes;        /* 0 = what Kafka accepts (message.max.bytes less key
                                   * and headers); an explicit value above it is an error */
     struct spate_pagination_config pagination;
+    /* hosts besides the url's own that a Link rel="next" or a redirect may
+     * lead to; requests there go without the configured headers */
+    struct spate_strlist allow_hosts;
     char *state_file;            /* cursor persistence; default under state dir */
 };
 
@@ -184,7 +187,19 @@ struct spate_metrics_config {
     int ingest_port;
     int sink_port;
     int apisim_port;
-    int serve_port;
+    int serve_port; /* spate serve's /metrics (the API has serve.port) */
+};
+
+/* spate serve's REST API and dashboard. */
+struct spate_serve_config {
+    char *listen;                  /* default 127.0.0.1 */
+    int port;                      /* default 8080 */
+    char *token;                   /* bearer token for /api/ paths; NULL or "" = none
+                                    * (then SPATE_SERVE_TOKEN, if set) */
+    struct spate_strlist allowed_hosts; /* Host header names besides localhost,
+                                         * IP literals and the listen address */
+    int64_t max_response_bytes;    /* a body is never larger */
+    int queue;                     /* Cassandra requests waiting at most; then 503 */
 };
 
 struct spate_config {
@@ -199,6 +214,7 @@ struct spate_config {
     struct spate_sink_section sink;
     struct spate_stack_config stack;
     struct spate_metrics_config metrics;
+    struct spate_serve_config serve;
 };
 
 /* Bounds on what a config may hold, so a hostile file costs little to refuse: a file

@@ -33,7 +33,8 @@
     XX(EHTTP, -24, "HTTP error")                                              \
     XX(ETYPE, -25, "value does not fit the type")                             \
     XX(EUNAVAILABLE, -26, "service unavailable")                              \
-    XX(EEXISTS, -27, "already exists")
+    XX(EEXISTS, -27, "already exists")                                        \
+    XX(EPERM, -28, "not permitted")
 
 enum spate_err {
     SPATE_OK = 0,

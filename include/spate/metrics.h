@@ -40,6 +40,12 @@ struct metrics_histogram *metrics_histogram(struct metrics_registry *reg, const 
                                             const char *help, const char *labels,
                                             const double *bounds, size_t nbounds);
 
+/* Appends the label pair key="value" to out, escaping value as the text
+ * format asks (backslash, double quote and newline), so a source or table name
+ * from the config cannot break the exposition or forge other series.
+ * 0 or SPATE_ENOMEM. */
+int metrics_label_append(struct spate_buf *out, const char *key, const char *value);
+
 /* Latency buckets in seconds, 100 us .. 60 s, roughly 1-2.5-5 per decade. */
 extern const double metrics_latency_buckets[];
 extern const size_t metrics_latency_nbuckets;

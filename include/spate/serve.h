@@ -30,6 +30,9 @@ int serve_store_open(const struct spate_config *cfg, int pool_size, struct serve
 void serve_store_close(struct serve_store *st);
 /* 1 when the last attempt to reach Cassandra succeeded. */
 int serve_store_up(struct serve_store *st);
+/* Lists (latest users, rejects) stop adding rows before out passes max_bytes
+ * and say "truncated":true; 0 = no bound (the default). */
+void serve_store_set_max_bytes(struct serve_store *st, size_t max_bytes);
 
 /* Each query appends one JSON object to out and returns 0, or returns a code
  * with a one-line message in err:
@@ -86,9 +89,13 @@ int serve_json_string(struct spate_buf *out, const char *s, size_t len);
 /* ---- the server ------------------------------------------------------------------------ */
 
 struct serve_options {
-    const char *listen;     /* NULL = cfg metrics.listen (127.0.0.1) */
-    int port;               /* -1 = cfg metrics.serve_port; 0 = any free port */
-    int threads;            /* HTTP worker threads, 0 = 4 */
+    const char *listen;     /* NULL = cfg serve.listen (127.0.0.1): API and dashboard */
+    int port;               /* -1 = cfg serve.port; 0 = any free port */
+    const char *metrics_listen; /* NULL = cfg metrics.listen (127.0.0.1): /metrics */
+    int metrics_port;       /* -1 = cfg metrics.serve_port; 0 = any free port. The same
+                             * address and port as the API: one listener serves both */
+    const char *token;      /* NULL = cfg serve.token, else SPATE_SERVE_TOKEN */
+    int threads;            /* Cassandra workers and sessions, 0 = 4 */
     int sample_interval_ms; /* pipeline sampler period, 0 = 1000 */
     int history;            /* samples kept for the charts, 0 = 600 */
     int kafka;              /* 1 = read topic offsets and consumer lag from Kafka */
@@ -103,8 +110,11 @@ struct serve_server;
  * server. */
 int serve_start(const struct spate_config *cfg, const struct serve_options *opt,
                 struct serve_server **out, char *err, size_t errlen);
-/* The bound port (useful with port 0). */
+/* The bound ports (useful with port 0). */
 int serve_port(const struct serve_server *s);
+int serve_metrics_port(const struct serve_server *s);
+/* 1 when /api/ needs a bearer token. */
+int serve_has_token(const struct serve_server *s);
 /* Stops accepting, joins every thread, closes sessions and frees s. NULL-safe. */
 void serve_stop(struct serve_server *s);
 

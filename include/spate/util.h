@@ -54,6 +54,18 @@ uint64_t spate_rand64(uint64_t *state);
  * rng NULL = no jitter (base itself). Never overflows. */
 int64_t spate_backoff_ms(int attempt, int64_t initial_ms, int64_t max_ms, uint64_t *rng);
 
+/* 1 when a (alen bytes) equals b (blen bytes). The time taken does not depend
+ * on where they differ nor on b's length (a secret such as a bearer token goes
+ * in b): both are hashed with SHA-256 and the digests compared in constant time. */
+int spate_secret_equal(const void *a, size_t alen, const void *b, size_t blen);
+
+/* Runs argv[0] (a path, or a name looked up in PATH) with argv, no shell in
+ * between: nothing in the arguments is ever quoted or interpreted. Its
+ * stdout (up to outlen - 1 bytes, NUL-terminated) goes into out, its stderr to
+ * /dev/null. Returns the exit status (0..255), or -1 when it could not be run
+ * or died of a signal. */
+int spate_run_capture(const char *const argv[], char *out, size_t outlen);
+
 /* Growable byte buffer. Owner frees with spate_buf_free(). */
 struct spate_buf {
     char *data;

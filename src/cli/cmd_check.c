@@ -279,17 +279,12 @@ static void check_cassandra(struct checker *c, const struct spate_config *cfg, i
 
 static void check_spark(struct checker *c, const struct spate_config *cfg)
 {
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd,
-             "'%s' -c 'import pyspark; print(pyspark.__version__)' 2>/dev/null",
-             cfg->spark.python);
-    FILE *p = popen(cmd, "r");
+    /* spark.python comes from the config: run it directly, never through a shell */
+    const char *const py[] = {cfg->spark.python, "-c", "import pyspark; print(pyspark.__version__)",
+                              NULL};
     char ver[64] = "";
-    if (p) {
-        if (!fgets(ver, sizeof ver, p))
-            ver[0] = '\0';
-        pclose(p);
-    }
+    if (spate_run_capture(py, ver, sizeof ver) != 0)
+        ver[0] = '\0';
     ver[strcspn(ver, "\r\n")] = '\0';
     if (!ver[0])
         fail(c, "run scripts/setup (make run does it) or fix spark.python",

@@ -6,10 +6,12 @@
 #include "spate/error.h"
 #include "spate/util.h"
 
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <unistd.h>
 
 struct cql_cli {
@@ -41,7 +43,10 @@ static void usage(FILE *f)
             "  -P, --port PORT        native port (default: cassandra.port)\n"
             "  -k, --keyspace KS      USE this keyspace first\n"
             "  -u, --user USER        username (PasswordAuthenticator)\n"
-            "  -p, --password PASS    password (default: $SPATE_CASSANDRA_PASSWORD)\n"
+            "  -p, --password         ask for the password on the terminal (no echo); without\n"
+            "                         it: $SPATE_CASSANDRA_PASSWORD, then cassandra.password,\n"
+            "                         then ask when a user is set and a terminal is there.\n"
+            "                         Never on the command line: every user can read argv\n"
             "      --consistency CL   e.g. ONE, QUORUM (default: cassandra.consistency)\n"
             "      --tls              use TLS; --ca FILE, --cert FILE, --key FILE, --no-verify\n"
             "      --timeout DUR      request timeout, e.g. 5s\n"
@@ -278,6 +283,37 @@ static char *read_stream(FILE *f)
     return b.data;
 }
 
+/* Asks on the controlling terminal with echo off (stdin may carry the
+ * statements). 0, or -1 when there is no terminal. */
+static int read_password(const char *user, char *out, size_t outlen)
+{
+    int fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return -1;
+    FILE *tty = fdopen(fd, "r+");
+    if (!tty) {
+        close(fd);
+        return -1;
+    }
+    struct termios old, quiet;
+    int have = tcgetattr(fd, &old) == 0;
+    if (have) {
+        quiet = old;
+        quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+        tcsetattr(fd, TCSAFLUSH, &quiet);
+    }
+    fprintf(tty, "Cassandra password%s%s: ", user ? " for " : "", user ? user : "");
+    fflush(tty);
+    int rc = fgets(out, (int)outlen, tty) ? 0 : -1;
+    if (have)
+        tcsetattr(fd, TCSAFLUSH, &old);
+    fprintf(tty, "\n");
+    fclose(tty);
+    if (rc == 0)
+        out[strcspn(out, "\r\n")] = '\0';
+    return rc;
+}
+
 int cmd_cql(struct cli_ctx *ctx, int argc, char **argv)
 {
     enum {
@@ -288,20 +324,23 @@ int cmd_cql(struct cli_ctx *ctx, int argc, char **argv)
         {"json", no_argument, NULL, O_JSON},         {"limit", required_argument, NULL, O_LIMIT},
         {"page-size", required_argument, NULL, O_PAGE}, {"host", required_argument, NULL, 'H'},
         {"port", required_argument, NULL, 'P'},      {"keyspace", required_argument, NULL, 'k'},
-        {"user", required_argument, NULL, 'u'},      {"password", required_argument, NULL, 'p'},
+        {"user", required_argument, NULL, 'u'},      {"password", optional_argument, NULL, 'p'},
         {"consistency", required_argument, NULL, O_CL}, {"tls", no_argument, NULL, O_TLS},
         {"ca", required_argument, NULL, O_CA},       {"cert", required_argument, NULL, O_CERT},
         {"key", required_argument, NULL, O_KEY},     {"no-verify", no_argument, NULL, O_NOVERIFY},
         {"timeout", required_argument, NULL, O_TIMEOUT}, {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0}};
     const char *exec = NULL, *file = NULL, *host = NULL, *keyspace = NULL, *user = NULL,
-               *password = NULL, *ca = NULL, *cert = NULL, *key = NULL, *clname = NULL;
-    int port = 0, tls = -1, noverify = 0;
+               *ca = NULL, *cert = NULL, *key = NULL, *clname = NULL;
+    int port = 0, tls = -1, noverify = 0, ask = 0;
+    static const char argv_password[] =
+        "spate cql: a password on the command line is visible to every user of the machine "
+        "(ps, /proc); set SPATE_CASSANDRA_PASSWORD or use -p alone to be asked for it\n";
     int64_t timeout_ms = 0;
     struct cql_cli cli = {.page_size = 0};
     optind = 1;
     int c;
-    while ((c = getopt_long(argc, argv, "e:f:H:P:k:u:p:qh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "e:f:H:P:k:u:p::qh", opts, NULL)) != -1) {
         switch (c) {
         case 'e': exec = optarg; break;
         case 'f': file = optarg; break;
@@ -318,7 +357,13 @@ int cmd_cql(struct cli_ctx *ctx, int argc, char **argv)
         case 'P': port = atoi(optarg); break;
         case 'k': keyspace = optarg; break;
         case 'u': user = optarg; break;
-        case 'p': password = optarg; break;
+        case 'p':
+            if (optarg) {
+                fputs(argv_password, stderr);
+                return CLI_USAGE;
+            }
+            ask = 1;
+            break;
         case O_CL: clname = optarg; break;
         case O_TLS: tls = 1; break;
         case O_CA: ca = optarg; break;
@@ -335,6 +380,10 @@ int cmd_cql(struct cli_ctx *ctx, int argc, char **argv)
         case 'h': usage(stdout); return CLI_OK;
         default: return cli_bad_option("cql", argv[optind - 1]);
         }
+    }
+    if (optind < argc && ask) { /* "-p secret": the secret is the stray argument */
+        fputs(argv_password, stderr);
+        return CLI_USAGE;
     }
     if (optind < argc && !exec) {
         fprintf(stderr, "spate cql: unexpected argument '%s' (quote the statement and use -e)\n",
@@ -357,10 +406,19 @@ int cmd_cql(struct cli_ctx *ctx, int argc, char **argv)
         sc.port = port;
     if (user)
         sc.username = user;
-    if (password)
-        sc.password = password;
-    else if (user && getenv("SPATE_CASSANDRA_PASSWORD"))
-        sc.password = getenv("SPATE_CASSANDRA_PASSWORD");
+    char typed[512] = "";
+    const char *env = getenv("SPATE_CASSANDRA_PASSWORD");
+    if (ask || (sc.username && !(env && *env) && !(sc.password && *sc.password) &&
+                isatty(STDERR_FILENO))) {
+        if (read_password(sc.username, typed, sizeof typed) != 0) {
+            fprintf(stderr, "spate cql: cannot read a password: no terminal "
+                            "(set SPATE_CASSANDRA_PASSWORD)\n");
+            return CLI_USAGE;
+        }
+        sc.password = typed;
+    } else if (env && *env) {
+        sc.password = env;
+    }
     if (tls == 1)
         sc.tls = 1;
     if (ca)
@@ -383,6 +441,8 @@ int cmd_cql(struct cli_ctx *ctx, int argc, char **argv)
         cli.cl = CQL_CL_ONE; /* interactive reads of a dev node: like cqlsh */
     char err[512];
     int rc = cql_session_new(&sc, &cli.s, err, sizeof err);
+    /* the session keeps its own copy; this one must not linger in memory */
+    explicit_bzero(typed, sizeof typed);
     if (rc) {
         fprintf(stderr, "spate cql: cannot connect: %s\n", err);
         return CLI_FAIL;

@@ -46,7 +46,7 @@ static void usage(FILE *f)
             "                    they catch up at the end (default 3m)\n"
             "\n"
             "Logs of each stage: <stack.data_dir>/run/<stage>.log. The dashboard is at\n"
-            "http://<metrics.listen>:<metrics.serve_port>/ while it runs.\n");
+            "http://<serve.listen>:<serve.port>/ while it runs.\n");
 }
 
 static volatile sig_atomic_t stop_requested;
@@ -272,8 +272,8 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
         return CLI_FAIL;
     }
     snprintf(run_dir, sizeof run_dir, "%s/run", state);
-    mkdir(state, 0755);
-    mkdir(run_dir, 0755);
+    mkdir(state, 0700);
+    mkdir(run_dir, 0700);
 
     struct sigaction sa = {.sa_handler = on_signal};
     sigemptyset(&sa.sa_mask);

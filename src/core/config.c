@@ -181,6 +181,7 @@ static const struct cfg_spec source_spec[] = {
      * and headers); a larger value would be accepted here and refused by Kafka */
     INT(spate_source_config, max_record_bytes, "max_record_bytes", "0", 0, 100000000),
     SECT(spate_source_config, pagination, "pagination", pagination_spec),
+    SLIST(spate_source_config, allow_hosts, "allow_hosts", NULL),
     STR(spate_source_config, state_file, "state_file", NULL),
     END_SPEC,
 };
@@ -287,7 +288,19 @@ static const struct cfg_spec metrics_spec[] = {
     INT(spate_metrics_config, ingest_port, "ingest_port", "9401", 0, 65535),
     INT(spate_metrics_config, sink_port, "sink_port", "9402", 0, 65535),
     INT(spate_metrics_config, apisim_port, "apisim_port", "8088", 0, 65535),
-    INT(spate_metrics_config, serve_port, "serve_port", "8080", 0, 65535),
+    INT(spate_metrics_config, serve_port, "serve_port", "9403", 0, 65535),
+    END_SPEC,
+};
+
+static const struct cfg_spec serve_spec[] = {
+    STR(spate_serve_config, listen, "listen", "127.0.0.1"),
+    INT(spate_serve_config, port, "port", "8080", 0, 65535),
+    STR(spate_serve_config, token, "token", NULL),
+    SLIST(spate_serve_config, allowed_hosts, "allowed_hosts", NULL),
+    /* /api/rejects could build 1,000 rows of up to 1 MB each */
+    I64(spate_serve_config, max_response_bytes, "max_response_bytes", "4194304", 65536,
+        1073741824),
+    INT(spate_serve_config, queue, "queue", "64", 1, 100000),
     END_SPEC,
 };
 
@@ -301,6 +314,7 @@ static const struct cfg_spec root_spec[] = {
     SECT(spate_config, sink, "sink", sink_spec),
     SECT(spate_config, stack, "stack", stack_spec),
     SECT(spate_config, metrics, "metrics", metrics_spec),
+    SECT(spate_config, serve, "serve", serve_spec),
     END_SPEC,
 };
 

@@ -595,3 +595,19 @@ void metrics_server_stop(struct metrics_server *srv)
     MHD_stop_daemon(srv->daemon);
     free(srv);
 }
+
+int metrics_label_append(struct spate_buf *out, const char *key, const char *value)
+{
+    int rc = spate_buf_appendf(out, "%s%s=\"", out->len ? "," : "", key);
+    for (const char *p = value; *p && rc == 0; p++) {
+        if (*p == '\\')
+            rc = spate_buf_append(out, "\\\\", 2);
+        else if (*p == '"')
+            rc = spate_buf_append(out, "\\\"", 2);
+        else if (*p == '\n')
+            rc = spate_buf_append(out, "\\n", 2);
+        else
+            rc = spate_buf_append(out, p, 1);
+    }
+    return rc ? rc : spate_buf_append(out, "\"", 1);
+}

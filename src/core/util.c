@@ -1,9 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* util.c -- clocks, bounded string copies and a growable byte buffer. */
+/* util.c -- clocks, bounded string copies, a growable byte buffer, secrets, a child's output. */
 #include "spate/util.h"
 #include "spate/error.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,6 +145,19 @@ void spate_buf_free(struct spate_buf *b)
     b->len = b->cap = 0;
 }
 
+int spate_secret_equal(const void *a, size_t alen, const void *b, size_t blen)
+{
+    /* Comparing digests hides the secret's length and where a guess first
+     * differs; a byte loop over the shorter input would leak both. */
+    unsigned char da[SHA256_DIGEST_LENGTH], db[SHA256_DIGEST_LENGTH];
+    SHA256(a, alen, da);
+    SHA256(b, blen, db);
+    int eq = CRYPTO_memcmp(da, db, sizeof da) == 0;
+    OPENSSL_cleanse(da, sizeof da);
+    OPENSSL_cleanse(db, sizeof db);
+    return eq;
+}
+
 int spate_hexval(int c)
 {
     if (c >= '0' && c <= '9')
@@ -241,4 +260,50 @@ int64_t spate_backoff_ms(int attempt, int64_t initial_ms, int64_t max_ms, uint64
     int64_t half = base / 2;
     int64_t span = base - half; /* jitter range, inclusive */
     return half + (int64_t)(spate_rand64(rng) % (uint64_t)(span + 1));
+}
+
+extern char **environ;
+
+int spate_run_capture(const char *const argv[], char *out, size_t outlen)
+{
+    if (outlen)
+        out[0] = '\0';
+    int fds[2];
+    if (pipe(fds) != 0)
+        return -1;
+    fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+    fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
+    posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+    pid_t pid;
+    int rc = posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(fds[1]);
+    if (rc != 0) {
+        close(fds[0]);
+        return -1;
+    }
+    size_t n = 0;
+    char sink[256];
+    for (;;) {
+        /* read to the end even past outlen, so the child never blocks on a full pipe */
+        int full = n + 1 >= outlen;
+        ssize_t r = full ? read(fds[0], sink, sizeof sink) : read(fds[0], out + n, outlen - 1 - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        if (!full)
+            n += (size_t)r;
+    }
+    if (outlen)
+        out[n] = '\0';
+    close(fds[0]);
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }

@@ -181,8 +181,9 @@ static int on_auth_request(struct cql_conn *c, const char *cls)
     tok[1 + ul] = '\0';
     if (pl)
         memcpy(tok + 2 + ul, o->password, pl);
-    return send_frame_rc(c, cql__enc_auth_response(&c->out, 0, tok, (int32_t)(2 + ul + pl)),
-                         CQL_CONN_AUTH);
+    int rc = cql__enc_auth_response(&c->out, 0, tok, (int32_t)(2 + ul + pl));
+    explicit_bzero(tok, sizeof tok); /* no copy of the password left on the stack */
+    return send_frame_rc(c, rc, CQL_CONN_AUTH);
 }
 
 /* One answer of the handshake; moves to the next state. */

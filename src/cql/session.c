@@ -2018,6 +2018,8 @@ void cql_session_free(struct cql_session *s)
     if (s->tls_ctx)
         cql__tls_ctx_free(s->tls_ctx);
     free(s->username);
+    if (s->password)
+        explicit_bzero(s->password, strlen(s->password));
     free(s->password);
     free(s->pfds);
     free(s->pconns);

@@ -42,6 +42,25 @@ static size_t collect(char *p, size_t sz, size_t n, void *arg)
     return sz * n;
 }
 
+/* "Authorization: Bearer ..." when serve has a token (serve.token or
+ * SPATE_SERVE_TOKEN, which the serve child inherits), else NULL. */
+static struct curl_slist *auth_header;
+
+static void auth_set(const struct spate_config *cfg)
+{
+    const char *token = cfg->serve.token && *cfg->serve.token ? cfg->serve.token
+                                                               : getenv("SPATE_SERVE_TOKEN");
+    curl_slist_free_all(auth_header);
+    auth_header = NULL;
+    if (!token || !*token)
+        return;
+    struct spate_buf h = {0};
+    if (spate_buf_appendf(&h, "Authorization: Bearer %s", token) == 0)
+        auth_header = curl_slist_append(NULL, h.data);
+    explicit_bzero(h.data, h.len);
+    spate_buf_free(&h);
+}
+
 json_t *flow_get_json(const char *url)
 {
     CURL *c = curl_easy_init();
@@ -49,6 +68,8 @@ json_t *flow_get_json(const char *url)
         return NULL;
     struct spate_buf b = {0};
     curl_easy_setopt(c, CURLOPT_URL, url);
+    if (auth_header)
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, auth_header);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 900L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
@@ -278,8 +299,9 @@ int flow_run(const struct spate_config *cfg, const struct flow_run_options *o,
     r->s.fetched = r->s.produced = -1;
     r->s.started_ms = spate_mono_ms();
     snprintf(r->base_url, sizeof r->base_url, "http://%s:%d",
-             strcmp(cfg->metrics.listen, "0.0.0.0") ? cfg->metrics.listen : "127.0.0.1",
-             cfg->metrics.serve_port);
+             strcmp(cfg->serve.listen, "0.0.0.0") ? cfg->serve.listen : "127.0.0.1",
+             cfg->serve.port);
+    auth_set(cfg);
     r->s.base_url = r->base_url;
     snprintf(r->ingest_summary, sizeof r->ingest_summary, "%s/ingest-summary.jsonl",
              o->run_dir);
@@ -316,7 +338,7 @@ int flow_run(const struct spate_config *cfg, const struct flow_run_options *o,
     snprintf(batch_s, sizeof batch_s, "%d", batch);
     snprintf(port_s[0], 16, "%d", cfg->metrics.apisim_port);
     snprintf(port_s[1], 16, "%d", cfg->metrics.ingest_port);
-    snprintf(port_s[2], 16, "%d", cfg->metrics.serve_port);
+    snprintf(port_s[2], 16, "%d", cfg->serve.port);
     const char *a_serve[] = {"serve", "--port", port_s[2], NULL};
     const char *a_sink[] = {"sink", NULL};
     const char *a_spark[] = {"spark", "run", NULL};
@@ -387,6 +409,8 @@ stop:
 out:
     if (!o->keep_stack)
         stack_down(cfg, 0);
+    curl_slist_free_all(auth_header);
+    auth_header = NULL;
     json_decref(r->s.latest);
     for (int i = 0; i < FLOW_NSTAGES; i++)
         for (int j = o->config_path ? 3 : 1; r->argvs[i][j]; j++)

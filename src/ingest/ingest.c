@@ -38,6 +38,7 @@
  * of bodies is alive at once. */
 #define BODY_POOL 8
 #define BODY_POOL_BYTES (16u << 20)
+#define MAX_REDIRECTS 5
 
 struct ingest_engine;
 struct ingest_src;
@@ -62,6 +63,8 @@ struct ingest_req {
     int64_t started_us;
     int64_t retry_after_ms; /* -1 = no header */
     char *link_next;
+    char *redirect_url; /* a Location being followed (checked like a Link target) */
+    int redirects;
 };
 
 struct ingest_src {
@@ -75,6 +78,7 @@ struct ingest_src {
     int batch;
     size_t max_body;
     size_t record_limit; /* configured max_record_bytes, or SIZE_MAX: Kafka's check only */
+    char origin[300];    /* scheme://host:port of the url: where its headers may go */
     /* A request gave up at a position it could not get past: the source
      * stopped there and the run ends non-zero. */
     int gave_up;
@@ -184,8 +188,12 @@ static void src_metrics(struct ingest_src *s)
     struct metrics_registry *reg = s->eng->reg;
     if (!reg)
         return;
-    char l[256];
-    snprintf(l, sizeof l, "source=\"%s\"", s->cfg->name);
+    struct spate_buf lb = {0};
+    if (metrics_label_append(&lb, "source", s->cfg->name) != 0) {
+        spate_buf_free(&lb);
+        return;
+    }
+    const char *l = lb.data;
     s->m_fetched = metrics_counter(reg, "spate_ingest_records_fetched_total",
                                    "Records found in good API responses", l);
     s->m_produced = metrics_counter(reg, "spate_ingest_records_produced_total",
@@ -198,6 +206,7 @@ static void src_metrics(struct ingest_src *s)
                                           metrics_latency_buckets, metrics_latency_nbuckets);
     s->m_rate = metrics_gauge(reg, "spate_ingest_rate_limit",
                               "Current adaptive request rate limit (0 = unlimited)", l);
+    spate_buf_free(&lb);
 }
 
 static struct metrics_counter *status_counter(struct ingest_src *s, long status)
@@ -207,13 +216,15 @@ static struct metrics_counter *status_counter(struct ingest_src *s, long status)
     if (status < 0 || status >= 600)
         status = 0;
     if (!s->m_status[status]) {
-        char l[300];
-        if (status == 0)
-            snprintf(l, sizeof l, "source=\"%s\",code=\"error\"", s->cfg->name);
-        else
-            snprintf(l, sizeof l, "source=\"%s\",code=\"%ld\"", s->cfg->name, status);
-        s->m_status[status] = metrics_counter(s->eng->reg, "spate_ingest_requests_total",
-                                              "HTTP requests completed, by status code", l);
+        struct spate_buf l = {0};
+        char code[16];
+        snprintf(code, sizeof code, "%ld", status);
+        if (metrics_label_append(&l, "source", s->cfg->name) == 0 &&
+            metrics_label_append(&l, "code", status == 0 ? "error" : code) == 0)
+            s->m_status[status] = metrics_counter(s->eng->reg, "spate_ingest_requests_total",
+                                                  "HTTP requests completed, by status code",
+                                                  l.data);
+        spate_buf_free(&l);
     }
     return s->m_status[status];
 }
@@ -222,10 +233,12 @@ static void count_dlq_reason(struct ingest_src *s, const char *reason)
 {
     if (!s->eng->reg)
         return;
-    char l[300];
-    snprintf(l, sizeof l, "source=\"%s\",reason=\"%s\"", s->cfg->name, reason);
-    metrics_counter_inc(metrics_counter(s->eng->reg, "spate_ingest_dlq_total",
-                                        "Payloads sent to the DLQ topic, by reason", l));
+    struct spate_buf l = {0};
+    if (metrics_label_append(&l, "source", s->cfg->name) == 0 &&
+        metrics_label_append(&l, "reason", reason) == 0)
+        metrics_counter_inc(metrics_counter(s->eng->reg, "spate_ingest_dlq_total",
+                                            "Payloads sent to the DLQ topic, by reason", l.data));
+    spate_buf_free(&l);
 }
 
 /* ---------------------------------------------------------------- kafka */
@@ -657,6 +670,9 @@ static void req_release(struct ingest_engine *eng, struct ingest_req *r)
     r->hdrs = NULL;
     free(r->link_next);
     r->link_next = NULL;
+    free(r->redirect_url);
+    r->redirect_url = NULL;
+    r->redirects = 0;
     /* Keep buffers for reuse unless one grew unusually large. */
     if (r->body.cap > (8u << 20))
         spate_buf_free(&r->body);
@@ -674,6 +690,7 @@ static void req_destroy(struct ingest_req *r)
 {
     curl_slist_free_all(r->hdrs);
     free(r->link_next);
+    free(r->redirect_url);
     spate_buf_free(&r->body);
     spate_buf_free(&r->url);
     if (r->easy)
@@ -681,18 +698,43 @@ static void req_destroy(struct ingest_req *r)
     free(r);
 }
 
-/* Start (or restart, for a retry) the transfer of r. */
+static void give_up(struct ingest_src *s, struct ingest_req *r, const char *why);
+
+/* Start (or restart, for a retry or a redirect) the transfer of r. Returns
+ * SPATE_EPERM when its URL leads outside the source's origin to a host
+ * allow_hosts does not list: the source gave up there and r is released. */
 static int req_start(struct ingest_src *s, struct ingest_req *r)
 {
     struct ingest_engine *eng = s->eng;
     snprintf(r->request_id, sizeof r->request_id, "%s-%" PRIu64, eng->run_id, ++eng->req_seq);
     struct ingest_entry *e = r->entry;
-    int rc = ingest__build_url(s->cfg, e->page, e->cursor, r->batch, s->seed, &r->url);
+    int rc;
+    if (r->redirect_url) {
+        spate_buf_reset(&r->url);
+        rc = spate_buf_append(&r->url, r->redirect_url, strlen(r->redirect_url));
+    } else {
+        rc = ingest__build_url(s->cfg, e->page, e->cursor, r->batch, s->seed, &r->url);
+    }
     if (rc)
         return rc;
+    /* A Link target or a saved cursor URL is checked here, before anything
+     * is sent: the API (or whoever edits the state file) picks those. */
+    char host[256];
+    int where = ingest__url_check(s->origin, r->url.data, &s->cfg->allow_hosts, host, sizeof host);
+    if (where < 0) {
+        const char *what = r->redirect_url ? "a redirect" : "the next page (Link rel=\"next\")";
+        SPATE_ERROR(COMP, "%s: %s leads to %s%s, outside the source's origin %s: not followed "
+                    "(list the host in the source's allow_hosts to follow it)", s->cfg->name,
+                    what, where == SPATE_EPERM ? "host " : "a URL that is not http(s)",
+                    where == SPATE_EPERM ? host : "", s->origin);
+        give_up(s, r, r->redirect_url ? "redirect_outside_origin" : "url_outside_origin");
+        return SPATE_EPERM;
+    }
     char **lines = NULL;
     size_t nl = 0;
-    rc = ingest__request_header_lines(s->cfg, r->request_id, &lines, &nl);
+    /* Another origin (an allowed host) gets the request, never the source's
+     * Authorization or API-key headers. */
+    rc = ingest__request_header_lines(s->cfg, r->request_id, where == 0, &lines, &nl);
     if (rc)
         return rc;
     curl_slist_free_all(r->hdrs);
@@ -729,8 +771,10 @@ static int req_start(struct ingest_src *s, struct ingest_req *r)
                      (long)(s->cfg->timeout_ms < 10000 ? s->cfg->timeout_ms : 10000));
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
+    /* Redirects are followed by on_done, so that each target is checked
+     * against the source's origin and its headers never leave it (libcurl
+     * would send custom headers such as API keys to any host). */
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_USERAGENT, "spate-ingest/" SPATE_VERSION);
@@ -820,6 +864,10 @@ static void schedule_retry(struct ingest_src *s, struct ingest_req *r, const cha
     /* The body is not needed while waiting: free its share of the bound. */
     body_uncount(eng, r);
     spate_buf_reset(&r->body);
+    /* a retry starts over at the source's own URL, not where it was sent */
+    free(r->redirect_url);
+    r->redirect_url = NULL;
+    r->redirects = 0;
     r->attempt++;
     int64_t delay = spate_backoff_ms(r->attempt, s->cfg->backoff_initial_ms,
                                        s->cfg->backoff_max_ms, &eng->rng);
@@ -1013,6 +1061,42 @@ static void on_done(struct ingest_engine *eng, CURL *c, CURLcode res)
         schedule_retry(s, r, reason, r->body.data, r->body.len);
         return;
     }
+    char *location = NULL;
+    if ((status == 301 || status == 302 || status == 303 || status == 307 || status == 308) &&
+        curl_easy_getinfo(c, CURLINFO_REDIRECT_URL, &location) == CURLE_OK && location) {
+        if (r->redirects >= MAX_REDIRECTS) {
+            SPATE_WARN(COMP, "%s: %s: more than %d redirects; payload sent to the DLQ",
+                       s->cfg->name, r->url.data, MAX_REDIRECTS);
+            send_dlq(s, r, "too_many_redirects", r->body.data, r->body.len, NULL, 0);
+            give_up(s, r, "too_many_redirects");
+            return;
+        }
+        char host[256];
+        int where =
+            ingest__url_check(s->origin, location, &s->cfg->allow_hosts, host, sizeof host);
+        if (where < 0) {
+            SPATE_ERROR(COMP, "%s: %s redirects to %s%s, outside the source's origin %s: not "
+                        "followed (list the host in the source's allow_hosts to follow it); "
+                        "payload sent to the DLQ", s->cfg->name, r->url.data,
+                        where == SPATE_EPERM ? "host " : "a URL that is not http(s)",
+                        where == SPATE_EPERM ? host : "", s->origin);
+            send_dlq(s, r, "redirect_outside_origin", r->body.data, r->body.len, NULL, 0);
+            give_up(s, r, "redirect_outside_origin");
+            return;
+        }
+        char *next = strdup(location);
+        if (next) {
+            free(r->redirect_url);
+            r->redirect_url = next;
+            r->redirects++;
+            body_uncount(eng, r);
+            spate_buf_reset(&r->body);
+            int rc = req_start(s, r);
+            if (rc != 0 && rc != SPATE_EPERM)
+                schedule_retry(s, r, "local_error", NULL, 0);
+            return;
+        }
+    }
     if (status < 200 || status >= 300) {
         snprintf(reason, sizeof reason, "http_%ld", status);
         SPATE_WARN(COMP, "%s: %s answered %ld; payload sent to the DLQ", s->cfg->name,
@@ -1038,7 +1122,7 @@ static int mkdirs(const char *path)
     for (char *p = tmp + 1; *p; p++) {
         if (*p == '/') {
             *p = '\0';
-            if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+            if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
                 return SPATE_ESYS;
             *p = '/';
         }
@@ -1148,6 +1232,15 @@ static int src_init(struct ingest_engine *eng, struct ingest_src *s,
                 return rc;
         }
     }
+    struct spate_buf first = {0};
+    int orc = ingest__build_url(cfg, cfg->pagination.start_page, NULL, s->batch, s->seed, &first);
+    if (orc == 0 && ingest__url_origin(first.data, s->origin, sizeof s->origin) != 0)
+        orc = SPATE_ECONFIG;
+    spate_buf_free(&first);
+    if (orc != 0) {
+        SPATE_ERROR(COMP, "%s: url is not an absolute http(s) URL", cfg->name);
+        return orc == SPATE_ENOMEM ? orc : SPATE_ECONFIG;
+    }
     src_metrics(s);
     metrics_gauge_set(s->m_rate, s->bucket.rate);
     return 0;
@@ -1247,7 +1340,10 @@ static int64_t pump(struct ingest_engine *eng, int64_t now)
         *pp = r->next;
         r->next = NULL;
         s->waiting--;
-        if (req_start(s, r) != 0) {
+        int rc = req_start(s, r);
+        if (rc == SPATE_EPERM)
+            continue;
+        if (rc != 0) {
             SPATE_ERROR(COMP, "%s: cannot start a request", s->cfg->name);
             schedule_retry(s, r, "local_error", NULL, 0);
         }
@@ -1308,7 +1404,8 @@ static int64_t pump(struct ingest_engine *eng, int64_t now)
             eng->planned += batch;
             if (eng->opts->max_records > 0 && eng->planned >= eng->opts->max_records)
                 eng->bound_reached = 1;
-            if (req_start(s, r) != 0) {
+            int rc = req_start(s, r);
+            if (rc != 0 && rc != SPATE_EPERM) {
                 SPATE_ERROR(COMP, "%s: cannot start a request", s->cfg->name);
                 schedule_retry(s, r, "local_error", NULL, 0);
             }

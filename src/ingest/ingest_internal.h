@@ -59,11 +59,30 @@ int ingest__url_encode(struct spate_buf *out, const char *s);
 int ingest__build_url(const struct spate_source_config *src, int64_t page, const char *cursor,
                       int batch, const char *seed, struct spate_buf *out);
 
-/* "Name: value" lines for the request: configured headers, then
- * X-Request-Id. *out is an array of count malloc'd strings (free with
- * ingest__free_lines). Values are never logged by callers. */
+/* "Name: value" lines for the request: configured headers (only when
+ * source_headers is 1: never to another origin), then X-Request-Id. *out is
+ * an array of count malloc'd strings (free with ingest__free_lines). Values
+ * are never logged by callers. */
 int ingest__request_header_lines(const struct spate_source_config *src, const char *request_id,
-                                 char ***out, size_t *count);
+                                 int source_headers, char ***out, size_t *count);
+
+/* ---- where a source may send requests ------------------------------------
+ * A source's origin is the scheme, host and port of its url. A Link
+ * rel="next" target, a redirect or a saved cursor URL is followed only
+ * within that origin, or to a host the source lists in allow_hosts; the
+ * configured headers (Authorization, API keys) go to the source's origin
+ * only, so an API (or anything that can write its Link headers) cannot
+ * send them, or the request, to 169.254.169.254. */
+
+/* "scheme://host:port" of url (lower case, default port filled in) into
+ * out. 0 or SPATE_EINVAL (not an absolute http(s) URL). */
+int ingest__url_origin(const char *url, char *out, size_t outlen);
+/* May a request for the source of origin go to url? 0: same origin;
+ * 1: another origin on a host of allow (without the source's headers);
+ * SPATE_EPERM: refused; SPATE_EINVAL: not an http(s) URL. url's host goes
+ * into host (may be NULL) for the message. */
+int ingest__url_check(const char *origin, const char *url, const struct spate_strlist *allow,
+                      char *host, size_t hostlen);
 void ingest__free_lines(char **lines, size_t count);
 
 /* The Kafka headers of a produced record. */

@@ -4,6 +4,10 @@
 
 #include "spate/error.h"
 
+#include <curl/curl.h>
+#include <ctype.h>
+#include <strings.h>
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -159,16 +163,17 @@ int ingest__build_url(const struct spate_source_config *src, int64_t page, const
 }
 
 int ingest__request_header_lines(const struct spate_source_config *src, const char *request_id,
-                                 char ***out, size_t *count)
+                                 int source_headers, char ***out, size_t *count)
 {
     *out = NULL;
     *count = 0;
-    size_t n = src->headers.count + 1;
+    size_t nh = source_headers ? src->headers.count : 0;
+    size_t n = nh + 1;
     char **lines = calloc(n, sizeof *lines);
     if (!lines)
         return SPATE_ENOMEM;
     size_t k = 0;
-    for (size_t i = 0; i < src->headers.count; i++) {
+    for (size_t i = 0; i < nh; i++) {
         const struct spate_kv *kv = &src->headers.items[i];
         /* A header with CR/LF in its name or value would split the request. */
         if (strpbrk(kv->key, "\r\n:") || strpbrk(kv->value, "\r\n")) {
@@ -243,4 +248,68 @@ size_t ingest__fit_value(size_t vlen, int64_t message_max, size_t overhead)
         return 0;
     size_t room = (size_t)((uint64_t)message_max - overhead);
     return vlen < room ? vlen : room;
+}
+
+/* Parts of an absolute http(s) URL: scheme, host (lower case) and port. */
+static int url_parts(const char *url, char *scheme, size_t slen, char *host, size_t hlen,
+                     long *port)
+{
+    CURLU *u = curl_url();
+    char *sc = NULL, *h = NULL, *p = NULL;
+    int rc = SPATE_EINVAL;
+    if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_SCHEME, &sc, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_PORT, &p, CURLU_DEFAULT_PORT) == CURLUE_OK &&
+        (!strcasecmp(sc, "http") || !strcasecmp(sc, "https")) && strlen(sc) < slen &&
+        strlen(h) < hlen && *h) {
+        for (size_t i = 0; sc[i]; i++)
+            scheme[i] = (char)tolower((unsigned char)sc[i]);
+        scheme[strlen(sc)] = 0;
+        for (size_t i = 0; h[i]; i++)
+            host[i] = (char)tolower((unsigned char)h[i]);
+        host[strlen(h)] = 0;
+        *port = strtol(p, NULL, 10);
+        rc = 0;
+    }
+    curl_free(sc);
+    curl_free(h);
+    curl_free(p);
+    curl_url_cleanup(u);
+    return rc;
+}
+
+int ingest__url_origin(const char *url, char *out, size_t outlen)
+{
+    char scheme[8], host[256];
+    long port;
+    if (url_parts(url, scheme, sizeof scheme, host, sizeof host, &port) != 0)
+        return SPATE_EINVAL;
+    int n = snprintf(out, outlen, "%s://%s:%ld", scheme, host, port);
+    return n > 0 && (size_t)n < outlen ? 0 : SPATE_EINVAL;
+}
+
+int ingest__url_check(const char *origin, const char *url, const struct spate_strlist *allow,
+                      char *host, size_t hostlen)
+{
+    char scheme[8], h[256], o[300];
+    long port;
+    if (host && hostlen)
+        host[0] = 0;
+    if (url_parts(url, scheme, sizeof scheme, h, sizeof h, &port) != 0)
+        return SPATE_EINVAL;
+    if (host)
+        spate_strlcpy(host, h, hostlen);
+    snprintf(o, sizeof o, "%s://%s:%ld", scheme, h, port);
+    if (!strcmp(o, origin))
+        return 0;
+    for (size_t i = 0; allow && i < allow->count; i++) {
+        /* curl writes an IPv6 host in brackets; accept the list either way */
+        const char *a = allow->items[i];
+        size_t al = strlen(a);
+        if (!strcasecmp(a, h) ||
+            (h[0] == '[' && al + 2 == strlen(h) && !strncasecmp(h + 1, a, al)))
+            return 1;
+    }
+    return SPATE_EPERM;
 }

@@ -167,6 +167,17 @@ enum serve_route {
 enum serve_route serve__route(const char *path, const char **arg);
 const char *serve__route_name(enum serve_route r);
 
+/* ---- who may read (pure) ---------------------------------------------------------------- */
+
+/* 1 when a request with this Host header (NULL = none) may be answered: an IP
+ * literal, localhost, the listen address, or a name of allowed. Anything else
+ * is a browser sent here by a name the attacker controls (DNS rebinding). */
+int serve__host_allowed(const char *host, const char *listen,
+                        const struct spate_strlist *allowed);
+/* 1 when token is NULL or "" (none configured) or the Authorization header
+ * is "Bearer <token>"; compared in constant time. */
+int serve__bearer_ok(const char *authorization, const char *token);
+
 /* Appends {"error":{"status":N,"message":"..."}}. */
 int serve__json_error(struct spate_buf *out, int status, const char *message);
 

@@ -52,7 +52,19 @@ struct serve_store {
     struct store_slot *slots;
     atomic_int up;
     atomic_uint rr;
+    size_t max_bytes; /* lists stop before their JSON passes it; 0 = no bound */
 };
+
+void serve_store_set_max_bytes(struct serve_store *st, size_t max_bytes) { st->max_bytes = max_bytes; }
+
+/* Room left for rows in a list answer: the head and tail of the document
+ * take at most this much besides them. */
+#define LIST_OVERHEAD 4096
+
+static int fits(const struct serve_store *st, size_t have, size_t more)
+{
+    return st->max_bytes == 0 || have + more + LIST_OVERHEAD <= st->max_bytes;
+}
 
 int serve_store_open(const struct spate_config *cfg, int pool_size, struct serve_store **out)
 {
@@ -134,13 +146,15 @@ static struct store_slot *acquire(struct serve_store *st, char *err, size_t errl
 
 static void release(struct store_slot *sl) { pthread_mutex_unlock(&sl->lock); }
 
-/* Prepares (cached by the session) and runs one statement. */
-static int run(struct serve_store *st, struct store_slot *sl, const char *cql,
-               const struct cql_value *v, size_t n, struct cql_result **res, char *err,
-               size_t errlen)
+/* Prepares (cached by the session) and runs one statement; o NULL = defaults. */
+static int run_opts(struct serve_store *st, struct store_slot *sl, const char *cql,
+                    const struct cql_value *v, size_t n, const struct cql_query_opts *opts,
+                    struct cql_result **res, char *err, size_t errlen)
 {
     const struct cql_prepared *p;
     struct cql_query_opts o = {.idempotent = 1};
+    if (opts)
+        o = *opts;
     int rc = cql_prepare(sl->s, cql, &p);
     if (rc == 0)
         rc = cql_execute(sl->s, p, v, n, &o, res);
@@ -155,6 +169,13 @@ static int run(struct serve_store *st, struct store_slot *sl, const char *cql,
         return rc == SPATE_ETIMEDOUT ? rc : SPATE_EUNAVAILABLE;
     }
     return rc;
+}
+
+static int run(struct serve_store *st, struct store_slot *sl, const char *cql,
+               const struct cql_value *v, size_t n, struct cql_result **res, char *err,
+               size_t errlen)
+{
+    return run_opts(st, sl, cql, v, n, NULL, res, err, errlen);
 }
 
 /* {"col":value,...} of one row; column names are CQL identifiers, values JSON. */
@@ -294,12 +315,18 @@ int serve_store_latest(struct serve_store *st, const char *nationality, int limi
         if (n > 1)
             qsort(rows, n, sizeof *rows, cmp_latest);
         size_t shown = n < (size_t)limit ? n : (size_t)limit;
+        size_t bytes = 0, fit = 0;
+        while (fit < shown && fits(st, bytes, strlen(rows[fit].json) + 1))
+            bytes += strlen(rows[fit++].json) + 1;
+        int truncated = fit < shown;
+        shown = fit;
         rc = spate_buf_append(out, "{\"nationality\":", 15);
         if (rc == 0)
             rc = nationality ? serve_json_string(out, nationality, strlen(nationality))
                              : spate_buf_append(out, "null", 4);
         if (rc == 0)
-            rc = spate_buf_appendf(out, ",\"count\":%zu,\"users\":[", shown);
+            rc = spate_buf_appendf(out, ",\"count\":%zu,%s\"users\":[", shown,
+                                   truncated ? "\"truncated\":true," : "");
         for (size_t i = 0; i < shown && rc == 0; i++) {
             if (i)
                 rc = spate_buf_append(out, ",", 1);
@@ -461,6 +488,10 @@ int serve_store_stats(struct serve_store *st, int64_t from_ms, int64_t to_ms,
 
 /* ---- rejects of a day ------------------------------------------------------------------------------- */
 
+/* Rows of rejects come in pages this small: a raw payload may be 1 MB, and a
+ * page is held whole in memory while it is turned into JSON. */
+#define REJECTS_PAGE 32
+
 int serve_store_rejects(struct serve_store *st, int32_t day, int limit, struct spate_buf *out,
                         char *err, size_t errlen)
 {
@@ -468,48 +499,87 @@ int serve_store_rejects(struct serve_store *st, int32_t day, int limit, struct s
     if (!sl)
         return SPATE_EUNAVAILABLE;
     struct cql_value v[2] = {cql_int(day), cql_int(limit)};
-    struct cql_result *r = NULL, *cr = NULL;
-    int rc = run(st, sl, Q_REJECTS, v, 2, &r, err, errlen);
-    if (rc == 0)
-        rc = run(st, sl, Q_REJECTS_COUNT, v, 1, &cr, err, errlen);
+    struct cql_result *cr = NULL;
+    int rc = run(st, sl, Q_REJECTS_COUNT, v, 1, &cr, err, errlen);
+    struct spate_buf rows = {0};
+    struct kv_count by_stage[16];
+    size_t ns = 0, n = 0;
+    int truncated = 0;
+    struct cql_query_opts o = {.idempotent = 1, .page_size = REJECTS_PAGE};
+    void *state = NULL;
+    size_t state_len = 0;
+    while (rc == 0 && !truncated && (int)n < limit) {
+        struct cql_result *r = NULL;
+        o.paging_state = state;
+        o.paging_state_len = state_len;
+        rc = run_opts(st, sl, Q_REJECTS, v, 2, &o, &r, err, errlen);
+        if (rc)
+            break;
+        int cs = cql_result_column_index(r, "stage");
+        for (size_t i = 0; i < cql_result_row_count(r) && (int)n < limit && rc == 0; i++) {
+            struct spate_buf row = {0};
+            rc = row_json(r, i, &row);
+            if (rc == 0 && !fits(st, rows.len, row.len + 1)) {
+                truncated = 1;
+                spate_buf_free(&row);
+                break;
+            }
+            if (rc == 0 && n)
+                rc = spate_buf_append(&rows, ",", 1);
+            if (rc == 0)
+                rc = spate_buf_append(&rows, row.data, row.len);
+            spate_buf_free(&row);
+            if (rc)
+                break;
+            const char *stage;
+            size_t slen;
+            get_text(r, i, cs, &stage, &slen);
+            bump(by_stage, &ns, 16, slen ? stage : "unknown", slen ? slen : 7, 1);
+            n++;
+        }
+        free(state);
+        state = NULL;
+        state_len = 0;
+        if (rc == 0 && cql_result_has_more_pages(r)) {
+            const void *ps;
+            cql_result_paging_state(r, &ps, &state_len);
+            state = malloc(state_len ? state_len : 1);
+            if (!state)
+                rc = SPATE_ENOMEM;
+            else
+                memcpy(state, ps, state_len);
+        }
+        cql_result_free(r);
+        if (!state)
+            break;
+    }
+    free(state);
     release(sl);
     if (rc) {
-        cql_result_free(r);
+        cql_result_free(cr);
+        spate_buf_free(&rows);
         return rc;
     }
     int64_t total = 0;
     if (cql_result_row_count(cr) != 1 || cql_result_get_int64(cr, 0, 0, &total) != 0) {
         snprintf(err, errlen, "query failed: COUNT(*) of rejected_by_day gave no number");
         cql_result_free(cr);
-        cql_result_free(r);
+        spate_buf_free(&rows);
         return SPATE_EPROTO;
     }
     cql_result_free(cr);
-    struct kv_count by_stage[16];
-    size_t ns = 0;
-    int cs = cql_result_column_index(r, "stage");
-    size_t n = cql_result_row_count(r);
-    for (size_t i = 0; i < n; i++) {
-        const char *s;
-        size_t sl2;
-        get_text(r, i, cs, &s, &sl2);
-        bump(by_stage, &ns, 16, sl2 ? s : "unknown", sl2 ? sl2 : 7, 1);
-    }
     char d[16];
-    rc = spate_buf_appendf(out, "{\"day\":\"%s\",\"total\":%lld,\"count\":%zu",
-                           serve_format_day(day, d, sizeof d), (long long)total, n);
+    rc = spate_buf_appendf(out, "{\"day\":\"%s\",\"total\":%lld,\"count\":%zu%s",
+                           serve_format_day(day, d, sizeof d), (long long)total, n,
+                           truncated ? ",\"truncated\":true" : "");
     if (rc == 0)
         rc = kv_json(out, "by_stage", by_stage, ns);
     if (rc == 0)
         rc = spate_buf_append(out, ",\"rejects\":[", 12);
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        if (i)
-            rc = spate_buf_append(out, ",", 1);
-        if (rc == 0)
-            rc = row_json(r, i, out);
-    }
+    if (rc == 0 && rows.len)
+        rc = spate_buf_append(out, rows.data, rows.len);
     if (rc == 0)
         rc = spate_buf_append(out, "]}\n", 3);
-    cql_result_free(r);
+    spate_buf_free(&rows);
     return rc;
 }

@@ -89,6 +89,16 @@ if [ ! -f "$TMP/stale-state/kafka/pid" ]; then ok "down removes the stale pid fi
 out="$("$SPATE_BIN" -c "$SPATE_CONFIG" stack status 2>&1)"; rc=$?
 if [ $rc -eq 0 ] && [ "$(grep -c ' ready ' <<<"$out")" -eq 2 ]; then ok "status: both services ready";
 else bad "status: exit $rc: $out"; fi
+# The stack's data (users' records, logs, credentials) is the user's alone (issue 16).
+# (what Kafka creates inside kafka/ is its own; the folders spate creates are checked)
+modes="$(stat -c '%a %n' "$SPATE_IT_STATE" "$SPATE_IT_STATE"/kafka "$SPATE_IT_STATE"/cassandra \
+  "$SPATE_IT_STATE"/cassandra/data 2>&1)"
+if [ -n "$modes" ] && ! grep -qv '^700 ' <<<"$modes"; then ok "stack data folders are 0700"
+else bad "stack data folders: $(tr '\n' ' ' <<<"$modes")"; fi
+# Logs of scripts/setup go to a mktemp folder, never to a fixed /tmp path (issue 16).
+fixed="$(grep -nE '/tmp/[A-Za-z]' "$SPATE_ROOT/scripts/setup" | grep -v XXXXXX)"
+if [ -z "$fixed" ]; then ok "scripts/setup uses no fixed /tmp path"
+else bad "scripts/setup uses fixed /tmp paths: $fixed"; fi
 t0=$(date +%s%N)
 out="$("$SPATE_BIN" -c "$SPATE_CONFIG" stack up 2>&1)"; rc=$?
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))

@@ -210,12 +210,44 @@ static void test_http_endpoint(void **state)
     metrics_registry_free(reg);
 }
 
+/* A source name from the config with a quote, a backslash and a newline must
+ * stay one label value: raw, it ended the value early and a newline started a
+ * forged series of the attacker's choosing. */
+static void test_label_escape(void **state)
+{
+    (void)state;
+    struct spate_buf l = {0};
+    assert_int_equal(metrics_label_append(&l, "source", "a\"b\\c\nevil_total 1e9"), 0);
+    assert_int_equal(metrics_label_append(&l, "code", "200"), 0);
+    assert_string_equal(l.data, "source=\"a\\\"b\\\\c\\nevil_total 1e9\",code=\"200\"");
+    struct metrics_registry *reg = metrics_registry_new();
+    metrics_counter_inc(metrics_counter(reg, "x_total", "x", l.data));
+    struct spate_buf out = {0};
+    assert_int_equal(metrics_render(reg, &out), 0);
+    assert_non_null(strstr(out.data, "x_total{source=\"a\\\"b\\\\c\\nevil_total 1e9\",code=\"200\"} 1\n"));
+    assert_null(strstr(out.data, "\nevil_total"));
+    spate_buf_free(&out);
+    spate_buf_free(&l);
+    metrics_registry_free(reg);
+}
+
+static void test_secret_equal(void **state)
+{
+    (void)state;
+    assert_true(spate_secret_equal("s3cret-token", 12, "s3cret-token", 12));
+    assert_false(spate_secret_equal("s3cret-tokeN", 12, "s3cret-token", 12));
+    assert_false(spate_secret_equal("s3cret", 6, "s3cret-token", 12));
+    assert_false(spate_secret_equal("", 0, "s3cret-token", 12));
+    assert_true(spate_secret_equal("", 0, "", 0));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_counter_gauge),     cmocka_unit_test(test_quantile_math),
         cmocka_unit_test(test_histogram),         cmocka_unit_test(test_concurrent_updates),
-        cmocka_unit_test(test_http_endpoint),
+        cmocka_unit_test(test_http_endpoint),     cmocka_unit_test(test_label_escape),
+        cmocka_unit_test(test_secret_equal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

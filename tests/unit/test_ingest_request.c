@@ -106,12 +106,17 @@ static void test_request_headers(void **state)
                                     "      X-Empty: \"\"\n");
     char **lines = NULL;
     size_t n = 0;
-    assert_int_equal(ingest__request_header_lines(&cfg->sources[0], "run-7", &lines, &n), 0);
+    assert_int_equal(ingest__request_header_lines(&cfg->sources[0], "run-7", 1, &lines, &n), 0);
     assert_int_equal(n, 4);
     assert_string_equal(lines[0], "Authorization: Bearer s3cr3t");
     assert_string_equal(lines[1], "Accept: application/json");
     assert_string_equal(lines[2], "X-Empty;");
     assert_string_equal(lines[3], "X-Request-Id: run-7");
+    ingest__free_lines(lines, n);
+    /* To another origin: the request id only, never the Authorization. */
+    assert_int_equal(ingest__request_header_lines(&cfg->sources[0], "run-8", 0, &lines, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(lines[0], "X-Request-Id: run-8");
     ingest__free_lines(lines, n);
     spate_config_free(cfg);
 
@@ -121,10 +126,52 @@ static void test_request_headers(void **state)
                "    url: http://h/\n"
                "    headers:\n"
                "      X-Bad: \"a\\r\\nInjected: 1\"\n");
-    assert_int_equal(ingest__request_header_lines(&cfg->sources[0], "r", &lines, &n),
+    assert_int_equal(ingest__request_header_lines(&cfg->sources[0], "r", 1, &lines, &n),
                      SPATE_EINVAL);
     assert_null(lines);
     spate_config_free(cfg);
+}
+
+/* A Link rel="next" or a redirect used to be followed to any host, with the
+ * source's headers: e.g. to the cloud metadata address. */
+static void test_url_origin_check(void **state)
+{
+    (void)state;
+    char o[300], host[256];
+    assert_int_equal(ingest__url_origin("http://API.example.com/v1/users?page=1", o, sizeof o), 0);
+    assert_string_equal(o, "http://api.example.com:80");
+    assert_int_equal(ingest__url_origin("https://api.example.com:8443/", o, sizeof o), 0);
+    assert_string_equal(o, "https://api.example.com:8443");
+    assert_int_equal(ingest__url_origin("ftp://h/", o, sizeof o), SPATE_EINVAL);
+    assert_int_equal(ingest__url_origin("/relative", o, sizeof o), SPATE_EINVAL);
+
+    struct spate_strlist none = {0};
+    char *items[] = {"cdn.example.net", "::1"};
+    struct spate_strlist allow = {items, 2};
+    ingest__url_origin("https://api.example.com/v1", o, sizeof o);
+    /* same origin, default port written or not */
+    assert_int_equal(ingest__url_check(o, "https://api.example.com:443/v1?page=2", &none, host,
+                                       sizeof host), 0);
+    assert_int_equal(ingest__url_check(o, "https://API.EXAMPLE.COM/x", &none, NULL, 0), 0);
+    /* another host, port or scheme is another origin */
+    assert_int_equal(ingest__url_check(o, "http://169.254.169.254/latest/meta-data/", &none, host,
+                                       sizeof host), SPATE_EPERM);
+    assert_string_equal(host, "169.254.169.254");
+    assert_int_equal(ingest__url_check(o, "https://api.example.com:444/", &none, NULL, 0),
+                     SPATE_EPERM);
+    assert_int_equal(ingest__url_check(o, "http://api.example.com/", &none, NULL, 0), SPATE_EPERM);
+    /* a user-info trick does not change the host */
+    assert_int_equal(ingest__url_check(o, "https://api.example.com@evil.example/", &none, host,
+                                       sizeof host), SPATE_EPERM);
+    assert_string_equal(host, "evil.example");
+    assert_int_equal(ingest__url_check(o, "https://api.example.com.evil.example/", &allow, NULL, 0),
+                     SPATE_EPERM);
+    /* an allowed host: followed, as another origin (no source headers) */
+    assert_int_equal(ingest__url_check(o, "https://CDN.example.net/page/2", &allow, NULL, 0), 1);
+    assert_int_equal(ingest__url_check(o, "http://[::1]:8080/", &allow, NULL, 0), 1);
+    assert_int_equal(ingest__url_check(o, "file:///etc/passwd", &allow, NULL, 0), SPATE_EINVAL);
+    assert_int_equal(ingest__url_check(o, "gopher://cdn.example.net/", &allow, NULL, 0),
+                     SPATE_EINVAL);
 }
 
 static void test_record_headers(void **state)
@@ -176,6 +223,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_url_page),        cmocka_unit_test(test_url_placeholders),
         cmocka_unit_test(test_request_headers), cmocka_unit_test(test_record_headers),
+        cmocka_unit_test(test_url_origin_check),
         cmocka_unit_test(test_url_encode),      cmocka_unit_test(test_kafka_overhead),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

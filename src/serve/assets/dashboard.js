@@ -12,6 +12,32 @@ const color = (v) => css.getPropertyValue(v).trim();
 const state = { samples: [], lastT: 0, updates: 0 };
 const $ = (id) => document.getElementById(id);
 
+// ---- the API token --------------------------------------------------------------------------
+// When spate serve has a token (serve.token), the page is opened once as /#token=TOKEN: the
+// fragment never reaches a server or a log; the token moves to this tab's sessionStorage and
+// leaves the address bar and the history at once. Every /api/ call sends it as a bearer token.
+const TOKEN_KEY = 'spate.token';
+(function takeToken() {
+  const m = /(?:^#|&)token=([^&]+)/.exec(location.hash);
+  if (!m) return;
+  try { sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(m[1])); } catch (e) { /* private mode */ }
+  history.replaceState(null, '', location.pathname + location.search);
+})();
+
+function api(path) {
+  const headers = {};
+  let token = null;
+  try { token = sessionStorage.getItem(TOKEN_KEY); } catch (e) { /* none */ }
+  if (token) headers.Authorization = 'Bearer ' + token;
+  return fetch(path, { cache: 'no-store', headers });
+}
+
+function needToken(r) {
+  if (r.status !== 401) return false;
+  $('clock').textContent = 'this server needs a token: open the dashboard as /#token=TOKEN';
+  return true;
+}
+
 // ---- numbers -------------------------------------------------------------------------------
 
 function fmt(v, digits) {
@@ -181,7 +207,8 @@ function showLatest(s) {
 
 async function pollPipeline() {
   try {
-    const r = await fetch('/api/pipeline?since=' + state.lastT, { cache: 'no-store' });
+    const r = await api('/api/pipeline?since=' + state.lastT);
+    if (needToken(r)) return;
     if (!r.ok) throw new Error('HTTP ' + r.status);
     const doc = await r.json();
     for (const s of doc.history) {
@@ -225,8 +252,7 @@ async function loadUsers() {
   const nat = $('nat').value;
   const err = $('users-error');
   try {
-    const r = await fetch('/api/users?limit=15' + (nat ? '&nationality=' + nat : ''),
-      { cache: 'no-store' });
+    const r = await api('/api/users?limit=15' + (nat ? '&nationality=' + nat : ''));
     const doc = await r.json();
     if (!r.ok) throw new Error(doc.error ? doc.error.message : 'HTTP ' + r.status);
     const tbody = $('users').tBodies[0];
@@ -261,7 +287,7 @@ async function findUser() {
   box.hidden = false;
   if (!id) { box.hidden = true; return; }
   try {
-    const r = await fetch('/api/users/' + encodeURIComponent(id), { cache: 'no-store' });
+    const r = await api('/api/users/' + encodeURIComponent(id));
     const doc = await r.json();
     if (!r.ok) throw new Error(doc.error ? doc.error.message : 'HTTP ' + r.status);
     box.classList.remove('error');

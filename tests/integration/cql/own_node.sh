@@ -73,29 +73,29 @@ ok "own Cassandra with PasswordAuthenticator and client TLS is up"
 cql() { "$BIN" -c "$D/spate.yaml" cql -H 127.0.0.1 -P $PORT "$@"; }
 # the default superuser appears shortly after the port opens
 for i in $(seq 1 60); do
-    cql -u cassandra -p cassandra -q -e "SELECT release_version FROM system.local" >/dev/null 2>&1 && break
+    SPATE_CASSANDRA_PASSWORD=cassandra cql -u cassandra -q -e "SELECT release_version FROM system.local" >/dev/null 2>&1 && break
     sleep 2
 done
 
 out=$(cql -e "SELECT release_version FROM system.local" 2>&1); rc=$?
 [ $rc = 1 ] && echo "$out" | grep -q "requires authentication" && ok "auth: no credentials is a clear error" || bad "auth: no credentials" "$out"
-out=$(cql -u cassandra -p wrong -e "SELECT release_version FROM system.local" 2>&1); rc=$?
+out=$(SPATE_CASSANDRA_PASSWORD=wrong cql -u cassandra -e "SELECT release_version FROM system.local" 2>&1); rc=$?
 [ $rc = 1 ] && echo "$out" | grep -q "authentication as 'cassandra' failed" && echo "$out" | grep -qi "incorrect\|bad credentials\|Authentication error" &&
     ok "auth: wrong password is a clear auth error" || bad "auth: wrong password" "$out"
 echo "     $out"
-out=$(cql -u cassandra -p cassandra -e "SELECT release_version FROM system.local" 2>&1)
+out=$(SPATE_CASSANDRA_PASSWORD=cassandra cql -u cassandra -e "SELECT release_version FROM system.local" 2>&1)
 echo "$out" | grep -q "(1 rows)" && ok "auth: right password" || bad "auth: right password" "$out"
 
 # TLS
 T=$D/tls
-out=$(cql -u cassandra -p cassandra --tls --ca $T/ca.crt -e "SELECT release_version FROM system.local" 2>&1)
+out=$(SPATE_CASSANDRA_PASSWORD=cassandra cql -u cassandra --tls --ca $T/ca.crt -e "SELECT release_version FROM system.local" 2>&1)
 echo "$out" | grep -q "(1 rows)" && ok "tls: verified against the test CA" || bad "tls: verified" "$out"
-out=$(cql -u cassandra -p cassandra --tls --ca $T/other.crt -e "SELECT release_version FROM system.local" 2>&1); rc=$?
+out=$(SPATE_CASSANDRA_PASSWORD=cassandra cql -u cassandra --tls --ca $T/other.crt -e "SELECT release_version FROM system.local" 2>&1); rc=$?
 [ $rc = 1 ] && echo "$out" | grep -qi "certificate verif" && ok "tls: a certificate from another CA is refused" || bad "tls: wrong CA" "$out"
 echo "     $out"
-out=$(cql -u cassandra -p cassandra --tls --ca $T/ca.crt --cert $T/client.crt --key $T/client.key -e "SELECT release_version FROM system.local" 2>&1)
+out=$(SPATE_CASSANDRA_PASSWORD=cassandra cql -u cassandra --tls --ca $T/ca.crt --cert $T/client.crt --key $T/client.key -e "SELECT release_version FROM system.local" 2>&1)
 echo "$out" | grep -q "(1 rows)" && ok "tls: with a client certificate" || bad "tls: client cert" "$out"
-out=$(cql -u cassandra -p cassandra --tls --no-verify -e "SELECT release_version FROM system.local" 2>&1)
+out=$(SPATE_CASSANDRA_PASSWORD=cassandra cql -u cassandra --tls --no-verify -e "SELECT release_version FROM system.local" 2>&1)
 echo "$out" | grep -q "(1 rows)" && ok "tls: --no-verify" || bad "tls: --no-verify" "$out"
 
 # kill -9 mid-request

@@ -35,6 +35,15 @@ else
     bad "it_cql_roundtrip not built in $IT_DIR"
 fi
 
+# 1b. passwords never in argv; asked on the terminal without echo (issue 16)
+out=$(python3 "$(dirname "${BASH_SOURCE[0]}")/password.py" "$BIN" 2>&1)
+echo "$out" | grep -E '^(ok|FAIL)'
+line=$(echo "$out" | grep -E 'passed, [0-9]+ failed$' | tail -1)
+p=$(echo "$line" | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+')
+f=$(echo "$line" | grep -oE '[0-9]+ failed' | grep -oE '[0-9]+')
+passed=$((passed + ${p:-0}))
+failed=$((failed + ${f:-1}))
+
 # 2. the terminal client
 ks=spate_cql_cli
 if cql -q -e "CREATE KEYSPACE IF NOT EXISTS $ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1};

@@ -14,7 +14,11 @@
 #   GET /grow?n=K                  appends K records to the data set (a source that grows)
 #   GET /fail?page=P&code=C        /page answers page P with status C from now on (C=0: heal)
 #   GET /pad?n=K&bytes=S           record K carries S bytes of padding (S=0: none)
-# Usage: fake_api.py PORT TOTAL_RECORDS   (prints "ready" when listening)
+#   GET /link?...&next_base=URL     the next link is absolute, on URL (another origin)
+#   GET /redirect?to=URL           302 to URL
+#   GET /seen                      {"data_requests": n (all but /stats and /seen),
+#                                   "auth": [credential headers received]}
+# Usage: fake_api.py PORT TOTAL_RECORDS [HOST]   (prints "ready" when listening)
 import json
 import sys
 import threading
@@ -24,6 +28,8 @@ from urllib.parse import parse_qs, urlparse
 TOTAL = 1000
 LOCK = threading.Lock()
 REQUESTS = 0
+AUTH = []  # Authorization / X-Api-Key values received
+DATA = 0   # requests other than /stats and /seen
 FAIL = {}  # page -> HTTP status
 PAD = {}   # record number -> padding bytes
 
@@ -57,9 +63,14 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def do_GET(self):
-        global REQUESTS, TOTAL
+        global REQUESTS, TOTAL, DATA
         with LOCK:
             REQUESTS += 1
+            if not self.path.startswith(("/stats", "/seen")):
+                DATA += 1
+            for h in ("Authorization", "X-Api-Key"):
+                if self.headers.get(h):
+                    AUTH.append(h + ": " + self.headers[h])
         u = urlparse(self.path)
         q = {k: v[0] for k, v in parse_qs(u.query).items()}
         n = int(q.get("results", "10"))
@@ -80,7 +91,10 @@ class Handler(BaseHTTPRequestHandler):
             recs, end = items(start, n)
             h = {}
             if end < TOTAL:
-                h["Link"] = '</link?results=%d&from=%d>; rel="next", </link?from=0>; rel="first"' % (n, end)
+                base = q.get("next_base", "")
+                extra = "&next_base=" + base if base else ""
+                h["Link"] = '<%s/link?results=%d&from=%d%s>; rel="next", </link?from=0>; rel="first"' % (
+                    base, n, end, extra)
             self.send(200, {"results": recs}, h)
         elif u.path == "/bad/not_json":
             self.send(200, b'{"results": [ {"login": ')
@@ -102,6 +116,10 @@ class Handler(BaseHTTPRequestHandler):
             with LOCK:
                 PAD[int(q["n"])] = int(q.get("bytes", "0"))
             self.send(200, {"pad": len(PAD)})
+        elif u.path == "/redirect":
+            self.send(302, {"moved": q["to"]}, {"Location": q["to"]})
+        elif u.path == "/seen":
+            self.send(200, {"data_requests": DATA, "auth": AUTH})
         elif u.path == "/stats":
             self.send(200, {"requests": REQUESTS})
         else:
@@ -112,7 +130,8 @@ def main():
     global TOTAL
     port = int(sys.argv[1])
     TOTAL = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
-    srv = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    host = sys.argv[3] if len(sys.argv) > 3 else "127.0.0.1"
+    srv = ThreadingHTTPServer((host, port), Handler)
     srv.daemon_threads = True
     print("ready", flush=True)
     srv.serve_forever()

@@ -421,6 +421,22 @@ else
 fi
 stop_pid "$FAKE_PID"
 
+# ---- a source's requests and headers stay on its origin (issue 16) ---------------------
+SPATE_BIN="$SPATE_BIN" SPATE_BUILD="$SPATE_BUILD" SPATE_KAFKA="$SPATE_KAFKA" bash "$HERE/origin.sh" >"$WORK/origin.log" 2>&1
+sed 's/^/  /' "$WORK/origin.log"
+op="$(grep -o '^[0-9]* passed, [0-9]* failed' "$WORK/origin.log" | tail -1)"
+if [ -z "$op" ]; then
+  bad "origin suite produced no summary"
+else
+  passed=$((passed + ${op%% passed*}))
+  of="${op#*passed, }"
+  of="${of%% failed}"
+  if [ "$of" -gt 0 ]; then
+    failed=$((failed + of))
+    failures+=("origin: see lines above")
+  fi
+fi
+
 # ---- the big run: api-sim -> Kafka, keys consumed == keys served ---------------------
 start_apisim big || bad "api-sim starts"
 PAGES=$(( (BIG + 999) / 1000 ))

@@ -43,8 +43,14 @@ try {
   });
 
   const t0 = Date.now();
-  const resp = await page.goto(url + '/', { waitUntil: 'load' });
+  // With a token, the page is opened once as /#token=TOKEN (process.env.TOKEN).
+  const token = process.env.TOKEN || '';
+  const resp = await page.goto(url + '/' + (token ? '#token=' + encodeURIComponent(token) : ''),
+    { waitUntil: 'load' });
   check(resp && resp.status() === 200, 'dashboard loads (HTTP 200)', resp && resp.status());
+  if (token) {
+    check(!page.url().includes(token), 'the token leaves the address bar at once', page.url());
+  }
   await page.waitForFunction(() => Number(document.getElementById('clock').dataset.updates) >= 1,
     null, { timeout: 20000 })
     .then(() => ok(`first pipeline poll rendered in ${Date.now() - t0} ms`))

@@ -30,7 +30,10 @@ stop_all() {
   done
   PIDS=()
 }
+CASS_PID=""
 finish() {
+  # never leave the shared Cassandra paused
+  [ -n "$CASS_PID" ] && kill -CONT "$CASS_PID" 2>/dev/null
   stop_all
   rm -rf "$TMP"
 }
@@ -118,16 +121,26 @@ PIDS+=($!)
 PIDS+=($!)
 
 # ---- serve ---------------------------------------------------------------------------------
-"$SPATE_BIN" -c "$CFG" serve --port 0 --port-file "$TMP/serve.port" >"$TMP/serve.log" 2>&1 &
+# With a bearer token (from the environment, as a deployment would pass it), the API on one
+# port and /metrics on another.
+TOKEN="tok-$(head -c 18 /dev/urandom | base64 | tr -d '/+=')"
+SPATE_SERVE_TOKEN="$TOKEN" "$SPATE_BIN" -c "$CFG" serve --port 0 --port-file "$TMP/serve.port" \
+  --metrics-port-file "$TMP/metrics.port" >"$TMP/serve.log" 2>&1 &
 SERVE_PID=$!
 PIDS+=($SERVE_PID)
-if PORT="$(wait_port_file "$TMP/serve.port")"; then ok "spate serve listening on 127.0.0.1:$PORT"
+if PORT="$(wait_port_file "$TMP/serve.port")" && MPORT="$(wait_port_file "$TMP/metrics.port")"; then
+  ok "spate serve listening on 127.0.0.1:$PORT, /metrics on 127.0.0.1:$MPORT"
 else bad "spate serve did not start: $(tail -3 "$TMP/serve.log")"; exit 1; fi
 BASE="http://127.0.0.1:$PORT"
-if ss -ltn 2>/dev/null | grep -q "127.0.0.1:$PORT "; then ok "bound to 127.0.0.1 only by default"
-else bad "not bound to 127.0.0.1:$PORT: $(ss -ltn | grep ":$PORT ")"; fi
+MBASE="http://127.0.0.1:$MPORT"
+AUTH="Authorization: Bearer $TOKEN"
+if ss -ltn 2>/dev/null | grep -q "127.0.0.1:$PORT " && ss -ltn 2>/dev/null | grep -q "127.0.0.1:$MPORT "; then
+  ok "API and /metrics both bound to 127.0.0.1 only by default"
+else bad "not bound to 127.0.0.1:$PORT and :$MPORT: $(ss -ltn | grep -E ":($PORT|$MPORT) ")"; fi
+if ! grep -q -- "$TOKEN" "$TMP/serve.log"; then ok "the token is not in the log"
+else bad "the token is in the log"; fi
 
-python3 "$HERE/test_rest.py" "$BASE" "$TMP/seed.json" 2>&1 | tee "$TMP/rest.out"
+python3 "$HERE/test_rest.py" "$BASE" "$TMP/seed.json" "$MBASE" "$TOKEN" 2>&1 | tee "$TMP/rest.out"
 add_counts "$TMP/rest.out"
 
 # ---- spate query ------------------------------------------------------------------------------
@@ -186,8 +199,11 @@ DOWN_PID=$!
 PIDS+=($DOWN_PID)
 if DPORT="$(wait_port_file "$TMP/down.port")"; then
   code="$(curl -s -o "$TMP/down.json" -w '%{http_code}' "http://127.0.0.1:$DPORT/api/users/$USER_ID")"
-  if [ "$code" = 503 ] && grep -q "Cassandra is unreachable" "$TMP/down.json"; then
-    ok "Cassandra down: /api/users/{id} -> 503 naming the cause"
+  # what failed, not where: host names and ports are for the log
+  if [ "$code" = 503 ] && grep -q "Cassandra is unreachable" "$TMP/down.json" &&
+     ! grep -qE "127\.0\.0\.1|:1\b|refused|$SPATE_CASSANDRA_HOST" "$TMP/down.json" &&
+     grep -q "127.0.0.1" "$TMP/down.log"; then
+    ok "Cassandra down: /api/users/{id} -> 503 naming the cause, no host or port in the body (in the log)"
   else bad "Cassandra down: HTTP $code $(cat "$TMP/down.json")"; fi
   code="$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$DPORT/")"
   code2="$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$DPORT/health")"
@@ -217,7 +233,7 @@ PY
 pipeline_ok=1
 for _ in $(seq 30); do
   sleep 1
-  curl -s "$BASE/api/pipeline" >"$TMP/pipeline.json"
+  curl -s -H "$AUTH" "$BASE/api/pipeline" >"$TMP/pipeline.json"
   if check_pipeline >/dev/null 2>&1; then pipeline_ok=0; break; fi
 done
 if [ $pipeline_ok -eq 0 ] && check_pipeline
@@ -258,6 +274,53 @@ if [ $split_ok -eq 0 ]; then ok "/api/pipeline splits the DLQ by each record's s
 else bad "DLQ split with ingest gone: $(python3 -c 'import json,sys; l=json.load(open(sys.argv[1]))["latest"]; print({k: l.get(k) for k in ("dlq","dlq_ingest","dlq_process","dlq_sink","dlq_counted")})' "$TMP/split.json" 2>&1)"; fi
 kill "$SPLIT_PID" 2>/dev/null; wait "$SPLIT_PID" 2>/dev/null
 
+# ---- every answer has a size cap (issue 16) ----------------------------------------------------------------
+# 5 rejects of 40 KB each on a day of their own; serve.max_response_bytes 64 KiB lets 1 through.
+python3 - "$KS" >"$TMP/big.cql" <<'PY'
+import sys
+ks = sys.argv[1]
+for i in range(5):
+    print(f"INSERT INTO {ks}.rejected_by_day (day, at, dlq_partition, dlq_offset, stage, reason, record_key, raw) "
+          f"VALUES ('2001-01-01', '2001-01-01T00:00:0{i}Z', 0, {i}, 'ingest', 'big', 'big-{i}', '{'x' * 40000}');")
+PY
+spate cql -k "$KS" -q -f "$TMP/big.cql" >"$TMP/big.log" 2>&1 || bad "big rejects: $(tail -3 "$TMP/big.log")"
+sed -e "s/^metrics:/serve:\n  max_response_bytes: 65536\nmetrics:/" "$CFG" >"$TMP/cap.yaml"
+"$SPATE_BIN" -c "$TMP/cap.yaml" serve --port 0 --port-file "$TMP/cap.port" --no-kafka >"$TMP/cap.log" 2>&1 &
+CAP_PID=$!
+PIDS+=($CAP_PID)
+if CPORT="$(wait_port_file "$TMP/cap.port")"; then
+  code="$(curl -s -o "$TMP/cap.json" -w '%{http_code}' "http://127.0.0.1:$CPORT/api/rejects?day=2001-01-01&limit=1000")"
+  size="$(stat -c %s "$TMP/cap.json")"
+  if [ "$code" = 200 ] && [ "$size" -le 65536 ] && python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+sys.exit(not (d["total"] == 5 and d["count"] == 1 and d.get("truncated") is True and len(d["rejects"]) == 1))' "$TMP/cap.json"; then
+    ok "/api/rejects of 5 x 40 KB under a 64 KiB cap: $size bytes, 1 row, truncated, total 5"
+  else bad "response cap: HTTP $code, $size bytes: $(head -c 300 "$TMP/cap.json")"; fi
+else bad "serve with a cap did not start: $(tail -3 "$TMP/cap.log")"; fi
+kill "$CAP_PID" 2>/dev/null; wait "$CAP_PID" 2>/dev/null
+
+# ---- Cassandra slow: the HTTP threads are not the ones waiting (issue 16) --------------------------------
+# Cassandra paused (SIGSTOP) while 12 /api/users requests wait for it: /health, /metrics and the
+# dashboard answer at once (before: /health took 5.4 s), the API answers 503 once the query
+# times out, and everything works again when Cassandra resumes.
+CASS_PID="$(cat "${SPATE_IT_STATE:-$SPATE_BUILD/it-state}/cassandra/pid" 2>/dev/null)"
+if [ -n "$CASS_PID" ] && kill -0 "$CASS_PID" 2>/dev/null; then
+  kill -STOP "$CASS_PID"
+  python3 "$HERE/test_slow.py" "$BASE" "$MBASE" "$TOKEN" 2>&1 | tee "$TMP/slow.out"
+  kill -CONT "$CASS_PID"
+  add_counts "$TMP/slow.out"
+  back=1
+  for _ in $(seq 60); do
+    if [ "$(curl -s -o /dev/null -w '%{http_code}' -H "$AUTH" "$BASE/api/users/$USER_ID")" = 200 ]; then back=0; break; fi
+    sleep 0.5
+  done
+  if [ $back -eq 0 ]; then ok "Cassandra resumed: /api/users/{id} answers 200 again"
+  else bad "the API did not recover after Cassandra resumed"; fi
+else
+  bad "Cassandra's pid not found under ${SPATE_IT_STATE:-?}/cassandra/pid"
+fi
+
 # ---- the dashboard in a real browser ---------------------------------------------------------------------
 if [ ! -d "$HERE/node_modules/playwright-core" ]; then
   (cd "$HERE" && npm ci --no-audit --no-fund >"$TMP/npm.log" 2>&1) || (cd "$HERE" && npm install --no-audit --no-fund >>"$TMP/npm.log" 2>&1)
@@ -265,7 +328,7 @@ fi
 if [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
   bad "chromium is not installed (apt-get install chromium)"
 else
-  (cd "$HERE" && SERVE_URL="$BASE" USER_ID="$USER_ID" USER_NAME=Jonas0 SCREENSHOT="$ART/dashboard.png" \
+  (cd "$HERE" && SERVE_URL="$BASE" TOKEN="$TOKEN" USER_ID="$USER_ID" USER_NAME=Jonas0 SCREENSHOT="$ART/dashboard.png" \
      timeout 180 node dashboard.test.mjs) 2>&1 | tee "$TMP/browser.out"
   add_counts "$TMP/browser.out"
 fi

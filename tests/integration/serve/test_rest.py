@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # test_rest.py -- every REST endpoint of `spate serve` with good and bad input, against the
 # rows seed.py stored in the test Cassandra.
-# Usage: test_rest.py BASE_URL SEED.json
+# Usage: test_rest.py BASE_URL SEED.json METRICS_URL TOKEN
 import json
 import sys
 import time
@@ -10,6 +10,8 @@ import urllib.error
 import urllib.request
 
 base, seed = sys.argv[1], json.load(open(sys.argv[2]))
+metrics_base, token = sys.argv[3], sys.argv[4]
+AUTH = {"Authorization": "Bearer " + token}
 passed = failed = 0
 
 
@@ -29,8 +31,9 @@ def check(cond, msg, detail=""):
     ok(msg) if cond else bad(msg + (": " + str(detail)[:400] if detail != "" else ""))
 
 
-def get(path, method="GET"):
-    req = urllib.request.Request(base + path, method=method)
+def get(path, method="GET", headers=None, at=None):
+    req = urllib.request.Request((at or base) + path, method=method,
+                                 headers=AUTH if headers is None else headers)
     t0 = time.monotonic()
     try:
         with urllib.request.urlopen(req, timeout=15) as r:
@@ -153,7 +156,7 @@ last_t = doc["history"][-1]["t"]
 status, doc, body, _, _ = get(f"/api/pipeline?since={last_t}")
 check(status == 200 and all(s["t"] > last_t for s in doc["history"]), "pipeline?since returns only newer samples")
 expect_400("/api/pipeline?since=banana", "bad since")
-status, doc, body, _, headers = get("/metrics")
+status, doc, body, _, headers = get("/metrics", at=metrics_base, headers={})
 text = body.decode()
 check(status == 200 and "spate_serve_requests_total{route=\"user\",code=\"200\"}" in text
       and "spate_serve_request_duration_seconds_bucket" in text and headers["Content-Type"].startswith("text/plain"),
@@ -173,6 +176,33 @@ check(status == 200 and b"<canvas" in body and "default-src 'self'" in csp,
 for asset in ("/dashboard.js", "/dashboard.css"):
     status, doc, body, _, headers = get(asset)
     check(status == 200 and len(body) > 500, f"{asset} embedded ({len(body)} bytes)")
+
+# ---- who may read (issue 16) ------------------------------------------------------------------
+status, doc, body, _, headers = get("/metrics", headers={})
+check(status == 404 and "own listener" in doc["error"]["message"],
+      "/metrics is not on the API's port (its own listener: no PII next to it)", status)
+status, doc, body, _, headers = get("/api/users?limit=1", at=metrics_base)
+check(status == 404, "the metrics listener serves no API (404)", status)
+status, doc, body, _, headers = get("/health", at=metrics_base, headers={})
+check(status == 200 and doc["status"] == "ok", "/health on the metrics listener too", status)
+status, doc, body, _, headers = get("/api/users?limit=1", headers={})
+check(status == 401 and headers.get("WWW-Authenticate", "").startswith("Bearer")
+      and "token" in doc["error"]["message"], "no token -> 401 with WWW-Authenticate: Bearer", status)
+status, doc, body, _, headers = get("/api/users/" + uid, headers={"Authorization": "Bearer " + token[:-1]})
+check(status == 401, "a wrong token -> 401", status)
+status, doc, body, _, headers = get("/api/pipeline", headers={"Authorization": "Basic " + token})
+check(status == 401, "another scheme -> 401", status)
+for path in ("/", "/dashboard.js", "/health"):
+    status, doc, body, _, headers = get(path, headers={})
+    check(status == 200, f"{path} needs no token (no data in it)", status)
+port = base.rsplit(":", 1)[1]
+for host in ("rebind.attacker.example", "rebind.attacker.example:" + port, "localhost.attacker.example"):
+    for path in ("/api/users?limit=1", "/"):
+        status, doc, body, _, headers = get(path, headers={**AUTH, "Host": host})
+        check(status == 403 and b"first_name" not in body, f"Host: {host} {path} -> 403 (DNS rebinding)", status)
+for host in ("localhost:" + port, "127.0.0.1:" + port, "[::1]:" + port):
+    status, doc, body, _, headers = get("/api/users?limit=1", headers={**AUTH, "Host": host})
+    check(status == 200, f"Host: {host} -> 200", status)
 
 print(f"rest: {passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)

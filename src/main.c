@@ -22,6 +22,7 @@ static const struct cli_command commands[] = {
     {"serve", cmd_serve, "REST API, dashboard and metrics"},
     {"verify", cmd_verify, "prove nothing was lost or duplicated"},
     {"config", cmd_config, "validate or print the configuration"},
+    {"init", cmd_init, "write a pipeline from a sample of a JSON API"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

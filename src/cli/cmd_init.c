@@ -157,7 +157,9 @@ static int add_include(const char *config, const char *rel)
 static void report(const struct init_schema *s, const struct init_sample *sm,
                    const struct init_source_opts *o)
 {
-    printf("sample: %zu records in %zu page(s) of %s\n", s->record_count, sm->npages, o->url);
+    printf("sample: %zu records in %zu page(s) of %s\n", s->record_count, sm->npages, sm->url);
+    if (strcmp(o->url, sm->url) != 0)
+        printf("source url: %s\n", o->url);
     printf("pagination: %s%s%s\n", sm->style, sm->note[0] ? ", from " : "", sm->note);
     printf("records path: %s%s\n", s->records_path[0] ? s->records_path : "(the response)",
            s->records_path_guessed ? "   (guessed: the largest array of objects; "

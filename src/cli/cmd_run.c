@@ -314,7 +314,7 @@ static void render(struct run *r, int final)
             printf("(%d restarts)", s->restarts);
     }
     printf("\n");
-    if (!final && r->enabled[ST_SERVE]) {
+    if (!final && r->enabled[ST_SERVE] && !r->cfg->pipeline) {
         snprintf(url, sizeof url, "%s/api/users?limit=5", r->base_url);
         json_t *u = get_json(url);
         json_t *items = u ? json_object_get(u, "users") : NULL;
@@ -569,7 +569,10 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
     struct spate_config *cfg = cli_config(ctx);
     if (!cfg)
         return CLI_USAGE;
-    const char *src_name = source ? source : "api-sim";
+    /* a pipeline of `spate init` runs its own source; the users one api-sim */
+    const char *src_name = source                           ? source
+                           : cfg->pipeline && cfg->source_count ? cfg->sources[0].name
+                                                                : "api-sim";
     const struct spate_source_config *src = spate_config_source(cfg, src_name);
     if (!src) {
         fprintf(stderr, "spate run: no source named '%s' in the config (sources[].name)\n",
@@ -646,7 +649,7 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
     add_args(&r, ST_SERVE, a_serve);
     add_args(&r, ST_SINK, a_sink);
     add_args(&r, ST_SPARK, a_spark);
-    if (!source)
+    if (!source && !cfg->pipeline)
         add_args(&r, ST_APISIM, a_apisim);
     add_args(&r, ST_INGEST, a_ingest);
     r.t0 = spate_mono_ms();

@@ -110,7 +110,7 @@ static int get(const char *url, struct resp *r, char *err, size_t errlen)
 static json_t *parse(const char *url, struct resp *r, int page, char *err, size_t errlen)
 {
     json_error_t je;
-    json_t *j = json_loadb(r->body.data ? r->body.data : "", r->body.len, 0, &je);
+    json_t *j = json_loadb(r->body.data ? r->body.data : "", r->body.len, JSON_DECODE_ANY, &je);
     if (!j) {
         char head[41];
         size_t n = r->body.len < 40 ? r->body.len : 40;

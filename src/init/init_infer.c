@@ -418,7 +418,9 @@ static const char *const reserved[] = {
     "infinity", "insert", "into", "keyspace", "limit", "modify", "nan", "norecursive", "not",
     "null", "of", "on", "or", "order", "primary", "rename", "replace", "revoke", "schema",
     "select", "set", "table", "to", "token", "truncate", "unlogged", "update", "use", "using",
-    "view", "where", "with", "is", "as", "token", "materialized", "mbean", "mbeans", NULL};
+    "view", "where", "with", "is", "as", "materialized", "mbean", "mbeans", "any", "inet",
+    "one", "two", "three", "quorum", "all", "keyspaces", "password", "each_quorum",
+    "local_one", "local_quorum", "default", "unset", "unlogged", NULL};
 
 static void column_of(const char *path, char *out, size_t outlen)
 {

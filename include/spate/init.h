@@ -87,6 +87,7 @@ struct init_source_opts {
     const char *cursor_path;  /* cursor: JSON path of the next cursor */
     const char *cursor_param; /* cursor: query parameter */
     long long start_page;
+    const char *keyspace;     /* --update: the keyspace its ALTER TABLE names; NULL = ${keyspace} */
 };
 
 /* Each appends one file's text to out; 0 or SPATE_ENOMEM / SPATE_EINVAL. */

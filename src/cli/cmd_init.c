@@ -362,6 +362,8 @@ int cmd_init(struct cli_ctx *ctx, int argc, char **argv)
 
     if (update) {
         struct init_schema old;
+        const struct spate_config *cfg = cli_config(ctx);
+        o.keyspace = cfg ? cfg->cassandra.keyspace : NULL;
         snprintf(path, sizeof path, "%s/fields.tsv", dir);
         if (load_fields(path, &old) != 0) {
             fprintf(stderr, "spate init: --update: %s: %s (was the pipeline written by "

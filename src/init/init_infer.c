@@ -488,6 +488,8 @@ static enum init_kind resolve(struct init_field *f, const struct acc *a)
     }
     f->as_string = 1;
     if (rest == 0) {
+        /* a time or a UUID is text in JSON anyway: not "a number sent as text" */
+        f->as_string = !(a->str_uuid || a->str_ts);
         if (a->str_uuid)
             return INIT_UUID;
         if (a->str_ts)

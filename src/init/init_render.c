@@ -98,6 +98,29 @@ static int struct_members(const struct init_schema *s, const char *prefix, int i
     return 0;
 }
 
+/* 'a', 'b': the top-level names of the sample, each once */
+static int top_names(const struct init_schema *s, struct spate_buf *out)
+{
+    int first = 1;
+    for (size_t i = 0; i < s->field_count; i++) {
+        const char *p = s->fields[i].path;
+        size_t n = strcspn(p, ".");
+        int dup = 0;
+        for (size_t j = 0; j < i && !dup; j++) {
+            const char *q = s->fields[j].path;
+            dup = strcspn(q, ".") == n && !strncmp(p, q, n);
+        }
+        if (dup)
+            continue;
+        P("%s'", first ? "" : ", ");
+        for (size_t k = 0; k < n; k++)
+            P(p[k] == '\'' ? "\\'" : "%c", p[k]);
+        P("'");
+        first = 0;
+    }
+    return 0;
+}
+
 /* ---- the view ------------------------------------------------------------------------ */
 
 static int typed_expr(const struct init_schema *s, size_t i, struct spate_buf *out)
@@ -169,10 +192,19 @@ int init_render_view(const struct init_schema *s, const struct init_source_opts 
       n);
     if (struct_members(s, "", 4, out))
         return SPATE_ENOMEM;
-    P("') AS r\nFROM %s_source;\n\n", n);
+    P("') AS r,\n"
+      "  -- top-level fields the sample did not have (schema drift): the record stays\n"
+      "  -- whole in %s.raw, the clean one carries their names in the header\n"
+      "  -- spate.new_fields and the sink counts it (spate_sink_records_new_fields_total)\n"
+      "  array_except(coalesce(json_object_keys(raw_value), CAST(array() AS ARRAY<STRING>)), array(",
+      n);
+    if (top_names(s, out))
+        return SPATE_ENOMEM;
+    P(")) AS new_fields\nFROM %s_source;\n\n", n);
 
     P("CREATE OR REPLACE TEMPORARY VIEW %s_typed AS\nSELECT\n"
-      "  raw_key,\n  raw_value,\n  headers,\n  kafka_timestamp,\n  is_object,\n  r,\n", n);
+      "  raw_key,\n  raw_value,\n  headers,\n  kafka_timestamp,\n  is_object,\n  r,\n"
+      "  new_fields,\n", n);
     for (size_t i = 0; i < s->field_count; i++) {
         const struct init_field *f = &s->fields[i];
         P("  ");
@@ -292,10 +324,15 @@ int init_render_clean(const struct init_schema *s, const struct init_source_opts
       "      map('ignoreNullFields', 'false'))\n"
       "  END AS value,\n"
       "  CASE WHEN error IS NULL THEN\n"
-      "    concat(filter(headers, h -> h.key NOT IN ('spate.stage', 'spate.error', 'spate.raw_at')),\n"
+      "    concat(filter(headers, h -> h.key NOT IN ('spate.stage', 'spate.error', 'spate.raw_at',\n"
+      "                                              'spate.new_fields')),\n"
       "           array(named_struct('key', 'spate.raw_at',\n"
       "                              'value', CAST(CAST(unix_millis(kafka_timestamp) AS STRING)\n"
-      "                                            AS BINARY))))\n"
+      "                                            AS BINARY))),\n"
+      "           -- fields the pipeline does not know yet (none: no header)\n"
+      "           filter(array(named_struct('key', 'spate.new_fields',\n"
+      "                                     'value', CAST(array_join(new_fields, ',') AS BINARY))),\n"
+      "                  h -> size(new_fields) > 0))\n"
       "  ELSE\n"
       "    concat(filter(headers, h -> h.key NOT IN ('spate.stage', 'spate.error')),\n"
       "           array(named_struct('key', 'spate.stage', 'value', CAST('process' AS BINARY)),\n"
@@ -550,15 +587,15 @@ int init_render_update(const struct init_schema *old_s, const struct init_schema
         if (init_field_find(old_s, f->path) >= 0)
             continue;
         if (!added)
-            P("-- new fields in the sample; apply the CQL with `spate cql -f`, add the SQL\n"
+            P("-- new fields in the sample; run the ALTER TABLE with `spate cql`, add the SQL\n"
               "-- lines to pipelines/%s/ and the columns to pipelines/%s/pipeline.yaml\n",
               o->name, o->name);
         added++;
         P("\n-- %s (%s, %s in %zu of %zu records)\n", f->path, init_kind_name(f->kind),
           f->nulls ? "null or absent" : "present", f->nulls ? f->nulls : f->present,
           now->record_count);
-        P("ALTER TABLE ${keyspace}.%s ADD %s %s;\n", o->name, f->column,
-          init_kind_cql(f->kind));
+        P("ALTER TABLE %s.%s ADD %s %s;\n", o->keyspace ? o->keyspace : "${keyspace}", o->name,
+          f->column, init_kind_cql(f->kind));
         P("--   %s_parsed.view.sql, from_json schema: the leaf `%s` STRING\n", o->name, f->path);
         P("--   %s_parsed.view.sql, %s_typed:  ", o->name, o->name);
         if (typed_expr(now, i, out))

@@ -67,6 +67,8 @@ def events_page(cursor, pages):
         }
         if n % 4 == 0:
             e["note"] = f"note {n}"
+        if page > 3:  # schema drift: a field `spate init` (3 pages) never saw
+            e["region"] = rnd.choice(["eu", "us"])
         data.append(e)
     nxt = f"c{page + 1}" if page < pages else None
     return {"data": data, "meta": {"count": len(data), "next_cursor": nxt}}

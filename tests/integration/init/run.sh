@@ -110,6 +110,15 @@ check_types people_by_nat "nat text" "day date"
 shape events "$API/events" 100
 check_types events "id text" "occurred_at timestamp" "actor_id bigint" "amount double" \
   "items text" "note text"
+# page 4 of the events feed has a field the 3-page sample did not: stored all the
+# same (above); --update proposes the column and the SQL
+out="$(S init events --url "$API/events" --pages 4 --update 2>&1)"
+if echo "$out" | grep -q 'ALTER TABLE spate_init.events ADD region text;' &&
+   echo "$out" | grep -q "'region', \`region\`"; then
+  ok "init --update on a drifted sample proposes ALTER TABLE ... ADD region text and the SQL"
+else
+  bad "init --update: $out"
+fi
 shape weather "$API/series" 100
 check_types weather "time text" "temp double" "count bigint" "ok boolean"
 

@@ -72,9 +72,17 @@ void serve__sample_from_ingest(struct serve_sample *s, const struct serve_prom *
 void serve__sample_from_sink(struct serve_sample *s, const struct serve_prom *p,
                              const char *keyspace, struct serve_hist *hist)
 {
+    serve__sample_from_sink_table(s, p, keyspace, "users", hist);
+}
+
+void serve__sample_from_sink_table(struct serve_sample *s, const struct serve_prom *p,
+                                   const char *keyspace, const char *stored_table,
+                                   struct serve_hist *hist)
+{
     int found = 0;
     char filter[192];
-    snprintf(filter, sizeof filter, "table=\"%s.users\"", keyspace ? keyspace : "spate");
+    snprintf(filter, sizeof filter, "table=\"%s.%s\"", keyspace ? keyspace : "spate",
+             stored_table);
     double v = serve__prom_sum(p, "spate_sink_rows_written_total", filter, &found);
     if (!found) {
         const char *name = serve__prom_find_name(p, "spate_sink_", stored_words, "_total");
@@ -707,7 +715,9 @@ static void take_sample(struct serve_pipeline *p)
         return;
     if (scrape(p->sink_url, &prom) == 0) {
         s.sink_up = 1;
-        serve__sample_from_sink(&s, &prom, p->cfg->cassandra.keyspace, &hist);
+        const struct spate_pipeline_config *pl = spate_config_pipeline(p->cfg, p->cfg->pipeline);
+        serve__sample_from_sink_table(&s, &prom, p->cfg->cassandra.keyspace,
+                                      pl ? pl->table : "users", &hist);
         serve__sample_hops(&prom, hops);
         serve__prom_free(&prom);
     }

@@ -580,6 +580,13 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
         return CLI_USAGE;
     }
 
+    if (!cfg->pipeline && cfg->pipeline_count > 0) {
+        printf("spate run: the users pipeline; the config has %zu more (", cfg->pipeline_count);
+        for (size_t i = 0; i < cfg->pipeline_count; i++)
+            printf("%s%s", i ? ", " : "", cfg->pipelines[i].name);
+        printf("): spate --pipeline NAME run starts one\n");
+    }
+
     struct run r = {.cfg = cfg, .config_path = ctx->config_explicit ? ctx->config_path : NULL,
                     .view = view, .fetched = -1, .ingest_produced = -1,
                     .started_ms = spate_mono_ms(), .first_row_ms = -1};

@@ -382,10 +382,13 @@ int init_render_stats(const struct init_schema *s, const struct init_source_opts
       "  SELECT\n"
       "    date_format(window.start, " ISO_MS ") AS window_start,\n"
       "    date_format(window.end,   " ISO_MS ") AS window_end,\n"
-      "    count(*) AS records\n"
-      "  FROM %s_clean_fields WATERMARK ingested_at DELAY OF INTERVAL ${spate.watermark}\n"
-      "  WHERE ingested_at IS NOT NULL\n"
-      "  GROUP BY window(ingested_at, '1 minute')\n"
+      "    records\n"
+      "  FROM (\n"
+      "    SELECT window(ingested_at, '1 minute') AS window, count(*) AS records\n"
+      "    FROM %s_clean_fields WATERMARK ingested_at DELAY OF INTERVAL ${spate.watermark}\n"
+      "    WHERE ingested_at IS NOT NULL\n"
+      "    GROUP BY window(ingested_at, '1 minute')\n"
+      "  )\n"
       ")\n",
       n);
     return 0;

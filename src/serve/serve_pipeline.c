@@ -862,8 +862,19 @@ int serve__pipeline_json(struct serve_pipeline *p, int64_t since_ms, struct spat
 {
     int rc = 0;
     pthread_mutex_lock(&p->lock);
-    rc |= spate_buf_appendf(b, "{\"now\":%lld,\"interval_ms\":%d,\"sources\":{\"ingest\":",
-                            (long long)spate_wall_ms(), p->interval_ms);
+    rc |= spate_buf_appendf(b, "{\"now\":%lld,\"interval_ms\":%d,", (long long)spate_wall_ms(),
+                            p->interval_ms);
+    /* which pipeline these figures are of (spate --pipeline NAME serve), and
+     * the others of the config, each served by its own `spate --pipeline` */
+    const char *name = p->cfg->pipeline ? p->cfg->pipeline : "users";
+    rc |= spate_buf_append(b, "\"pipeline\":", 11);
+    rc |= serve_json_string(b, name, strlen(name));
+    rc |= spate_buf_append(b, ",\"pipelines\":[\"users\"", 21);
+    for (size_t i = 0; i < p->cfg->pipeline_count; i++) {
+        rc |= spate_buf_append(b, ",", 1);
+        rc |= serve_json_string(b, p->cfg->pipelines[i].name, strlen(p->cfg->pipelines[i].name));
+    }
+    rc |= spate_buf_append(b, "],\"sources\":{\"ingest\":", 22);
     rc |= serve_json_string(b, p->ingest_url, strlen(p->ingest_url));
     rc |= spate_buf_append(b, ",\"sink\":", 8);
     rc |= serve_json_string(b, p->sink_url, strlen(p->sink_url));

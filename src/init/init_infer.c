@@ -298,6 +298,8 @@ static void walk_object(struct walk *w, json_t *obj, const char *prefix, int dep
 
 json_t *init_records_at(json_t *page, const char *path)
 {
+    if (path && path[0] == '$')
+        path += path[1] == '.' ? 2 : 1;
     if (!path || !path[0])
         return json_is_array(page) ? page : NULL;
     char buf[512];

@@ -521,7 +521,8 @@ int init_render_config(const struct init_schema *s, const struct init_source_opt
     if (yaml_str(out, o->url))
         return SPATE_ENOMEM;
     P("\n    records_path: ");
-    if (yaml_str(out, s->records_path))
+    /* "$": the response is the array (an empty value would mean the default) */
+    if (yaml_str(out, s->records_path[0] ? s->records_path : "$"))
         return SPATE_ENOMEM;
     P("\n    key_path: ");
     if (yaml_str(out, s->key_path))

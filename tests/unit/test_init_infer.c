@@ -95,6 +95,14 @@ static void series_shape(void **state)
     assert_int_equal(field(&s, "ok")->kind, INIT_BOOLEAN);
     assert_int_equal(field(&s, "count")->kind, INIT_BIGINT);
     assert_non_null(s.time_field);
+    /* the source's records_path says "the response", not "the default" */
+    struct init_source_opts o = {.name = "weather", .url = "u", .page_style = "link"};
+    struct spate_buf b = {0};
+    assert_int_equal(init_render_config(&s, &o, &b), 0);
+    spate_buf_append(&b, "", 1);
+    /* "$$": a literal $ through the config's ${VAR} interpolation */
+    assert_non_null(strstr(b.data, "records_path: \"$$\""));
+    spate_buf_free(&b);
     init_schema_free(&s);
     json_decref(p);
 }

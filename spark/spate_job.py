@@ -208,6 +208,10 @@ class Pipeline:
         """
         q = self.query(name)
         source_df.createOrReplaceTempView(SOURCE_VIEWS[q.input])
+        # a pipeline written by `spate init NAME` reads its topics as NAME_raw / NAME_clean
+        own = os.path.basename(os.path.normpath(self.sql_dir))
+        if re.fullmatch(r"[a-z][a-z0-9_]*", own) and f"{own}_{q.input}" != SOURCE_VIEWS[q.input]:
+            source_df.createOrReplaceTempView(f"{own}_{q.input}")
         # the view files build on users_raw; a query reading users.clean has
         # its records flat and typed already
         if q.input == "raw":

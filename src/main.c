@@ -22,13 +22,14 @@ static const struct cli_command commands[] = {
     {"serve", cmd_serve, "REST API, dashboard and metrics"},
     {"verify", cmd_verify, "prove nothing was lost or duplicated"},
     {"config", cmd_config, "validate or print the configuration"},
+    {"init", cmd_init, "write a pipeline from a sample of a JSON API"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: spate [-c FILE] [--log-level LEVEL] <command> [options]\n"
+            "usage: spate [-c FILE] [--pipeline NAME] [--log-level LEVEL] <command> [options]\n"
             "\n"
             "spate streams records from HTTP JSON APIs through Kafka and Spark into\n"
             "Cassandra.\n"
@@ -43,6 +44,7 @@ static void usage(FILE *f)
             "global options:\n"
             "  -c, --config FILE     configuration file (default: ./spate.yaml if present)\n"
             "  --log-level LEVEL     debug, info, warn, error (overrides the config)\n"
+            "  --pipeline NAME       the pipeline to work on (default users; $SPATE_PIPELINE)\n"
             "\n"
             "'spate COMMAND --help' shows a command's options.\n");
 }
@@ -76,6 +78,14 @@ int main(int argc, char **argv)
         } else if (!strncmp(a, "--config=", 9)) {
             ctx.config_path = a + 9;
             ctx.config_explicit = 1;
+        } else if (!strcmp(a, "--pipeline") || !strncmp(a, "--pipeline=", 11)) {
+            const char *v = a[10] == '=' ? a + 11 : (++i < argc ? argv[i] : NULL);
+            if (!v || !v[0]) {
+                fprintf(stderr, "spate: --pipeline needs a pipeline name\n");
+                return CLI_USAGE;
+            }
+            /* in the environment, so the stages `spate run` starts select it too */
+            setenv("SPATE_PIPELINE", v, 1);
         } else if (!strcmp(a, "--log-level")) {
             if (++i >= argc || spate_log_level_parse(argv[i], &lvl) != 0) {
                 fprintf(stderr, "spate: --log-level needs one of debug, info, warn, error\n");

@@ -104,6 +104,7 @@ struct spate_source_config {
      * lead to; requests there go without the configured headers */
     struct spate_strlist allow_hosts;
     char *state_file;            /* cursor persistence; default under state dir */
+    char *pipeline;              /* the pipeline it feeds (NAME.raw); NULL = the users one */
 };
 
 struct spate_sink_column_config {
@@ -202,8 +203,23 @@ struct spate_serve_config {
     int queue;                     /* Cassandra requests waiting at most; then 503 */
 };
 
+/* A pipeline besides the users one (pipelines: in the config or an included
+ * file, as `spate init` writes them): topics NAME.raw, NAME.clean, NAME.stats,
+ * NAME.dlq, its SQL folder and the table `spate verify` checks. */
+struct spate_pipeline_config {
+    char *name;
+    char *sql_dir;    /* default pipelines/NAME */
+    char *table;      /* default NAME */
+    char *key_column; /* default id */
+};
+
 struct spate_config {
     char *path; /* file it was loaded from, NULL for built-in defaults */
+    struct spate_strlist include; /* files whose sources, pipelines and sink mappings
+                                   * are added (relative to this file's folder) */
+    struct spate_pipeline_config *pipelines;
+    size_t pipeline_count;
+    char *pipeline; /* the one selected (spate_config_select_pipeline); NULL = users */
     char *log_level;
     struct spate_kafka_config kafka;
     struct spate_cassandra_config cassandra;
@@ -241,6 +257,17 @@ void spate_config_free(struct spate_config *cfg);
  * A default may hold ${...} itself, up to 16 levels deep; the cost is linear
  * in the length of in (at most SPATE_CONFIG_MAX_VALUE, as is the result). */
 char *spate_config_interpolate(const char *in, char *err, size_t errlen);
+
+/* Narrow cfg to one pipeline: name NULL (or "users") keeps the top-level
+ * topics, SQL and tables and drops the sources and sink mappings of the other
+ * pipelines; another name takes that pipeline's topics (NAME.raw ...), SQL
+ * folder, checkpoint folder (<checkpoints>/NAME), sink group (GROUP-NAME),
+ * sources and mappings. Returns 0, or SPATE_ENOTFOUND with the known names in
+ * err. */
+int spate_config_select_pipeline(struct spate_config *cfg, const char *name, char *err,
+                                 size_t errlen);
+const struct spate_pipeline_config *spate_config_pipeline(const struct spate_config *cfg,
+                                                          const char *name);
 
 /* Find a source by name; NULL when absent. */
 const struct spate_source_config *spate_config_source(const struct spate_config *cfg,

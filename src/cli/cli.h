@@ -49,6 +49,7 @@ int cmd_cql(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_serve(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_verify(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_config(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_init(struct cli_ctx *ctx, int argc, char **argv);
 
 /* For commands not built yet: says so and which issue tracks it. */
 int cli_not_yet(const char *cmd, const char *what);

@@ -188,7 +188,7 @@ static void render(void *arg, const struct flow_run_state *rs, int final)
             printf("(%d restarts)", s->restarts);
     }
     printf("\n");
-    if (!final && rs->enabled[FLOW_SERVE]) {
+    if (!final && rs->enabled[FLOW_SERVE] && !r->cfg->pipeline) {
         snprintf(url, sizeof url, "%s/api/users?limit=5", rs->base_url);
         json_t *u = flow_get_json(url);
         json_t *items = u ? json_object_get(u, "users") : NULL;
@@ -274,6 +274,13 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
     snprintf(run_dir, sizeof run_dir, "%s/run", state);
     mkdir(state, 0700);
     mkdir(run_dir, 0700);
+
+    if (!cfg->pipeline && cfg->pipeline_count > 0) {
+        printf("spate run: the users pipeline; the config has %zu more (", cfg->pipeline_count);
+        for (size_t i = 0; i < cfg->pipeline_count; i++)
+            printf("%s%s", i ? ", " : "", cfg->pipelines[i].name);
+        printf("): spate --pipeline NAME run starts one\n");
+    }
 
     struct sigaction sa = {.sa_handler = on_signal};
     sigemptyset(&sa.sa_mask);

@@ -121,6 +121,13 @@ int cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
     if (!cfg)
         return CLI_USAGE;
 
+    /* a pipeline's own table and key unless the command line names others */
+    const struct spate_pipeline_config *pl = spate_config_pipeline(cfg, cfg->pipeline);
+    if (pl && !strcmp(table, "users"))
+        table = pl->table;
+    if (pl && !strcmp(key_column, "user_id"))
+        key_column = pl->key_column;
+
     struct flow_ledger *l = flow_ledger_new(since);
     struct flow_keyset *stored = flow_keyset_new();
     if (!l || !stored) {

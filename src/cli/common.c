@@ -24,6 +24,14 @@ struct spate_config *cli_config(struct cli_ctx *ctx)
         fprintf(stderr, "%s: config error: %s\n", ctx->prog, err);
         return NULL;
     }
+    const char *pipeline = getenv("SPATE_PIPELINE");
+    if (spate_config_select_pipeline(ctx->cfg, pipeline && *pipeline ? pipeline : NULL, err,
+                                     sizeof err) != 0) {
+        fprintf(stderr, "%s: --pipeline: %s\n", ctx->prog, err);
+        spate_config_free(ctx->cfg);
+        ctx->cfg = NULL;
+        return NULL;
+    }
     enum spate_log_level lvl;
     if (spate_log_level_parse(ctx->cfg->log_level, &lvl) == 0 && !getenv("SPATE_LOG_LEVEL"))
         spate_log_set_level(lvl);

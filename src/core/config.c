@@ -183,6 +183,7 @@ static const struct cfg_spec source_spec[] = {
     SECT(spate_source_config, pagination, "pagination", pagination_spec),
     SLIST(spate_source_config, allow_hosts, "allow_hosts", NULL),
     STR(spate_source_config, state_file, "state_file", NULL),
+    STR(spate_source_config, pipeline, "pipeline", NULL),
     END_SPEC,
 };
 
@@ -304,8 +305,33 @@ static const struct cfg_spec serve_spec[] = {
     END_SPEC,
 };
 
+static const struct cfg_spec pipeline_spec[] = {
+    REQSTR(spate_pipeline_config, name, "name"),
+    STR(spate_pipeline_config, sql_dir, "sql_dir", NULL),
+    STR(spate_pipeline_config, table, "table", NULL),
+    STR(spate_pipeline_config, key_column, "key_column", "id"),
+    END_SPEC,
+};
+
+/* What an included file may hold: lists that are added to the main file's. */
+static const struct cfg_spec include_sink_spec[] = {
+    LIST(spate_sink_section, mappings, mapping_count, "mappings", sink_mapping_spec,
+         spate_sink_config),
+    END_SPEC,
+};
+static const struct cfg_spec include_root_spec[] = {
+    LIST(spate_config, pipelines, pipeline_count, "pipelines", pipeline_spec,
+         spate_pipeline_config),
+    LIST(spate_config, sources, source_count, "sources", source_spec, spate_source_config),
+    SECT(spate_config, sink, "sink", include_sink_spec),
+    END_SPEC,
+};
+
 static const struct cfg_spec root_spec[] = {
     ENUMV(spate_config, log_level, "log_level", "info", log_levels),
+    SLIST(spate_config, include, "include", NULL),
+    LIST(spate_config, pipelines, pipeline_count, "pipelines", pipeline_spec,
+         spate_pipeline_config),
     SECT(spate_config, kafka, "kafka", kafka_spec),
     SECT(spate_config, cassandra, "cassandra", cassandra_spec),
     LIST(spate_config, sources, source_count, "sources", source_spec, spate_source_config),
@@ -876,6 +902,35 @@ static void validate_whole(struct loader *ld, struct spate_config *cfg)
             }
         }
     }
+    for (size_t i = 0; i < cfg->pipeline_count && !ld->failed; i++) {
+        struct spate_pipeline_config *p = &cfg->pipelines[i];
+        char key[128];
+        snprintf(key, sizeof key, "pipelines[%zu].name", i);
+        int ok = p->name[0] >= 'a' && p->name[0] <= 'z';
+        for (const char *c = p->name; *c; c++)
+            ok &= (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_';
+        if (!ok || !strcmp(p->name, "users"))
+            fail(ld, NULL, key, "'%s': a-z, 0-9 and _, starting with a letter, not 'users' "
+                 "(the top-level pipeline)", p->name);
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(cfg->pipelines[j].name, p->name))
+                fail(ld, NULL, key, "duplicate pipeline name '%s'", p->name);
+        char buf[300];
+        if (!p->sql_dir) {
+            snprintf(buf, sizeof buf, "pipelines/%s", p->name);
+            p->sql_dir = xstrdup(buf);
+        }
+        if (!p->table)
+            p->table = xstrdup(p->name);
+    }
+    for (size_t i = 0; i < cfg->source_count && !ld->failed; i++) {
+        const char *p = cfg->sources[i].pipeline;
+        if (p && strcmp(p, "users") != 0 && !spate_config_pipeline(cfg, p)) {
+            char key[128];
+            snprintf(key, sizeof key, "sources[%zu].pipeline", i);
+            fail(ld, NULL, key, "no pipeline '%s' in pipelines:", p);
+        }
+    }
     if (cfg->stack.kafka_port == cfg->stack.kafka_controller_port)
         fail(ld, NULL, "stack.kafka_controller_port", "must differ from stack.kafka_port");
     if (cfg->stack.cassandra_port == cfg->stack.cassandra_storage_port)
@@ -884,6 +939,112 @@ static void validate_whole(struct loader *ld, struct spate_config *cfg)
         fail(ld, NULL, "cassandra.contact_points", "at least one contact point is required");
     if (cfg->sink.retry_initial_ms > cfg->sink.retry_max_ms)
         fail(ld, NULL, "sink.retry_initial", "must not exceed sink.retry_max");
+}
+
+/* Appends the n items of src (elem bytes each) to *dst / *count; src's array is
+ * freed, its items now belong to dst. */
+static int append_items(void *dst, size_t *count, void *src, size_t *src_count, size_t elem)
+{
+    char **d = dst, **sp = src;
+    if (*src_count == 0) {
+        free(*sp);
+        *sp = NULL;
+        return 0;
+    }
+    char *items = realloc(*d, (*count + *src_count) * elem);
+    if (!items)
+        return SPATE_ENOMEM;
+    memcpy(items + *count * elem, *sp, *src_count * elem);
+    *d = items;
+    *count += *src_count;
+    free(*sp);
+    *sp = NULL;
+    *src_count = 0;
+    return 0;
+}
+
+static int parse_into(struct loader *ld, const char *yaml, size_t len,
+                      const struct cfg_spec *spec, void *base);
+
+/* include: FILE -- its pipelines, sources and sink mappings join the main file's;
+ * a relative FILE is read from the main file's folder. */
+static void load_include(struct loader *ld, struct spate_config *cfg, const char *file)
+{
+    char path[4096];
+    const char *slash = strrchr(ld->file, '/');
+    if (file[0] != '/' && slash)
+        snprintf(path, sizeof path, "%.*s/%s", (int)(slash - ld->file), ld->file, file);
+    else
+        snprintf(path, sizeof path, "%s", file);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fail(ld, NULL, "include", "%s: cannot open: %s", path, strerror(errno));
+        return;
+    }
+    struct spate_buf b = {0};
+    char chunk[8192];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && b.len <= SPATE_CONFIG_MAX_FILE)
+        if (spate_buf_append(&b, chunk, n) != 0)
+            break;
+    fclose(f);
+    if (b.len > SPATE_CONFIG_MAX_FILE) {
+        fail(ld, NULL, "include", "%s: larger than %d bytes", path, SPATE_CONFIG_MAX_FILE);
+        spate_buf_free(&b);
+        return;
+    }
+    struct spate_config part = {0};
+    struct loader sub = {.file = path, .err = ld->err, .errlen = ld->errlen};
+    parse_into(&sub, b.data ? b.data : "", b.len, include_root_spec, &part);
+    spate_buf_free(&b);
+    if (sub.failed) {
+        ld->failed = 1; /* sub wrote the message, naming the included file */
+    } else if (append_items(&cfg->pipelines, &cfg->pipeline_count, &part.pipelines,
+                            &part.pipeline_count, sizeof *part.pipelines) ||
+               append_items(&cfg->sources, &cfg->source_count, &part.sources,
+                            &part.source_count, sizeof *part.sources) ||
+               append_items(&cfg->sink.mappings, &cfg->sink.mapping_count, &part.sink.mappings,
+                            &part.sink.mapping_count, sizeof *part.sink.mappings)) {
+        fail(ld, NULL, "include", "out of memory");
+    }
+    free_section(include_root_spec, &part);
+}
+
+/* Parses yaml and loads its top-level mapping into base through spec. */
+static int parse_into(struct loader *ld, const char *yaml, size_t len,
+                      const struct cfg_spec *spec, void *base)
+{
+    yaml_parser_t parser;
+    yaml_document_t doc;
+    yaml_parser_initialize(&parser);
+    yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
+    if (!yaml_parser_load(&parser, &doc)) {
+        snprintf(ld->err, ld->errlen, "%s:%lu: YAML syntax error: %s", ld->file,
+                 (unsigned long)parser.problem_mark.line + 1,
+                 parser.problem ? parser.problem : "unknown");
+        ld->failed = 1;
+        yaml_parser_delete(&parser);
+        return SPATE_ECONFIG;
+    }
+    ld->doc = &doc;
+    ld->nseen = (size_t)(doc.nodes.top - doc.nodes.start);
+    ld->seen = calloc(ld->nseen ? ld->nseen : 1, 1);
+    const yaml_node_t *root = yaml_document_get_root_node(&doc);
+    if (!ld->seen)
+        fail(ld, NULL, "(top level)", "out of memory");
+    else if (root != NULL) { /* an empty file means all defaults */
+        ld->seen[0] = 1; /* libyaml's root is its first node */
+        if (root->type == YAML_MAPPING_NODE)
+            load_section(ld, spec, base, root, "");
+        else if (!(root->type == YAML_SCALAR_NODE && scalar_of(root)[0] == '\0'))
+            fail(ld, root, "(top level)", "expected a mapping of sections");
+    }
+    free(ld->seen);
+    ld->seen = NULL;
+    yaml_document_delete(&doc);
+    yaml_parser_delete(&parser);
+    ld->doc = NULL;
+    return ld->failed ? SPATE_ECONFIG : 0;
 }
 
 static int load_common(const char *yaml, size_t len, const char *name,
@@ -903,34 +1064,16 @@ static int load_common(const char *yaml, size_t len, const char *name,
         ld.failed = 1;
     }
     if (yaml != NULL && !ld.failed) {
-        yaml_parser_t parser;
-        yaml_document_t doc;
-        yaml_parser_initialize(&parser);
-        yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
-        if (!yaml_parser_load(&parser, &doc)) {
-            snprintf(err, errlen, "%s:%lu: YAML syntax error: %s", name,
-                     (unsigned long)parser.problem_mark.line + 1,
-                     parser.problem ? parser.problem : "unknown");
-            yaml_parser_delete(&parser);
+        if (parse_into(&ld, yaml, len, root_spec, cfg) != 0 && !ld.failed) {
             spate_config_free(cfg);
             return SPATE_ECONFIG;
         }
-        ld.doc = &doc;
-        ld.nseen = (size_t)(doc.nodes.top - doc.nodes.start);
-        ld.seen = calloc(ld.nseen ? ld.nseen : 1, 1);
-        const yaml_node_t *root = yaml_document_get_root_node(&doc);
-        if (!ld.seen)
-            fail(&ld, NULL, "(top level)", "out of memory");
-        else if (root != NULL) { /* an empty file means all defaults */
-            ld.seen[0] = 1; /* libyaml's root is its first node */
-            if (root->type == YAML_MAPPING_NODE)
-                load_section(&ld, root_spec, cfg, root, "");
-            else if (!(root->type == YAML_SCALAR_NODE && scalar_of(root)[0] == '\0'))
-                fail(&ld, root, "(top level)", "expected a mapping of sections");
+        if (ld.failed && strstr(err, "YAML syntax error")) {
+            spate_config_free(cfg);
+            return SPATE_ECONFIG;
         }
-        free(ld.seen);
-        yaml_document_delete(&doc);
-        yaml_parser_delete(&parser);
+        for (size_t i = 0; i < cfg->include.count && !ld.failed; i++)
+            load_include(&ld, cfg, cfg->include.items[i]);
     }
     if (!ld.failed)
         validate_whole(&ld, cfg);
@@ -992,6 +1135,7 @@ void spate_config_free(struct spate_config *cfg)
         return;
     free_section(root_spec, cfg);
     free(cfg->path);
+    free(cfg->pipeline);
     free(cfg);
 }
 
@@ -1001,6 +1145,97 @@ const char *spate_kvlist_get(const struct spate_kvlist *l, const char *key)
         if (strcmp(l->items[i].key, key) == 0)
             return l->items[i].value;
     return NULL;
+}
+
+const struct spate_pipeline_config *spate_config_pipeline(const struct spate_config *cfg,
+                                                          const char *name)
+{
+    for (size_t i = 0; name && i < cfg->pipeline_count; i++)
+        if (!strcmp(cfg->pipelines[i].name, name))
+            return &cfg->pipelines[i];
+    return NULL;
+}
+
+/* The pipeline a sink mapping feeds: NAME of a topic NAME.something of a
+ * declared pipeline, else NULL (the users one). */
+static const struct spate_pipeline_config *mapping_pipeline(const struct spate_config *cfg,
+                                                            const char *topic)
+{
+    for (size_t i = 0; i < cfg->pipeline_count; i++) {
+        size_t n = strlen(cfg->pipelines[i].name);
+        if (!strncmp(topic, cfg->pipelines[i].name, n) && topic[n] == '.')
+            return &cfg->pipelines[i];
+    }
+    return NULL;
+}
+
+/* *field = a + sep + b */
+static int set_str(char **field, const char *a, const char *sep, const char *b)
+{
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s%s%s", a, sep, b);
+    char *v = strdup(buf);
+    if (!v)
+        return SPATE_ENOMEM;
+    free(*field);
+    *field = v;
+    return 0;
+}
+
+int spate_config_select_pipeline(struct spate_config *cfg, const char *name, char *err,
+                                 size_t errlen)
+{
+    if (name && !strcmp(name, "users"))
+        name = NULL;
+    const struct spate_pipeline_config *p = spate_config_pipeline(cfg, name);
+    if (name && !p) {
+        size_t o = (size_t)snprintf(err, errlen, "no pipeline '%s' (have: users", name);
+        for (size_t i = 0; i < cfg->pipeline_count && o < errlen; i++)
+            o += (size_t)snprintf(err + o, errlen - o, ", %s", cfg->pipelines[i].name);
+        if (o < errlen)
+            snprintf(err + o, errlen - o, ")");
+        return SPATE_ENOTFOUND;
+    }
+    /* keep the sources and mappings of the chosen pipeline only, in order */
+    size_t k = 0;
+    for (size_t i = 0; i < cfg->source_count; i++) {
+        const char *sp = cfg->sources[i].pipeline;
+        int mine = name ? (sp && !strcmp(sp, name)) : (!sp || !strcmp(sp, "users"));
+        if (mine)
+            cfg->sources[k++] = cfg->sources[i];
+        else
+            free_section(source_spec, &cfg->sources[i]);
+    }
+    cfg->source_count = k;
+    k = 0;
+    for (size_t i = 0; i < cfg->sink.mapping_count; i++) {
+        int mine = mapping_pipeline(cfg, cfg->sink.mappings[i].topic) == p;
+        if (mine)
+            cfg->sink.mappings[k++] = cfg->sink.mappings[i];
+        else
+            free_section(sink_mapping_spec, &cfg->sink.mappings[i]);
+    }
+    cfg->sink.mapping_count = k;
+    if (!p)
+        return 0;
+    struct spate_kafka_config *kc = &cfg->kafka;
+    const char *ckpt = cfg->spark.checkpoint_dir;
+    char base[1024];
+    snprintf(base, sizeof base, "%s", ckpt ? ckpt : "");
+    if (set_str(&kc->topic_raw, p->name, ".", "raw") ||
+        set_str(&kc->topic_clean, p->name, ".", "clean") ||
+        set_str(&kc->topic_stats, p->name, ".", "stats") ||
+        set_str(&kc->topic_dlq, p->name, ".", "dlq") ||
+        set_str(&cfg->spark.sql_dir, p->sql_dir, "", "") ||
+        set_str(&cfg->sink.group_id, cfg->sink.group_id, "-", p->name) ||
+        set_str(&cfg->pipeline, p->name, "", ""))
+        return SPATE_ENOMEM;
+    /* each pipeline's Spark queries keep their own checkpoints */
+    if (ckpt)
+        return set_str(&cfg->spark.checkpoint_dir, base, "/", p->name);
+    char dflt[1024];
+    snprintf(dflt, sizeof dflt, "%s/spark/checkpoints", cfg->stack.data_dir);
+    return set_str(&cfg->spark.checkpoint_dir, dflt, "/", p->name);
 }
 
 const struct spate_source_config *spate_config_source(const struct spate_config *cfg,

@@ -281,7 +281,10 @@ static int sink_caught_up(const json_t *p)
 int flow_run(const struct spate_config *cfg, const struct flow_run_options *o,
                  volatile sig_atomic_t *stop, flow_report_fn report, void *arg)
 {
-    const char *src_name = o->source ? o->source : "api-sim";
+    /* a pipeline of `spate init` runs its own source; the users one api-sim */
+    const char *src_name = o->source                           ? o->source
+                           : cfg->pipeline && cfg->source_count ? cfg->sources[0].name
+                                                                : "api-sim";
     const struct spate_source_config *src = spate_config_source(cfg, src_name);
     if (!src) {
         fprintf(stderr, "spate run: no source named '%s' in the config (sources[].name)\n",
@@ -349,7 +352,7 @@ int flow_run(const struct spate_config *cfg, const struct flow_run_options *o,
     add_args(r, FLOW_SERVE, a_serve);
     add_args(r, FLOW_SINK, a_sink);
     add_args(r, FLOW_SPARK, a_spark);
-    if (!o->source)
+    if (!o->source && !cfg->pipeline)
         add_args(r, FLOW_APISIM, a_apisim);
     add_args(r, FLOW_INGEST, a_ingest);
     r->s.t0_ms = spate_mono_ms();

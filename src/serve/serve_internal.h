@@ -121,6 +121,11 @@ int serve__sample_idle(const struct serve_sample *cur, const struct serve_sample
 void serve__sample_from_ingest(struct serve_sample *s, const struct serve_prom *p);
 void serve__sample_from_sink(struct serve_sample *s, const struct serve_prom *p,
                              const char *keyspace, struct serve_hist *hist);
+/* The same for the stored rows of another table than users (a pipeline of
+ * `spate init`). */
+void serve__sample_from_sink_table(struct serve_sample *s, const struct serve_prom *p,
+                                   const char *keyspace, const char *table,
+                                   struct serve_hist *hist);
 
 /* The sink's per-hop histograms of one scrape (pure); a hop it does not
  * report is left with n = 0. */

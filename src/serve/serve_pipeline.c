@@ -72,9 +72,17 @@ void serve__sample_from_ingest(struct serve_sample *s, const struct serve_prom *
 void serve__sample_from_sink(struct serve_sample *s, const struct serve_prom *p,
                              const char *keyspace, struct serve_hist *hist)
 {
+    serve__sample_from_sink_table(s, p, keyspace, "users", hist);
+}
+
+void serve__sample_from_sink_table(struct serve_sample *s, const struct serve_prom *p,
+                                   const char *keyspace, const char *stored_table,
+                                   struct serve_hist *hist)
+{
     int found = 0;
     char filter[192];
-    snprintf(filter, sizeof filter, "table=\"%s.users\"", keyspace ? keyspace : "spate");
+    snprintf(filter, sizeof filter, "table=\"%s.%s\"", keyspace ? keyspace : "spate",
+             stored_table);
     double v = serve__prom_sum(p, "spate_sink_rows_written_total", filter, &found);
     if (!found) {
         const char *name = serve__prom_find_name(p, "spate_sink_", stored_words, "_total");
@@ -720,7 +728,9 @@ static int take_sample(struct serve_pipeline *p)
         return 0;
     if (scrape(p->sink_url, &prom) == 0) {
         s.sink_up = 1;
-        serve__sample_from_sink(&s, &prom, p->cfg->cassandra.keyspace, &hist);
+        const struct spate_pipeline_config *pl = spate_config_pipeline(p->cfg, p->cfg->pipeline);
+        serve__sample_from_sink_table(&s, &prom, p->cfg->cassandra.keyspace,
+                                      pl ? pl->table : "users", &hist);
         serve__sample_hops(&prom, hops);
         serve__prom_free(&prom);
     }
@@ -878,8 +888,19 @@ int serve__pipeline_json(struct serve_pipeline *p, int64_t since_ms, struct spat
 {
     int rc = 0;
     pthread_mutex_lock(&p->lock);
-    rc |= spate_buf_appendf(b, "{\"now\":%lld,\"interval_ms\":%d,\"sources\":{\"ingest\":",
-                            (long long)spate_wall_ms(), p->interval_ms);
+    rc |= spate_buf_appendf(b, "{\"now\":%lld,\"interval_ms\":%d,", (long long)spate_wall_ms(),
+                            p->interval_ms);
+    /* which pipeline these figures are of (spate --pipeline NAME serve), and
+     * the others of the config, each served by its own `spate --pipeline` */
+    const char *name = p->cfg->pipeline ? p->cfg->pipeline : "users";
+    rc |= spate_buf_append(b, "\"pipeline\":", 11);
+    rc |= serve_json_string(b, name, strlen(name));
+    rc |= spate_buf_append(b, ",\"pipelines\":[\"users\"", 21);
+    for (size_t i = 0; i < p->cfg->pipeline_count; i++) {
+        rc |= spate_buf_append(b, ",", 1);
+        rc |= serve_json_string(b, p->cfg->pipelines[i].name, strlen(p->cfg->pipelines[i].name));
+    }
+    rc |= spate_buf_append(b, "],\"sources\":{\"ingest\":", 22);
     rc |= serve_json_string(b, p->ingest_url, strlen(p->ingest_url));
     rc |= spate_buf_append(b, ",\"sink\":", 8);
     rc |= serve_json_string(b, p->sink_url, strlen(p->sink_url));

@@ -166,6 +166,7 @@ struct sink {
     struct sink_summary sum;
     /* metrics */
     struct metrics_registry *reg;
+    struct metrics_counter *m_new_fields;
     struct metrics_counter *m_records, *m_dlq, *m_retries, *m_poison, *m_dropped,
         *m_commits, *m_pauses, *m_dlq_failures;
     struct metrics_gauge *m_lag, *m_inflight, *m_paused, *m_up, *m_rate, *m_dlq_stuck;
@@ -391,6 +392,12 @@ static void rec_finish(struct sink *sk, struct sink_rec *r)
                 metrics_histogram_observe(sk->m_e2e, lat < 0 ? 0 : lat);
             }
             observe_hops(sk, r, now);
+            /* schema drift: Spark names the raw record's fields its SQL does
+             * not know yet (pipelines written by `spate init`) */
+            const void *nf;
+            size_t nflen;
+            if (header_lookup(&r->msg, "spate.new_fields", &nf, &nflen) == 0)
+                metrics_counter_inc(sk->m_new_fields);
         }
     }
     rec_free(sk, r);
@@ -1723,6 +1730,10 @@ static void register_metrics(struct sink *sk)
                                     NULL);
     sk->m_dlq = metrics_counter(g, "spate_sink_dlq_total", "Poison records sent to the DLQ",
                                 NULL);
+    sk->m_new_fields = metrics_counter(g, "spate_sink_records_new_fields_total",
+                                       "Stored records whose raw record has fields the "
+                                       "pipeline's SQL does not read yet (spate init --update)",
+                                       NULL);
     sk->m_poison = metrics_counter(g, "spate_sink_poison_total",
                                    "Records that could not be converted or written", NULL);
     sk->m_dropped = metrics_counter(g, "spate_sink_dlq_unstorable_total",

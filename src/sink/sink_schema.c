@@ -314,6 +314,28 @@ int sink_schema_apply(const struct spate_config *cfg, const struct sink_schema_o
                 break;
             names = nn;
             names[count++] = strdup(e->d_name);
+        } else if (e->d_name[0] != '.') {
+            /* schema/NAME/ holds the tables of pipeline NAME (`spate init`): applied
+             * after the top-level files, which create the keyspace */
+            char sub[PATH_MAX];
+            snprintf(sub, sizeof sub, "%s/%s", dir, e->d_name);
+            DIR *sd = opendir(sub);
+            struct dirent *se;
+            while (sd && (se = readdir(sd))) {
+                size_t sn = strlen(se->d_name);
+                if (sn <= 4 || strcmp(se->d_name + sn - 4, ".cql") != 0)
+                    continue;
+                char **nn = realloc(names, (count + 1) * sizeof *names);
+                if (!nn)
+                    break;
+                names = nn;
+                char rel[PATH_MAX];
+                /* "~" sorts after every top-level name */
+                snprintf(rel, sizeof rel, "~%s/%s", e->d_name, se->d_name);
+                names[count++] = strdup(rel);
+            }
+            if (sd)
+                closedir(sd);
         }
     }
     closedir(d);
@@ -328,7 +350,7 @@ int sink_schema_apply(const struct spate_config *cfg, const struct sink_schema_o
     }
     for (size_t i = 0; i < count && rc == 0; i++) {
         char path[PATH_MAX + 256];
-        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        snprintf(path, sizeof path, "%s/%s", dir, names[i] + (names[i][0] == '~'));
         char *text = read_file(path);
         if (!text) {
             snprintf(err, errlen, "%s: %s", path, strerror(errno));

@@ -421,6 +421,76 @@ static void ingest_limits(void **state)
                            "max_record_bytes"));
 }
 
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void include_and_select_pipeline(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/spate-cfg-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char main_path[256], part[256];
+    snprintf(main_path, sizeof main_path, "%s/spate.yaml", dir);
+    snprintf(part, sizeof part, "%s/ev.yaml", dir);
+    write_text(part, "pipelines:\n  - name: ev\n    key_column: id\n"
+                     "sources:\n  - {name: ev, pipeline: ev, url: 'http://h/e'}\n"
+                     "sink:\n  mappings:\n    - topic: ev.clean\n      tables: []\n");
+    write_text(main_path, "include: [ev.yaml]\n"
+                          "sources:\n  - {name: sim, url: 'http://h/api'}\n"
+                          "sink:\n  mappings:\n    - topic: users.clean\n      tables: []\n");
+    struct spate_config *cfg = NULL;
+    char msg[512];
+    assert_int_equal(spate_config_load(main_path, &cfg, msg, sizeof msg), 0);
+    assert_int_equal(cfg->source_count, 2);
+    assert_int_equal(cfg->pipeline_count, 1);
+    assert_string_equal(cfg->pipelines[0].sql_dir, "pipelines/ev");
+    assert_int_equal(cfg->sink.mapping_count, 2);
+    /* the users pipeline: nothing of ev's */
+    assert_int_equal(spate_config_select_pipeline(cfg, NULL, msg, sizeof msg), 0);
+    assert_int_equal(cfg->source_count, 1);
+    assert_string_equal(cfg->sources[0].name, "sim");
+    assert_int_equal(cfg->sink.mapping_count, 1);
+    assert_string_equal(cfg->kafka.topic_raw, "users.raw");
+    spate_config_free(cfg);
+
+    assert_int_equal(spate_config_load(main_path, &cfg, msg, sizeof msg), 0);
+    assert_int_equal(spate_config_select_pipeline(cfg, "ev", msg, sizeof msg), 0);
+    assert_int_equal(cfg->source_count, 1);
+    assert_string_equal(cfg->sources[0].name, "ev");
+    assert_int_equal(cfg->sink.mapping_count, 1);
+    assert_string_equal(cfg->sink.mappings[0].topic, "ev.clean");
+    assert_string_equal(cfg->kafka.topic_raw, "ev.raw");
+    assert_string_equal(cfg->kafka.topic_dlq, "ev.dlq");
+    assert_string_equal(cfg->spark.sql_dir, "pipelines/ev");
+    assert_string_equal(cfg->sink.group_id, "spate-sink-ev");
+    assert_string_equal(cfg->spark.checkpoint_dir, ".spate/spark/checkpoints/ev");
+    spate_config_free(cfg);
+
+    assert_int_equal(spate_config_load(main_path, &cfg, msg, sizeof msg), 0);
+    assert_int_equal(spate_config_select_pipeline(cfg, "nope", msg, sizeof msg),
+                     SPATE_ENOTFOUND);
+    assert_non_null(strstr(msg, "have: users, ev"));
+    spate_config_free(cfg);
+
+    /* an error in the included file names that file and line */
+    write_text(part, "sources:\n  - {name: ev, pipeline: zz, url: 'http://h/e'}\n");
+    assert_int_equal(spate_config_load(main_path, &cfg, msg, sizeof msg), SPATE_ECONFIG);
+    assert_non_null(strstr(msg, "no pipeline 'zz'"));
+    write_text(part, "kafka:\n  partitions: 3\n");
+    assert_int_equal(spate_config_load(main_path, &cfg, msg, sizeof msg), SPATE_ECONFIG);
+    assert_non_null(strstr(msg, "ev.yaml:1: kafka: unknown key"));
+    remove(part);
+    assert_int_equal(spate_config_load(main_path, &cfg, msg, sizeof msg), SPATE_ECONFIG);
+    assert_non_null(strstr(msg, "include"));
+    remove(main_path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -439,6 +509,7 @@ int main(void)
         cmocka_unit_test(size_bounds),
         cmocka_unit_test(alias_expansion_bounded),
         cmocka_unit_test(file_errors),
+        cmocka_unit_test(include_and_select_pipeline),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -62,7 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     s[size] = '\0';
     char out[256];
     ingest__parse_link_next(s, out, sizeof out);
-    ingest__parse_retry_after(s, 0);
+    ingest__parse_retry_after(s, 0, 3600000);
     free(s);
     return 0;
 }

@@ -274,6 +274,37 @@ static int classpath(const char *libdir, const char *svc, char *out, size_t outl
     return 0;
 }
 
+
+/* Kafka's log4j2.properties in dir: server.log under dir/logs, rolled at 50 MB. */
+int stack__write_kafka_log4j(const char *dir)
+{
+    char text[2048], path[PATH_MAX + 32];
+    snprintf(text, sizeof text,
+             "status = warn\n"
+             "appender.file.type = RollingFile\n"
+             "appender.file.name = file\n"
+             "appender.file.fileName = %s/logs/server.log\n"
+             "appender.file.filePattern = %s/logs/server.log.%%i\n"
+             "appender.file.layout.type = PatternLayout\n"
+             "appender.file.layout.pattern = [%%d] %%p %%m (%%c)%%n\n"
+             "appender.file.policies.type = Policies\n"
+             "appender.file.policies.size.type = SizeBasedTriggeringPolicy\n"
+             "appender.file.policies.size.size = 50MB\n"
+             "appender.file.strategy.type = DefaultRolloverStrategy\n"
+             "appender.file.strategy.max = 3\n"
+             "rootLogger.level = info\n"
+             "rootLogger.appenderRef.file.ref = file\n"
+             "logger.kafka.name = kafka\n"
+             "logger.kafka.level = info\n"
+             "logger.kafka_req.name = kafka.request.logger\n"
+             "logger.kafka_req.level = warn\n"
+             "logger.state.name = state.change.logger\n"
+             "logger.state.level = warn\n",
+             dir, dir);
+    snprintf(path, sizeof path, "%s/log4j2.properties", dir);
+    return write_file(path, text);
+}
+
 static int write_kafka_config(const struct spate_config *cfg, const char *dir)
 {
     const struct spate_stack_config *st = &cfg->stack;
@@ -316,29 +347,30 @@ static int write_kafka_config(const struct spate_config *cfg, const char *dir)
     int rc = write_file(path, text);
     if (rc)
         return rc;
+    return stack__write_kafka_log4j(dir);
+}
+
+/* Cassandra's logback.xml in dir: system.log under dir/logs, rolled at 50 MB. */
+int stack__write_cassandra_logback(const char *dir)
+{
+    char text[2048], path[PATH_MAX + 32];
     snprintf(text, sizeof text,
-             "status = warn\n"
-             "appender.file.type = RollingFile\n"
-             "appender.file.name = file\n"
-             "appender.file.fileName = %s/logs/server.log\n"
-             "appender.file.filePattern = %s/logs/server.log.%%i\n"
-             "appender.file.layout.type = PatternLayout\n"
-             "appender.file.layout.pattern = [%%d] %%p %%m (%%c)%%n\n"
-             "appender.file.policies.type = Policies\n"
-             "appender.file.policies.size.type = SizeBasedTriggeringPolicy\n"
-             "appender.file.policies.size.size = 50MB\n"
-             "appender.file.strategy.type = DefaultRolloverStrategy\n"
-             "appender.file.strategy.max = 3\n"
-             "rootLogger.level = info\n"
-             "rootLogger.appenderRef.file.ref = file\n"
-             "logger.kafka.name = kafka\n"
-             "logger.kafka.level = info\n"
-             "logger.kafka_req.name = kafka.request.logger\n"
-             "logger.kafka_req.level = warn\n"
-             "logger.state.name = state.change.logger\n"
-             "logger.state.level = warn\n",
+             "<configuration scan=\"false\">\n"
+             "  <appender name=\"FILE\" class=\"ch.qos.logback.core.rolling.RollingFileAppender\">\n"
+             "    <file>%s/logs/system.log</file>\n"
+             "    <rollingPolicy class=\"ch.qos.logback.core.rolling.FixedWindowRollingPolicy\">\n"
+             "      <fileNamePattern>%s/logs/system.log.%%i</fileNamePattern>\n"
+             "      <minIndex>1</minIndex><maxIndex>3</maxIndex>\n"
+             "    </rollingPolicy>\n"
+             "    <triggeringPolicy class=\"ch.qos.logback.core.rolling.SizeBasedTriggeringPolicy\">\n"
+             "      <maxFileSize>50MB</maxFileSize>\n"
+             "    </triggeringPolicy>\n"
+             "    <encoder><pattern>%%-5level [%%thread] %%date{ISO8601} %%F:%%L - %%msg%%n</pattern></encoder>\n"
+             "  </appender>\n"
+             "  <root level=\"INFO\"><appender-ref ref=\"FILE\"/></root>\n"
+             "</configuration>\n",
              dir, dir);
-    snprintf(path, sizeof path, "%s/log4j2.properties", dir);
+    snprintf(path, sizeof path, "%s/logback.xml", dir);
     return write_file(path, text);
 }
 
@@ -409,24 +441,7 @@ static int write_cassandra_config(const struct spate_config *cfg, const char *di
     int rc = write_file(path, text);
     if (rc)
         return rc;
-    snprintf(text, sizeof text,
-             "<configuration scan=\"false\">\n"
-             "  <appender name=\"FILE\" class=\"ch.qos.logback.core.rolling.RollingFileAppender\">\n"
-             "    <file>%s/logs/system.log</file>\n"
-             "    <rollingPolicy class=\"ch.qos.logback.core.rolling.FixedWindowRollingPolicy\">\n"
-             "      <fileNamePattern>%s/logs/system.log.%%i</fileNamePattern>\n"
-             "      <minIndex>1</minIndex><maxIndex>3</maxIndex>\n"
-             "    </rollingPolicy>\n"
-             "    <triggeringPolicy class=\"ch.qos.logback.core.rolling.SizeBasedTriggeringPolicy\">\n"
-             "      <maxFileSize>50MB</maxFileSize>\n"
-             "    </triggeringPolicy>\n"
-             "    <encoder><pattern>%%-5level [%%thread] %%date{ISO8601} %%F:%%L - %%msg%%n</pattern></encoder>\n"
-             "  </appender>\n"
-             "  <root level=\"INFO\"><appender-ref ref=\"FILE\"/></root>\n"
-             "</configuration>\n",
-             dir, dir);
-    snprintf(path, sizeof path, "%s/logback.xml", dir);
-    return write_file(path, text);
+    return stack__write_cassandra_logback(dir);
 }
 
 /* Kafka's cluster id: 16 random bytes in URL-safe base64 without padding. */

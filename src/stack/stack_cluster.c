@@ -175,28 +175,7 @@ static int write_kafka(const struct spate_config *cfg, const struct node_svc *o,
     int rc = stack__write_file(path, text);
     if (rc)
         return rc;
-    snprintf(text, sizeof text,
-             "status = warn\n"
-             "appender.file.type = RollingFile\n"
-             "appender.file.name = file\n"
-             "appender.file.fileName = %s/logs/server.log\n"
-             "appender.file.filePattern = %s/logs/server.log.%%i\n"
-             "appender.file.layout.type = PatternLayout\n"
-             "appender.file.layout.pattern = [%%d] %%p %%m (%%c)%%n\n"
-             "appender.file.policies.type = Policies\n"
-             "appender.file.policies.size.type = SizeBasedTriggeringPolicy\n"
-             "appender.file.policies.size.size = 50MB\n"
-             "appender.file.strategy.type = DefaultRolloverStrategy\n"
-             "appender.file.strategy.max = 3\n"
-             "rootLogger.level = info\n"
-             "rootLogger.appenderRef.file.ref = file\n"
-             "logger.kafka_req.name = kafka.request.logger\n"
-             "logger.kafka_req.level = warn\n"
-             "logger.state.name = state.change.logger\n"
-             "logger.state.level = warn\n",
-             o->dir, o->dir);
-    snprintf(path, sizeof path, "%s/log4j2.properties", o->dir);
-    return stack__write_file(path, text);
+    return stack__write_kafka_log4j(o->dir);
 }
 
 static int write_cassandra(const struct spate_config *cfg, const struct node_svc *o, int n)
@@ -263,24 +242,7 @@ static int write_cassandra(const struct spate_config *cfg, const struct node_svc
     int rc = stack__write_file(path, text);
     if (rc)
         return rc;
-    snprintf(text, sizeof text,
-             "<configuration scan=\"false\">\n"
-             "  <appender name=\"FILE\" class=\"ch.qos.logback.core.rolling.RollingFileAppender\">\n"
-             "    <file>%s/logs/system.log</file>\n"
-             "    <rollingPolicy class=\"ch.qos.logback.core.rolling.FixedWindowRollingPolicy\">\n"
-             "      <fileNamePattern>%s/logs/system.log.%%i</fileNamePattern>\n"
-             "      <minIndex>1</minIndex><maxIndex>3</maxIndex>\n"
-             "    </rollingPolicy>\n"
-             "    <triggeringPolicy class=\"ch.qos.logback.core.rolling.SizeBasedTriggeringPolicy\">\n"
-             "      <maxFileSize>50MB</maxFileSize>\n"
-             "    </triggeringPolicy>\n"
-             "    <encoder><pattern>%%-5level [%%thread] %%date{ISO8601} %%F:%%L - %%msg%%n</pattern></encoder>\n"
-             "  </appender>\n"
-             "  <root level=\"INFO\"><appender-ref ref=\"FILE\"/></root>\n"
-             "</configuration>\n",
-             d, d);
-    snprintf(path, sizeof path, "%s/logback.xml", d);
-    return stack__write_file(path, text);
+    return stack__write_cassandra_logback(d);
 }
 
 /* ---- processes ------------------------------------------------------------------ */

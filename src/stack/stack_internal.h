@@ -46,6 +46,10 @@ int stack__secure_after_ready(const struct spate_config *cfg, int timeout_s);
 
 /* stack.c's helpers, for stack_cluster.c (same contracts as the static ones). */
 int stack__mkdirs(const char *path);
+/* Cassandra's logback.xml in dir (logs under dir/logs): one node or a cluster's. */
+int stack__write_cassandra_logback(const char *dir);
+/* Kafka's log4j2.properties in dir (logs under dir/logs). */
+int stack__write_kafka_log4j(const char *dir);
 int stack__write_file(const char *path, const char *text);
 pid_t stack__read_pid(const char *path);
 int stack__pid_is_ours(pid_t pid, const char *marker);

@@ -20,10 +20,12 @@
 rd_kafka_conf_t *spate_kafka_client_conf(const char *bootstrap, const struct spate_kvlist *props,
                                          char *err, size_t errlen);
 
-/* fetch.wait.max.ms of spate's long-running consumers. The broker answers a
- * waiting fetch as soon as a record arrives, so a long wait adds no latency;
- * what it changes is how often an idle consumer asks: at librdkafka's 500 ms
- * the broker of an idle pipeline was woken several times a second. */
+/* fetch.wait.max.ms of long-running consumers whose partitions never change
+ * (serve's DLQ reader). The broker answers a waiting fetch as soon as a record
+ * arrives, so a long wait adds no latency there; what it changes is how often
+ * an idle consumer asks. Not for a consumer that pauses, resumes or is
+ * rebalanced: a partition added while a fetch waits is asked for only when
+ * that fetch returns. */
 #define SPATE_KAFKA_IDLE_FETCH_WAIT_MS "5000"
 
 /* 1 when a librdkafka property is a connection setting (security.*, sasl.*,

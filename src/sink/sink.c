@@ -1491,8 +1491,11 @@ static int kafka_conf(struct sink *sk, rd_kafka_conf_t *conf, int consumer, char
         /* A subscribed topic that does not exist yet (Spark creates its output
          * topics on first write) is looked up again at this interval; with
          * librdkafka's default of 5 minutes the first rows waited that long. */
-        if (!spate_kvlist_get(&kc->properties, "fetch.wait.max.ms"))
-            SET("fetch.wait.max.ms", SPATE_KAFKA_IDLE_FETCH_WAIT_MS);
+        /* fetch.wait.max.ms stays at librdkafka's 500 ms: a partition
+         * assigned or resumed while a fetch waits at the broker is asked for
+         * only when that fetch returns, so a long wait delayed records after
+         * a rebalance or a pause (SPATE_KAFKA_IDLE_FETCH_WAIT_MS is for
+         * consumers whose partitions never change). */
         if (!spate_kvlist_get(&kc->properties, "topic.metadata.refresh.interval.ms"))
             SET("topic.metadata.refresh.interval.ms", "10000");
         rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);

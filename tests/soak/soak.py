@@ -440,7 +440,12 @@ class Soak:
             base = [kb for t, kb in series if base_from <= t < base_from + 60]
             last_t = series[-1][0]
             tail = [kb for t, kb in series if t >= last_t - 60]
-            if not base or last_t - base_from < 120:
+            # A stage restarted after a fault fills its windows again (the
+            # sink's in-flight rows after a backlog): its first minutes are
+            # warm-up too, so it is judged only after ten minutes of life.
+            first = min(st for (sg, _), st in self.proc_start.items() if sg == stage)
+            need = 120 if start <= first else 600
+            if not base or last_t - base_from < need:
                 continue  # too short-lived after warm-up to say
             med = lambda xs: sorted(xs)[len(xs) // 2]
             b, e = med(base), med(tail)

@@ -78,5 +78,8 @@ int spate_buf_appendf(struct spate_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void spate_buf_reset(struct spate_buf *b);
 void spate_buf_free(struct spate_buf *b);
+/* The whole file at path, NUL-terminated (malloc'd; the caller frees), or
+ * NULL when it cannot be opened. */
+char *spate_read_file(const char *path);
 
 #endif

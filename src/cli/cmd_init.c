@@ -2,6 +2,7 @@
 /* cmd_init.c -- `spate init NAME --url URL`: a pipeline written from a sample of an API. */
 #include "cli.h"
 
+#include "spate/util.h"
 #include "spate/error.h"
 #include "spate/init.h"
 
@@ -69,26 +70,11 @@ static int write_file(const char *path, const struct spate_buf *b)
     return 0;
 }
 
-static char *read_all(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    struct spate_buf b = {0};
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        spate_buf_append(&b, chunk, n);
-    fclose(f);
-    spate_buf_append(&b, "", 1);
-    return b.data;
-}
-
 /* Adds `include: [rel]` to the main config unless it includes it already. The
  * file is edited as text so the user's comments and layout stay. */
 static int add_include(const char *config, const char *rel)
 {
-    char *text = read_all(config);
+    char *text = spate_read_file(config);
     if (!text) {
         printf("  no %s: add `include: [%s]` to your config\n", config, rel);
         return 0;
@@ -224,7 +210,7 @@ static int render_fields(const struct init_schema *s, struct spate_buf *out)
 
 static int load_fields(const char *path, struct init_schema *old)
 {
-    char *text = read_all(path);
+    char *text = spate_read_file(path);
     if (!text)
         return -1;
     memset(old, 0, sizeof *old);

@@ -307,3 +307,18 @@ int spate_run_capture(const char *const argv[], char *out, size_t outlen)
             return -1;
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
+
+char *spate_read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    struct spate_buf b = {0};
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        spate_buf_append(&b, chunk, n);
+    fclose(f);
+    spate_buf_append(&b, "", 1);
+    return b.data;
+}

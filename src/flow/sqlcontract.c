@@ -24,21 +24,6 @@ static void guaranteed_add(struct flow_sql_guarantees *g, const char *name, size
     g->n++;
 }
 
-static char *read_text(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return NULL;
-    struct spate_buf b = {0};
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        spate_buf_append(&b, chunk, n);
-    fclose(f);
-    spate_buf_append(&b, "", 1);
-    return b.data;
-}
-
 /* SQL text with `--` comments blanked, so words in comments never count. */
 static void blank_comments(char *s)
 {
@@ -161,7 +146,7 @@ void flow_sql_guarantees_of(const struct spate_config *cfg, const char *topic,
         return;
     char path[1024];
     snprintf(path, sizeof path, "%s/%s", cfg->spark.sql_dir, file);
-    char *sql = read_text(path);
+    char *sql = spate_read_file(path);
     if (sql)
         flow_sql_guarantees_declared(g, sql);
     free(sql);
@@ -174,7 +159,7 @@ void flow_sql_guarantees_of(const struct spate_config *cfg, const char *topic,
         if (n < 9 || strcmp(de->d_name + n - 9, ".view.sql") != 0)
             continue;
         snprintf(path, sizeof path, "%s/%s", cfg->spark.sql_dir, de->d_name);
-        if ((sql = read_text(path)) != NULL)
+        if ((sql = spate_read_file(path)) != NULL)
             flow_sql_guarantees_rules(g, sql);
         free(sql);
     }

@@ -258,21 +258,6 @@ static int cmp_names(const void *x, const void *y)
     return strcmp(*(char *const *)x, *(char *const *)y);
 }
 
-static char *read_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    struct spate_buf b = {0};
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        spate_buf_append(&b, chunk, n);
-    fclose(f);
-    spate_buf_append(&b, "", 1);
-    return b.data;
-}
-
 int sink_schema_apply(const struct spate_config *cfg, const struct sink_schema_options *opts,
                       FILE *report, char *err, size_t errlen)
 {
@@ -351,7 +336,7 @@ int sink_schema_apply(const struct spate_config *cfg, const struct sink_schema_o
     for (size_t i = 0; i < count && rc == 0; i++) {
         char path[PATH_MAX + 256];
         snprintf(path, sizeof path, "%s/%s", dir, names[i] + (names[i][0] == '~'));
-        char *text = read_file(path);
+        char *text = spate_read_file(path);
         if (!text) {
             snprintf(err, errlen, "%s: %s", path, strerror(errno));
             rc = SPATE_ESYS;

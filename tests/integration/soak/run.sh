@@ -24,7 +24,7 @@ export SPATE_SERVE_PORT=28280
 export SPATE_SOURCE_URL="http://127.0.0.1:${SPATE_APISIM_PORT}/api/?seed=soak"
 unset SPATE_KAFKA SPATE_CASSANDRA
 
-if python3 tests/soak/soak.py --out "$SPATE_BUILD/it-logs/soak" --duration "${SPATE_SOAK_FOR:-5m}" \
+if "$SPATE_PY" tests/soak/soak.py --out "$SPATE_BUILD/it-logs/soak" --duration "${SPATE_SOAK_FOR:-5m}" \
      --every 30s --seed "${SPATE_SOAK_SEED:-5}" --max-faults 3 --warmup 60s --quiet 90s \
      --rss-growth "${SPATE_SOAK_RSS_GROWTH:-2.0}" \
      --faults "${SPATE_SOAK_FAULTS:-kill-sink,kill-spark,kill-kafka}"; then

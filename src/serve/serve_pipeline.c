@@ -91,7 +91,11 @@ void serve__sample_from_sink_table(struct serve_sample *s, const struct serve_pr
     snprintf(filter, sizeof filter, "table=\"%s.%s\"", keyspace ? keyspace : "spate",
              stored_table);
     double v = serve__prom_sum(p, "spate_sink_rows_written_total", filter, &found);
-    if (!found) {
+    int family = found;
+    if (!found)
+        serve__prom_sum(p, "spate_sink_rows_written_total", NULL, &family);
+    /* the series of other tables are not this one's (a sink of several pipelines) */
+    if (!found && !family) {
         const char *name = serve__prom_find_name(p, "spate_sink_", stored_words, "_total");
         if (name)
             v = serve__prom_sum(p, name, NULL, &found);

@@ -208,7 +208,7 @@ static void render(void *arg, const struct flow_run_state *rs, int final)
             printf("(%d restarts)", s->restarts);
     }
     printf("\n");
-    if (!final && rs->enabled[FLOW_SERVE] && !r->cfg->pipeline && !rs->pipelines) {
+    if (!final && rs->enabled[FLOW_SERVE] && !r->cfg->pipeline) {
         snprintf(url, sizeof url, "%s/api/users?limit=5", rs->base_url);
         json_t *u = flow_get_json(url);
         json_t *items = u ? json_object_get(u, "users") : NULL;

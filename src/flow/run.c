@@ -212,7 +212,7 @@ static int run_child_wait(struct run *r, const char *const *args)
 static void read_ingest_summary(struct run *r)
 {
     FILE *f = fopen(r->ingest_summary, "r");
-    char line[1024];
+    static char line[65536]; /* a line names every source */
     int64_t fetched = 0, produced = 0;
     int summaries = 0;
     for (size_t i = 0; i < r->npipes; i++)
@@ -408,11 +408,7 @@ int flow_run(const struct spate_config *cfg, const struct flow_run_options *o,
     }
 
     /* 2. the stages: sources last, so every consumer is ready for the first record */
-    /* Ten requests a second: a request's records enter the pipeline together
-     * and leave it one after the other, so a page of half a second's records
-     * made the last of them wait for the first; smaller and more often keeps
-     * the flow smooth (the source's batch_size stays the upper bound). */
-    /* (ingest --record-rate sizes each source's requests for that) */
+    /* records/s per source: ingest sizes each source's requests for it */
     char rate_s[32], port_s[3][16];
     snprintf(rate_s, sizeof rate_s, "%.3f", o->rate);
     snprintf(port_s[0], 16, "%d", cfg->metrics.apisim_port);

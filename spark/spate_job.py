@@ -472,14 +472,17 @@ def checkpoint_of(args, query):
     return os.path.join(args.checkpoint_dir, folder)
 
 
-def start_query(spark, args, pipeline, name):
+def start_query(spark, args, pipeline, name, prefix=""):
     q = pipeline.query(name)
     kind, value = resolve_trigger(q, dict(args.query_trigger).get(name, args.trigger))
     topic = args.topic_clean if q.input == "clean" else args.topic_raw
+    # ${spate.topic_*} of this pipeline: Spark substitutes them when the SQL is parsed
+    for k in ("topic_raw", "topic_clean", "topic_stats", "topic_dlq"):
+        spark.conf.set(f"spate.{k}", getattr(args, k))
     df = pipeline.frame(spark, name, kafka_source(spark, args, topic))
     cols = [c for c in ("topic", "key", "value", "headers") if c in df.columns]
     w = (df.select(*cols).writeStream.format("kafka")
-         .queryName(name)
+         .queryName(prefix + name)
          .option("kafka.bootstrap.servers", args.bootstrap)
          .option("checkpointLocation", checkpoint_of(args, q))
          .outputMode(q.output_mode))
@@ -503,7 +506,7 @@ def start_query(spark, args, pipeline, name):
             else:
                 spark.conf.set(k, v)
     mode = "real-time" if kind == "realTime" else "micro-batch"
-    log(f"query {name} started ({mode}, trigger {kind}={value}, output {q.output_mode}, "
+    log(f"query {prefix}{name} started ({mode}, trigger {kind}={value}, output {q.output_mode}, "
         f"checkpoint {checkpoint_of(args, q)})")
     return sq
 
@@ -572,6 +575,10 @@ def parse_args(argv):
                    help="Kafka source and sink option, repeatable; prefix source. or sink. "
                         "to give it to one side only")
     p.add_argument("--sql-dir", default="pipelines/users")
+    p.add_argument("--extra-pipeline", action="append", default=[], metavar="JSON",
+                   help="another pipeline in the same session, repeatable: a JSON object with "
+                        "name, sql_dir, checkpoint_dir, topic_raw, topic_clean, topic_stats, "
+                        "topic_dlq; its queries are named NAME.QUERY")
     p.add_argument("--checkpoint-dir", default=".spate/spark/checkpoints")
     p.add_argument("--starting-offsets", default="earliest", choices=["earliest", "latest"])
     p.add_argument("--fail-on-data-loss", type=_bool, default=True)
@@ -593,14 +600,35 @@ def parse_args(argv):
     return p.parse_args(argv)
 
 
+def extra_pipelines(args):
+    """The --extra-pipeline specs as (prefix, args, Pipeline, query names): one
+    Spark session runs every pipeline of a `spate run`, a JVM for all."""
+    out = []
+    for spec in args.extra_pipeline:
+        try:
+            d = json.loads(spec)
+            a = argparse.Namespace(**vars(args))
+            for k in ("sql_dir", "checkpoint_dir", "topic_raw", "topic_clean", "topic_stats",
+                      "topic_dlq"):
+                setattr(a, k, str(d[k]))
+            name = str(d["name"])
+        except (ValueError, KeyError, TypeError) as e:
+            raise PipelineError(f"--extra-pipeline {spec}: {e}") from e
+        pl = Pipeline(a.sql_dir)
+        out.append((name + ".", a, pl, sorted(pl.queries)))
+    return out
+
+
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
+        args.kafka_security = kafka_client_options(args)
         pipeline = Pipeline(args.sql_dir)
         names = args.query or sorted(pipeline.queries)
-        kinds = [resolve_trigger(pipeline.query(n), dict(args.query_trigger).get(n, args.trigger))[0]
-                 for n in names]  # fail fast, before the JVM starts
-        args.kafka_security = kafka_client_options(args)
+        # every pipeline of the run in one session: (query name prefix, args, pipeline, names)
+        runs = [("", args, pipeline, names)] + extra_pipelines(args)
+        kinds = [resolve_trigger(pl.query(n), dict(a.query_trigger).get(n, a.trigger))[0]
+                 for _, a, pl, ns in runs for n in ns]  # fail fast, before the JVM starts
     except PipelineError as e:
         log(f"error: {e}")
         return 2
@@ -633,7 +661,7 @@ def main(argv=None):
                                               dict(args.query_trigger).get(n, args.trigger))
                 print(f"query {n}: trigger {kind}={value}, columns {', '.join(df.columns)}")
             return 0
-        queries = [start_query(spark, args, pipeline, n) for n in names]
+        queries = [start_query(spark, a, pl, n, prefix) for prefix, a, pl, ns in runs for n in ns]
         seen = {}
         # The driver watches its queries from Python. Spark's
         # awaitAnyTermination waits in 10 ms steps inside the JVM, which was

@@ -44,7 +44,8 @@ static void usage(FILE *f)
             "global options:\n"
             "  -c, --config FILE     configuration file (default: ./spate.yaml if present)\n"
             "  --log-level LEVEL     debug, info, warn, error (overrides the config)\n"
-            "  --pipeline NAME       the pipeline to work on (default users; $SPATE_PIPELINE)\n"
+            "  --pipeline NAME       the pipeline to work on (default users, every pipeline for\n"
+            "                        run and verify; $SPATE_PIPELINE)\n"
             "\n"
             "'spate COMMAND --help' shows a command's options.\n");
 }

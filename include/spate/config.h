@@ -220,6 +220,7 @@ struct spate_config {
     struct spate_pipeline_config *pipelines;
     size_t pipeline_count;
     char *pipeline; /* the one selected (spate_config_select_pipeline); NULL = users */
+    int all_pipelines; /* spate_config_select_all: every pipeline's sources and mappings */
     char *log_level;
     struct spate_kafka_config kafka;
     struct spate_cassandra_config cassandra;
@@ -268,6 +269,29 @@ int spate_config_select_pipeline(struct spate_config *cfg, const char *name, cha
                                  size_t errlen);
 const struct spate_pipeline_config *spate_config_pipeline(const struct spate_config *cfg,
                                                           const char *name);
+
+/* Keep every pipeline's sources and sink mappings in cfg (what one `spate run`
+ * of all of them runs): the top-level topics, SQL and checkpoints stay the
+ * users pipeline's, and each stage finds another pipeline's topics with
+ * spate_config_topic_of() and its checkpoints with
+ * spate_config_pipeline_checkpoint(). Sets cfg->all_pipelines. */
+void spate_config_select_all(struct spate_config *cfg);
+
+/* The pipeline whose topics a topic belongs to: the declared pipeline NAME of
+ * a topic NAME.something, else NULL (the users one). */
+const struct spate_pipeline_config *spate_config_topic_pipeline(const struct spate_config *cfg,
+                                                                const char *topic);
+
+/* The topic of kind ("raw", "clean", "stats", "dlq") of pipeline name (NULL or
+ * "users": the top-level kafka.topic_<kind>) into out. 0, or SPATE_EINVAL for
+ * an unknown kind. */
+int spate_config_topic_of(const struct spate_config *cfg, const char *name, const char *kind,
+                          char *out, size_t outlen);
+
+/* The Spark checkpoint folder of pipeline name (NULL = users) as a
+ * `spate --pipeline NAME` run uses it: <checkpoint root>/NAME. */
+void spate_config_pipeline_checkpoint(const struct spate_config *cfg, const char *name,
+                                      char *out, size_t outlen);
 
 /* Find a source by name; NULL when absent. */
 const struct spate_source_config *spate_config_source(const struct spate_config *cfg,

@@ -233,6 +233,7 @@ struct flow_run_state {
     struct flow_stage st[FLOW_NSTAGES];
     int enabled[FLOW_NSTAGES];
     json_t *latest;          /* serve's last /api/pipeline "latest" sample, or NULL */
+    json_t *pipelines;       /* its "pipelines" object (name -> {"latest": sample}), or NULL */
     const char *base_url;    /* serve's, for the dashboard and the API */
     int64_t started_ms;      /* flow_run was called (monotonic) */
     int64_t t0_ms;           /* the stages started (monotonic); 0 before */
@@ -243,7 +244,13 @@ struct flow_run_state {
  * final set after the sink stopped. */
 typedef void (*flow_report_fn)(void *arg, const struct flow_run_state *s, int final);
 
-/* Brings the stack up, applies the schema, creates the topics, starts serve,
+/* With cfg->all_pipelines, every pipeline of the config runs: one ingest
+ * process polls the users pipeline's source (o->source or api-sim) and the
+ * first source of each other pipeline, each into its pipeline's topics; one
+ * Spark job and one sink serve them all. The drain waits for each, the ledger
+ * is verified for each, and a pipeline whose source produced no record fails
+ * the run, naming the source and its URL.
+ * Brings the stack up, applies the schema, creates the topics, starts serve,
  * the sink, the Spark job, api-sim and ingest as supervised children (a stage
  * that dies is reported with its last log lines and restarted with backoff),
  * reports until *stop is set or for_ms passed, then stops the sources, lets

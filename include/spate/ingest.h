@@ -12,6 +12,11 @@ struct metrics_registry;
 
 struct ingest_options {
     const char *source;       /* only this source; NULL = every source in the config */
+    const char *const *sources; /* or only these nsources sources (with source NULL) */
+    size_t nsources;
+    double record_rate;       /* > 0: records/s per source; each source's batch becomes
+                               * min(batch_size, record_rate / 10) and its request rate
+                               * record_rate / batch (rate and batch then do not apply) */
     double rate;              /* requests/s override per source; < 0 = from config */
     int concurrency;          /* requests in flight override; 0 = from config */
     int batch;                /* records per request override; 0 = from config */
@@ -27,6 +32,14 @@ struct ingest_options {
     struct metrics_registry *metrics;
 };
 
+/* The counts of one source (summary->sources). */
+struct ingest_source_summary {
+    char name[64];
+    char topic_raw[256]; /* where its records went */
+    uint64_t fetched, produced, dlq;
+};
+#define INGEST_SUMMARY_SOURCES 32
+
 struct ingest_summary {
     uint64_t requests;  /* HTTP requests completed (any outcome) */
     uint64_t fetched;   /* records found in good responses */
@@ -38,9 +51,15 @@ struct ingest_summary {
                          * fetch (retries exhausted, a 4xx, a body too large); the saved
                          * state resumes there */
     int64_t elapsed_ms;
+    /* per source, in the config's order (the first INGEST_SUMMARY_SOURCES) */
+    struct ingest_source_summary sources[INGEST_SUMMARY_SOURCES];
+    size_t nsources;
 };
 
-/* Run until every source is finished (end of pagination, max_records), the
+/* Records of a source go to the raw and DLQ topics of its pipeline
+ * (spate_config_topic_of with sources[].pipeline), unless topic_raw /
+ * topic_dlq override them.
+ * Run until every source is finished (end of pagination, max_records), the
  * duration passes or *stop becomes non-zero (set it from a signal handler).
  * Then stop polling, finish every in-flight request, wait for every delivery
  * report and save the resume state. If *stop reaches 2 while waiting for

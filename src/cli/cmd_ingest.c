@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <inttypes.h>
 #include <malloc.h>
 #include <signal.h>
@@ -39,8 +40,10 @@ static void usage(FILE *f)
             "messages are counted as failed and the resume state stays before them).\n"
             "\n"
             "options:\n"
-            "  --source NAME        only this source (default: every source)\n"
+            "  --source NAME        only this source, repeatable (default: every source)\n"
             "  --rate R             requests per second per source (0 = unlimited)\n"
+            "  --record-rate N      records per second per source (sets each one's batch\n"
+            "                       to at most N/10 and its request rate to match)\n"
             "  --concurrency N      requests in flight per source\n"
             "  --batch N            records per request\n"
             "  --max-records N      stop after asking for N records (the last request is\n"
@@ -65,9 +68,24 @@ static int write_summary(const char *path, const struct ingest_summary *sum)
         return -1;
     fprintf(f, "{\"requests\":%" PRIu64 ",\"fetched\":%" PRIu64 ",\"produced\":%" PRIu64
                ",\"dlq\":%" PRIu64 ",\"retries\":%" PRIu64 ",\"failed\":%" PRIu64
-               ",\"elapsed_ms\":%" PRId64 "}\n",
+               ",\"elapsed_ms\":%" PRId64 ",\"sources\":{",
             sum->requests, sum->fetched, sum->produced, sum->dlq, sum->retries, sum->failed,
             (int64_t)sum->elapsed_ms);
+    /* per source, so a run of several pipelines has each one's counts */
+    for (size_t i = 0; i < sum->nsources; i++) {
+        const struct ingest_source_summary *s = &sum->sources[i];
+        json_t *name = json_string(s->name), *topic = json_string(s->topic_raw);
+        char *n = name ? json_dumps(name, JSON_ENCODE_ANY) : NULL;
+        char *t = topic ? json_dumps(topic, JSON_ENCODE_ANY) : NULL;
+        fprintf(f, "%s%s:{\"topic_raw\":%s,\"fetched\":%" PRIu64 ",\"produced\":%" PRIu64
+                   ",\"dlq\":%" PRIu64 "}",
+                i ? "," : "", n ? n : "\"?\"", t ? t : "\"\"", s->fetched, s->produced, s->dlq);
+        free(n);
+        free(t);
+        json_decref(name);
+        json_decref(topic);
+    }
+    fprintf(f, "}}\n");
     return fclose(f) == 0 ? 0 : -1;
 }
 
@@ -84,10 +102,13 @@ static int parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out)
 int cmd_ingest(struct cli_ctx *ctx, int argc, char **argv)
 {
     enum { O_SOURCE = 256, O_RATE, O_CONC, O_BATCH, O_MAX, O_FOR, O_SEED, O_RESET, O_TRAW,
-           O_TDLQ, O_DLQMAX, O_MPORT, O_SUMMARY };
+           O_TDLQ, O_DLQMAX, O_MPORT, O_SUMMARY, O_RRATE };
+    enum { MAX_SOURCES = 64 };
+    const char *sources[MAX_SOURCES];
     static const struct option longopts[] = {
         {"source", required_argument, NULL, O_SOURCE},
         {"rate", required_argument, NULL, O_RATE},
+        {"record-rate", required_argument, NULL, O_RRATE},
         {"concurrency", required_argument, NULL, O_CONC},
         {"batch", required_argument, NULL, O_BATCH},
         {"max-records", required_argument, NULL, O_MAX},
@@ -111,8 +132,23 @@ int cmd_ingest(struct cli_ctx *ctx, int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (c) {
         case O_SOURCE:
-            o.source = optarg;
+            if (o.nsources == MAX_SOURCES) {
+                fprintf(stderr, "spate ingest: --source: at most %d\n", MAX_SOURCES);
+                return CLI_USAGE;
+            }
+            sources[o.nsources++] = optarg;
+            o.sources = sources;
             break;
+        case O_RRATE: {
+            char *end;
+            o.record_rate = strtod(optarg, &end);
+            if (end == optarg || *end || !(o.record_rate > 0) || o.record_rate > 1e7) {
+                fprintf(stderr, "spate ingest: --record-rate: not a rate in (0, 1e7]: '%s'\n",
+                        optarg);
+                return CLI_USAGE;
+            }
+            break;
+        }
         case O_RATE: {
             char *end;
             o.rate = strtod(optarg, &end);

@@ -35,8 +35,12 @@ static void usage(FILE *f)
             "Ctrl-C (or the end of --for) stops the sources first, lets Spark and the sink\n"
             "drain, stops the stores, prints a summary and runs `spate verify`.\n"
             "\n"
+            "Every pipeline of the config runs, one process per stage for them all\n"
+            "(spate --pipeline NAME run runs one); each is verified on its own, and a\n"
+            "pipeline whose source brought no record at all fails the run.\n"
+            "\n"
             "options:\n"
-            "  --rate N          records per second to fetch (default 1000)\n"
+            "  --rate N          records per second to fetch, per source (default 1000)\n"
             "  --for DURATION    stop after DURATION (e.g. 90s, 5m)\n"
             "  --source NAME     a source of the config instead of the built-in api-sim\n"
             "  --keep-stack      leave Kafka and Cassandra running at the end\n"
@@ -169,6 +173,22 @@ static void render(void *arg, const struct flow_run_state *rs, int final)
             printf(" %s %s / %s%s", hops[i], d, e, i < 2 ? "  |" : "\n");
         }
     }
+    if (json_object_size(rs->pipelines) > 1) {
+        /* one line per pipeline: where its records are */
+        printf("  %-10s %10s %10s %10s %8s %10s\n", "pipeline", "raw", "clean", "stored", "dlq",
+               "records/s");
+        const char *k;
+        json_t *v;
+        json_object_foreach(rs->pipelines, k, v) {
+            const json_t *l = json_object_get(v, "latest");
+            fmt_num(a, sizeof a, num(l, "raw"));
+            fmt_num(b, sizeof b, num(l, "clean"));
+            fmt_num(c, sizeof c, num(l, "stored"));
+            fmt_num(d, sizeof d, num(l, "dlq"));
+            fmt_num(e, sizeof e, num(l, "r_sink"));
+            printf("  %-10.10s %10s %10s %10s %8s %10s\n", k, a, b, c, d, e);
+        }
+    }
     if (r->first_row_ms < 0 && num(p, "stored") > 0) {
         r->first_row_ms = spate_mono_ms() - rs->started_ms;
         SPATE_INFO("run", "first row stored %.1f s after spate run started",
@@ -257,6 +277,11 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
     }
     if (optind < argc)
         return cli_bad_option("run", argv[optind]);
+    /* without --pipeline every pipeline of the config runs, and the stages
+     * started below inherit that */
+    const char *one = getenv("SPATE_PIPELINE");
+    if (!one || !*one)
+        setenv("SPATE_ALL_PIPELINES", "1", 1);
     struct spate_config *cfg = cli_config(ctx);
     if (!cfg)
         return CLI_USAGE;
@@ -275,11 +300,11 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
     mkdir(state, 0700);
     mkdir(run_dir, 0700);
 
-    if (!cfg->pipeline && cfg->pipeline_count > 0) {
-        printf("spate run: the users pipeline; the config has %zu more (", cfg->pipeline_count);
+    if (cfg->all_pipelines && cfg->pipeline_count > 0) {
+        printf("spate run: every pipeline of the config: users");
         for (size_t i = 0; i < cfg->pipeline_count; i++)
-            printf("%s%s", i ? ", " : "", cfg->pipelines[i].name);
-        printf("): spate --pipeline NAME run starts one\n");
+            printf(", %s", cfg->pipelines[i].name);
+        printf(" (spate --pipeline NAME run runs one)\n");
     }
 
     struct sigaction sa = {.sa_handler = on_signal};

@@ -288,6 +288,27 @@ static int build_and_exec(struct spate_config *cfg, struct spark_opts *o)
                   sc->kafka_options.items[i].value);
     arg_add2(&a, "--sql-dir", sql_dir);
     arg_add2(&a, "--checkpoint-dir", ckpt);
+    /* `spate run` of every pipeline: one Spark session (one JVM) runs them all,
+     * each with the topics and checkpoints a `spate --pipeline NAME` run uses */
+    for (size_t i = 0; cfg->all_pipelines && i < cfg->pipeline_count; i++) {
+        const struct spate_pipeline_config *pl = &cfg->pipelines[i];
+        char dir[PATH_MAX], pck[PATH_MAX], t[4][256];
+        static const char *const kinds[] = {"raw", "clean", "stats", "dlq"};
+        resolve_path(pl->sql_dir, dir, sizeof dir);
+        snprintf(pck, sizeof pck, "%s/%s", ckpt, pl->name);
+        for (int k = 0; k < 4; k++)
+            spate_config_topic_of(cfg, pl->name, kinds[k], t[k], sizeof t[k]);
+        json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "name", pl->name,
+                              "sql_dir", dir, "checkpoint_dir", pck, "topic_raw", t[0],
+                              "topic_clean", t[1], "topic_stats", t[2], "topic_dlq", t[3]);
+        char *txt = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        if (txt)
+            arg_add2(&a, "--extra-pipeline", txt);
+        else
+            a.oom = 1;
+        free(txt);
+        json_decref(j);
+    }
     arg_add2(&a, "--starting-offsets", sc->starting_offsets);
     arg_add2(&a, "--fail-on-data-loss", sc->fail_on_data_loss ? "true" : "false");
     arg_add2(&a, "--watermark", sc->watermark);

@@ -35,7 +35,11 @@ static void usage(FILE *f)
             "                       key are counted (default users_by_nationality; \"\"\n"
             "                       skips it)\n"
             "  --timeout DURATION   per topic scan (default 5m)\n"
-            "  --json               print the report as one JSON object\n");
+            "  --json               print the report as one JSON object\n"
+            "\n"
+            "Without --pipeline, every pipeline of the config gets its ledger and the exit\n"
+            "is 1 when any fails (with --json, --expect-fetched or a --table option: the\n"
+            "users pipeline only).\n");
 }
 
 static void on_raw(void *arg, const struct flow_scan_record *r) { flow_ledger_add_raw(arg, r); }
@@ -80,6 +84,10 @@ static void print_failure(const struct flow_ledger_check *c, const char *from, c
                to, c->name, c->example_count ? c->examples[0] : "?");
 }
 
+static int verify_one(const struct spate_config *cfg, int64_t since, int64_t expect_fetched,
+                      const char *table, const char *key_column, const char *query_table,
+                      int64_t timeout_ms, int json);
+
 int cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -120,7 +128,48 @@ int cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
     struct spate_config *cfg = cli_config(ctx);
     if (!cfg)
         return CLI_USAGE;
+    const char *one = getenv("SPATE_PIPELINE");
+    int custom = expect_fetched >= 0 || strcmp(table, "users") || strcmp(key_column, "user_id") ||
+                 strcmp(query_table, "users_by_nationality");
+    /* Without --pipeline, a ledger for every pipeline (the options naming one
+     * pipeline's figures, and --json, keep to the users one) */
+    if ((one && *one) || cfg->pipeline || cfg->pipeline_count == 0 || !cfg->path || custom ||
+        json)
+        return verify_one(cfg, since, expect_fetched, table, key_column, query_table,
+                          timeout_ms, json);
+    int rc = CLI_OK;
+    for (size_t i = 0; i <= cfg->pipeline_count; i++) {
+        const char *name = i ? cfg->pipelines[i - 1].name : "users";
+        struct spate_config *sub = NULL;
+        char err[1024];
+        printf("%spipeline %s:\n", i ? "\n" : "", name);
+        fflush(stdout);
+        if (spate_config_load(cfg->path, &sub, err, sizeof err) != 0 ||
+            spate_config_select_pipeline(sub, name, err, sizeof err) != 0) {
+            fprintf(stderr, "spate verify: %s\n", err);
+            spate_config_free(sub);
+            return CLI_USAGE;
+        }
+        int one_rc = verify_one(sub, since, -1, table, key_column, query_table, timeout_ms, 0);
+        spate_config_free(sub);
+        if (one_rc != CLI_OK)
+            rc = one_rc;
+    }
+    if (rc == CLI_OK)
+        printf("\nevery pipeline: OK (users");
+    else
+        printf("\nnot every pipeline verified (users");
+    for (size_t i = 0; i < cfg->pipeline_count; i++)
+        printf(", %s", cfg->pipelines[i].name);
+    printf(")\n");
+    return rc;
+}
 
+/* The ledger of cfg's pipeline: scans its topics and table, prints the report. */
+static int verify_one(const struct spate_config *cfg, int64_t since, int64_t expect_fetched,
+                      const char *table, const char *key_column, const char *query_table,
+                      int64_t timeout_ms, int json)
+{
     /* a pipeline's own table and key unless the command line names others */
     const struct spate_pipeline_config *pl = spate_config_pipeline(cfg, cfg->pipeline);
     if (pl && !strcmp(table, "users"))

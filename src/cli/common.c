@@ -25,7 +25,11 @@ struct spate_config *cli_config(struct cli_ctx *ctx)
         return NULL;
     }
     const char *pipeline = getenv("SPATE_PIPELINE");
-    if (spate_config_select_pipeline(ctx->cfg, pipeline && *pipeline ? pipeline : NULL, err,
+    const char *all = getenv("SPATE_ALL_PIPELINES");
+    if ((!pipeline || !*pipeline) && all && !strcmp(all, "1")) {
+        spate_config_select_all(ctx->cfg);
+        pipeline = NULL;
+    } else if (spate_config_select_pipeline(ctx->cfg, pipeline && *pipeline ? pipeline : NULL, err,
                                      sizeof err) != 0) {
         fprintf(stderr, "%s: --pipeline: %s\n", ctx->prog, err);
         spate_config_free(ctx->cfg);

@@ -1156,10 +1156,8 @@ const struct spate_pipeline_config *spate_config_pipeline(const struct spate_con
     return NULL;
 }
 
-/* The pipeline a sink mapping feeds: NAME of a topic NAME.something of a
- * declared pipeline, else NULL (the users one). */
-static const struct spate_pipeline_config *mapping_pipeline(const struct spate_config *cfg,
-                                                            const char *topic)
+const struct spate_pipeline_config *spate_config_topic_pipeline(const struct spate_config *cfg,
+                                                                const char *topic)
 {
     for (size_t i = 0; i < cfg->pipeline_count; i++) {
         size_t n = strlen(cfg->pipelines[i].name);
@@ -1209,7 +1207,7 @@ int spate_config_select_pipeline(struct spate_config *cfg, const char *name, cha
     cfg->source_count = k;
     k = 0;
     for (size_t i = 0; i < cfg->sink.mapping_count; i++) {
-        int mine = mapping_pipeline(cfg, cfg->sink.mappings[i].topic) == p;
+        int mine = spate_config_topic_pipeline(cfg, cfg->sink.mappings[i].topic) == p;
         if (mine)
             cfg->sink.mappings[k++] = cfg->sink.mappings[i];
         else
@@ -1236,6 +1234,44 @@ int spate_config_select_pipeline(struct spate_config *cfg, const char *name, cha
     char dflt[1024];
     snprintf(dflt, sizeof dflt, "%s/spark/checkpoints", cfg->stack.data_dir);
     return set_str(&cfg->spark.checkpoint_dir, dflt, "/", p->name);
+}
+
+void spate_config_select_all(struct spate_config *cfg)
+{
+    cfg->all_pipelines = 1;
+}
+
+int spate_config_topic_of(const struct spate_config *cfg, const char *name, const char *kind,
+                          char *out, size_t outlen)
+{
+    const struct spate_kafka_config *kc = &cfg->kafka;
+    const char *top = !strcmp(kind, "raw")     ? kc->topic_raw
+                      : !strcmp(kind, "clean") ? kc->topic_clean
+                      : !strcmp(kind, "stats") ? kc->topic_stats
+                      : !strcmp(kind, "dlq")   ? kc->topic_dlq
+                                               : NULL;
+    if (!top)
+        return SPATE_EINVAL;
+    if (!name || !strcmp(name, "users") || (cfg->pipeline && !strcmp(cfg->pipeline, name)))
+        snprintf(out, outlen, "%s", top);
+    else
+        snprintf(out, outlen, "%s.%s", name, kind);
+    return 0;
+}
+
+void spate_config_pipeline_checkpoint(const struct spate_config *cfg, const char *name,
+                                      char *out, size_t outlen)
+{
+    const char *ckpt = cfg->spark.checkpoint_dir;
+    char base[1024];
+    if (ckpt && *ckpt)
+        snprintf(base, sizeof base, "%s", ckpt);
+    else
+        snprintf(base, sizeof base, "%s/spark/checkpoints", cfg->stack.data_dir);
+    if (!name || !strcmp(name, "users") || (cfg->pipeline && !strcmp(cfg->pipeline, name)))
+        snprintf(out, outlen, "%s", base);
+    else
+        snprintf(out, outlen, "%s/%s", base, name);
 }
 
 const struct spate_source_config *spate_config_source(const struct spate_config *cfg,

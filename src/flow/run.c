@@ -22,6 +22,16 @@
 const char *const flow_stage_names[FLOW_NSTAGES] = {"api-sim", "ingest", "spark",
                                                              "sink", "serve"};
 
+#define FLOW_MAX_ARGS 96
+#define MAX_RUN_PIPELINES 32
+
+/* A pipeline this run feeds, and what its source brought. */
+struct run_pipeline {
+    const char *name; /* NULL = users */
+    const struct spate_source_config *src;
+    int64_t fetched, produced, dlq; /* from ingest's summaries; -1 = unknown */
+};
+
 struct run {
     const struct spate_config *cfg;
     const struct flow_run_options *o;
@@ -29,9 +39,11 @@ struct run {
     flow_report_fn report;
     void *arg;
     struct flow_run_state s;
-    char *argvs[FLOW_NSTAGES][24];
+    char *argvs[FLOW_NSTAGES][FLOW_MAX_ARGS];
     char base_url[128];
     char ingest_summary[1100]; /* ingest's counts, a JSON line per process */
+    struct run_pipeline pipes[MAX_RUN_PIPELINES];
+    size_t npipes;
 };
 
 /* ---- serve's /api/pipeline: the samples the drain waits on ------------------------------- */
@@ -102,6 +114,12 @@ static void tick(struct run *r, int final)
         json_decref(r->s.latest);
         r->s.latest = p;
     }
+    json_t *all = doc ? json_object_get(doc, "pipelines") : NULL;
+    if (json_is_object(all)) {
+        json_incref(all);
+        json_decref(r->s.pipelines);
+        r->s.pipelines = all;
+    }
     json_decref(doc);
     if (r->report)
         r->report(r->arg, &r->s, final);
@@ -117,7 +135,7 @@ static void add_args(struct run *r, int i, const char *const *args)
         r->argvs[i][n++] = "-c";
         r->argvs[i][n++] = (char *)r->o->config_path;
     }
-    for (; *args && n < 23; args++)
+    for (; *args && n < FLOW_MAX_ARGS - 1; args++)
         r->argvs[i][n++] = strdup(*args);
     r->argvs[i][n] = NULL;
     r->s.st[i].argv = r->argvs[i];
@@ -194,9 +212,11 @@ static int run_child_wait(struct run *r, const char *const *args)
 static void read_ingest_summary(struct run *r)
 {
     FILE *f = fopen(r->ingest_summary, "r");
-    char line[1024];
+    static char line[65536]; /* a line names every source */
     int64_t fetched = 0, produced = 0;
     int summaries = 0;
+    for (size_t i = 0; i < r->npipes; i++)
+        r->pipes[i].fetched = r->pipes[i].produced = r->pipes[i].dlq = 0;
     while (f && fgets(line, sizeof line, f)) {
         json_t *j = json_loads(line, 0, NULL);
         const json_t *fe = json_object_get(j, "fetched"), *pr = json_object_get(j, "produced");
@@ -204,6 +224,13 @@ static void read_ingest_summary(struct run *r)
             summaries++;
             fetched += json_integer_value(fe);
             produced += json_integer_value(pr);
+        }
+        const json_t *srcs = json_object_get(j, "sources");
+        for (size_t i = 0; i < r->npipes; i++) {
+            const json_t *one = json_object_get(srcs, r->pipes[i].src->name);
+            r->pipes[i].fetched += json_integer_value(json_object_get(one, "fetched"));
+            r->pipes[i].produced += json_integer_value(json_object_get(one, "produced"));
+            r->pipes[i].dlq += json_integer_value(json_object_get(one, "dlq"));
         }
         json_decref(j);
     }
@@ -213,10 +240,45 @@ static void read_ingest_summary(struct run *r)
         r->s.fetched = fetched;
         r->s.produced = produced;
     } else {
+        for (size_t i = 0; i < r->npipes; i++)
+            r->pipes[i].fetched = r->pipes[i].produced = r->pipes[i].dlq = -1;
         printf("ingest's fetched count is unknown (%d of its %d processes wrote a summary): "
                "the ledger compares keys only\n", summaries,
                r->s.st[FLOW_INGEST].restarts + 1);
     }
+}
+
+/* cond over the latest sample of every pipeline serve reports when this run
+ * feeds several, else over the one sample. */
+static int every_pipeline(const struct run *r, int (*cond)(const json_t *))
+{
+    if (r->npipes > 1 && json_is_object(r->s.pipelines)) {
+        const char *k;
+        json_t *v;
+        json_object_foreach(r->s.pipelines, k, v) {
+            if (!cond(json_object_get(v, "latest")))
+                return 0;
+        }
+        return 1;
+    }
+    return cond(r->s.latest);
+}
+
+/* The sum of key over the pipelines (as every_pipeline), NAN when unknown. */
+static double progress_of(const struct run *r, const char *key)
+{
+    if (r->npipes > 1 && json_is_object(r->s.pipelines)) {
+        double sum = NAN;
+        const char *k;
+        json_t *v;
+        json_object_foreach(r->s.pipelines, k, v) {
+            double x = flow_sample_num(json_object_get(v, "latest"), key);
+            if (!isnan(x))
+                sum = isnan(sum) ? x : sum + x;
+        }
+        return sum;
+    }
+    return flow_sample_num(r->s.latest, key);
 }
 
 /* Wait until cond(latest sample) holds, supervising meanwhile. The timeout
@@ -232,7 +294,7 @@ static int wait_until(struct run *r, int (*cond)(const json_t *), const char *pr
     while (spate_mono_ms() < deadline && *r->stop < 2) {
         supervise(r);
         tick(r, 0);
-        double now = flow_sample_num(r->s.latest, progress);
+        double now = progress_of(r, progress);
         if (!isnan(now) && (isnan(last) || now > last)) {
             deadline = spate_mono_ms() + timeout_ms;
             last = now;
@@ -243,7 +305,7 @@ static int wait_until(struct run *r, int (*cond)(const json_t *), const char *pr
         int fresh = !isnan(t) && (isnan(last_t) || t > last_t);
         if (fresh) {
             last_t = t;
-            if (!cond(r->s.latest))
+            if (!every_pipeline(r, cond))
                 stable = 0;
             else if (++stable >= 3) /* three samples in a row: not a lucky moment */
                 return 0;
@@ -294,6 +356,23 @@ int flow_run(const struct spate_config *cfg, const struct flow_run_options *o,
     struct run *r = calloc(1, sizeof *r);
     if (!r)
         return SPATE_ENOMEM;
+    r->pipes[r->npipes++] = (struct run_pipeline){.name = cfg->pipeline, .src = src, .fetched = -1,
+                                                  .produced = -1, .dlq = -1};
+    /* every other pipeline: its first source, into its own topics */
+    for (size_t i = 0; cfg->all_pipelines && i < cfg->pipeline_count; i++) {
+        const struct spate_source_config *ps = NULL;
+        for (size_t j = 0; j < cfg->source_count && !ps; j++)
+            if (cfg->sources[j].pipeline && !strcmp(cfg->sources[j].pipeline, cfg->pipelines[i].name))
+                ps = &cfg->sources[j];
+        if (!ps)
+            printf("spate run: pipeline %s has no source (sources[].pipeline: %s): its "
+                   "queries run, nothing is fetched for it\n", cfg->pipelines[i].name,
+                   cfg->pipelines[i].name);
+        else if (r->npipes < MAX_RUN_PIPELINES)
+            r->pipes[r->npipes++] = (struct run_pipeline){
+                .name = cfg->pipelines[i].name, .src = ps, .fetched = -1, .produced = -1,
+                .dlq = -1};
+    }
     r->cfg = cfg;
     r->o = o;
     r->stop = stop;
@@ -329,16 +408,9 @@ int flow_run(const struct spate_config *cfg, const struct flow_run_options *o,
     }
 
     /* 2. the stages: sources last, so every consumer is ready for the first record */
-    /* Ten requests a second: a request's records enter the pipeline together
-     * and leave it one after the other, so a page of half a second's records
-     * made the last of them wait for the first; smaller and more often keeps
-     * the flow smooth (the source's batch_size stays the upper bound). */
-    int batch = src->batch_size;
-    if (o->rate / 10 < batch)
-        batch = (int)(o->rate / 10 < 1 ? 1 : o->rate / 10);
-    char rate_s[32], batch_s[32], port_s[3][16];
-    snprintf(rate_s, sizeof rate_s, "%.3f", o->rate / batch);
-    snprintf(batch_s, sizeof batch_s, "%d", batch);
+    /* records/s per source: ingest sizes each source's requests for it */
+    char rate_s[32], port_s[3][16];
+    snprintf(rate_s, sizeof rate_s, "%.3f", o->rate);
     snprintf(port_s[0], 16, "%d", cfg->metrics.apisim_port);
     snprintf(port_s[1], 16, "%d", cfg->metrics.ingest_port);
     snprintf(port_s[2], 16, "%d", cfg->serve.port);
@@ -346,9 +418,12 @@ int flow_run(const struct spate_config *cfg, const struct flow_run_options *o,
     const char *a_sink[] = {"sink", NULL};
     const char *a_spark[] = {"spark", "run", NULL};
     const char *a_apisim[] = {"api-sim", "--port", port_s[0], NULL};
-    const char *a_ingest[] = {"ingest", "--source", src_name, "--rate", rate_s, "--batch",
-                              batch_s, "--metrics-port", port_s[1], "--summary",
-                              r->ingest_summary, NULL};
+    const char *a_ingest[FLOW_MAX_ARGS] = {"ingest", "--record-rate", rate_s, "--metrics-port",
+                                           port_s[1], "--summary", r->ingest_summary};
+    for (size_t i = 0, n = 7; i < r->npipes && n + 3 < FLOW_MAX_ARGS; i++) {
+        a_ingest[n++] = "--source";
+        a_ingest[n++] = r->pipes[i].src->name;
+    }
     add_args(r, FLOW_SERVE, a_serve);
     add_args(r, FLOW_SINK, a_sink);
     add_args(r, FLOW_SPARK, a_spark);
@@ -366,8 +441,10 @@ int flow_run(const struct spate_config *cfg, const struct flow_run_options *o,
             goto stop;
         }
     }
-    printf("pipeline started: %.0f records/s from %s; dashboard %s/\n", o->rate, src_name,
-           r->base_url);
+    for (size_t i = 0; i < r->npipes; i++)
+        printf("pipeline %s started: %.0f records/s from %s; dashboard %s/\n",
+               r->pipes[i].name ? r->pipes[i].name : "users", o->rate, r->pipes[i].src->name,
+               r->base_url);
 
     /* 3. running until *stop or for_ms, reporting once a second */
     while (!*stop) {
@@ -396,18 +473,43 @@ stop:
     if (r->s.fetched >= 0)
         printf("ingest fetched %" PRId64 " records, produced %" PRId64 "\n", r->s.fetched,
                r->s.produced);
+    /* A source that brought nothing is not a success, even if nothing was lost:
+     * the API was down, the URL wrong or the records path empty. */
+    int empty = 0;
+    for (size_t i = 0; rc == 0 && i < r->npipes; i++) {
+        const struct run_pipeline *p = &r->pipes[i];
+        if (p->produced != 0)
+            continue;
+        fprintf(stderr, "spate run: pipeline %s: ingest produced no record from source %s "
+                "(%s): %" PRId64 " fetched, %" PRId64 " to the DLQ; see %s/ingest.log\n",
+                p->name ? p->name : "users", p->src->name, p->src->url, p->fetched, p->dlq,
+                o->run_dir);
+        empty = 1;
+    }
 
     /* 5. the ledger */
     if (rc == 0) {
         /* Only this run's records: the topics keep earlier runs' too. */
         char exp[32], since_s[32];
-        snprintf(exp, sizeof exp, "%" PRId64, r->s.fetched);
         snprintf(since_s, sizeof since_s, "%" PRId64, r->s.since_wall_ms);
-        const char *v_args[] = {"verify", "--since", since_s, "--expect-fetched", exp, NULL};
-        const char *v_args_nofetch[] = {"verify", "--since", since_s, NULL};
-        printf("\n");
-        if (run_child_wait(r, r->s.fetched >= 0 ? v_args : v_args_nofetch) != 0)
-            rc = SPATE_ESTATE;
+        /* one ledger per pipeline, each against what its own source fetched */
+        for (size_t i = 0; i < r->npipes; i++) {
+            int64_t fetched = r->npipes > 1 ? r->pipes[i].fetched : r->s.fetched;
+            snprintf(exp, sizeof exp, "%" PRId64, fetched);
+            const char *name = r->pipes[i].name ? r->pipes[i].name : "users";
+            const char *v_args[] = {"--pipeline", name, "verify", "--since", since_s,
+                                    "--expect-fetched", exp, NULL};
+            if (fetched < 0)
+                v_args[5] = NULL;
+            printf("\n");
+            if (r->npipes > 1)
+                printf("pipeline %s:\n", name);
+            fflush(stdout);
+            if (run_child_wait(r, v_args) != 0)
+                rc = SPATE_ESTATE;
+        }
+        if (empty && rc == 0)
+            rc = SPATE_ENOTFOUND;
     }
 out:
     if (!o->keep_stack)
@@ -415,6 +517,7 @@ out:
     curl_slist_free_all(auth_header);
     auth_header = NULL;
     json_decref(r->s.latest);
+    json_decref(r->s.pipelines);
     for (int i = 0; i < FLOW_NSTAGES; i++)
         for (int j = o->config_path ? 3 : 1; r->argvs[i][j]; j++)
             free(r->argvs[i][j]);

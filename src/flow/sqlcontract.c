@@ -139,26 +139,34 @@ void flow_sql_guarantees_of(const struct spate_config *cfg, const char *topic,
                              struct flow_sql_guarantees *g)
 {
     g->n = 0;
-    const char *file = !strcmp(topic, cfg->kafka.topic_clean)   ? "clean.sql"
-                       : !strcmp(topic, cfg->kafka.topic_stats) ? "stats.sql"
-                                                                : NULL;
+    /* a config of every pipeline: the topic's own pipeline's SQL */
+    const struct spate_pipeline_config *pl = spate_config_topic_pipeline(cfg, topic);
+    const char *name = pl ? pl->name : NULL;
+    const char *dir = pl && !(cfg->pipeline && !strcmp(cfg->pipeline, pl->name)) ? pl->sql_dir
+                                                                                 : cfg->spark.sql_dir;
+    char clean[256], stats[256];
+    spate_config_topic_of(cfg, name, "clean", clean, sizeof clean);
+    spate_config_topic_of(cfg, name, "stats", stats, sizeof stats);
+    const char *file = !strcmp(topic, clean)   ? "clean.sql"
+                       : !strcmp(topic, stats) ? "stats.sql"
+                                               : NULL;
     if (!file)
         return;
     char path[1024];
-    snprintf(path, sizeof path, "%s/%s", cfg->spark.sql_dir, file);
+    snprintf(path, sizeof path, "%s/%s", dir, file);
     char *sql = spate_read_file(path);
     if (sql)
         flow_sql_guarantees_declared(g, sql);
     free(sql);
     if (strcmp(file, "clean.sql") != 0)
         return;
-    DIR *d = opendir(cfg->spark.sql_dir);
+    DIR *d = opendir(dir);
     struct dirent *de;
     while (d && (de = readdir(d)) != NULL) {
         size_t n = strlen(de->d_name);
         if (n < 9 || strcmp(de->d_name + n - 9, ".view.sql") != 0)
             continue;
-        snprintf(path, sizeof path, "%s/%s", cfg->spark.sql_dir, de->d_name);
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
         if ((sql = spate_read_file(path)) != NULL)
             flow_sql_guarantees_rules(g, sql);
         free(sql);

@@ -11,10 +11,35 @@
 #include <stdio.h>
 #include <string.h>
 
+/* The topics a stage of cfg may create: the raw, clean, stats and DLQ topics
+ * of its pipeline, or of every pipeline when cfg runs them all. */
+#define MAX_TOPICS 64
+struct topic_names {
+    char buf[MAX_TOPICS][256];
+    const char *names[MAX_TOPICS];
+    size_t n;
+};
+
+static void topic_names(const struct spate_config *cfg, struct topic_names *t)
+{
+    static const char *const kinds[] = {"raw", "clean", "stats", "dlq"};
+    size_t np = cfg->all_pipelines ? cfg->pipeline_count + 1 : 1;
+    t->n = 0;
+    for (size_t p = 0; p < np; p++) {
+        for (size_t k = 0; k < 4 && t->n < MAX_TOPICS; k++) {
+            spate_config_topic_of(cfg, p ? cfg->pipelines[p - 1].name : cfg->pipeline, kinds[k],
+                                  t->buf[t->n], sizeof t->buf[t->n]);
+            t->names[t->n] = t->buf[t->n];
+            t->n++;
+        }
+    }
+}
+
 int flow_ensure_topics(const struct spate_config *cfg, char *err, size_t errlen)
 {
-    const char *const names[] = {cfg->kafka.topic_raw, cfg->kafka.topic_clean, cfg->kafka.topic_stats,
-                           cfg->kafka.topic_dlq};
+    static struct topic_names t; /* 16 KB: not on the stack */
+    topic_names(cfg, &t);
+    const char *const *names = t.names;
     char errstr[512];
     rd_kafka_conf_t *conf =
         spate_kafka_client_conf(cfg->kafka.bootstrap_servers, &cfg->kafka.properties, err, errlen);
@@ -34,7 +59,7 @@ int flow_ensure_topics(const struct spate_config *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "cannot use Kafka at %s: %s", cfg->kafka.bootstrap_servers,
                  errstr);
     else
-        rc = spate_kafka_create_topics(rk, names, 4, &cfg->kafka, "run", NULL, err, errlen);
+        rc = spate_kafka_create_topics(rk, names, t.n, &cfg->kafka, "run", NULL, err, errlen);
     rd_kafka_destroy(rk);
     return rc;
 }
@@ -64,7 +89,9 @@ int flow_await_topic(const struct spate_config *cfg, const char *topic, const ch
                          volatile sig_atomic_t *stop, char *err, size_t errlen)
 {
     const struct spate_kafka_config *kc = &cfg->kafka;
-    const char *const names[] = {kc->topic_raw, kc->topic_clean, kc->topic_stats, kc->topic_dlq};
+    static struct topic_names t;
+    topic_names(cfg, &t);
+    const char *const *names = t.names;
     char errstr[512], said[512] = "", why[512];
     rd_kafka_conf_t *conf =
         spate_kafka_client_conf(kc->bootstrap_servers, &kc->properties, err, errlen);
@@ -94,7 +121,7 @@ int flow_await_topic(const struct spate_config *cfg, const char *topic, const ch
             break;
         }
         if (have >= 0) {
-            rc = spate_kafka_create_topics(rk, names, 4, kc, comp, stop, why, sizeof why);
+            rc = spate_kafka_create_topics(rk, names, t.n, kc, comp, stop, why, sizeof why);
             if (rc == 0)
                 break;
             if (rc != SPATE_ECANCELED && topic_exists(rk, topic, kc->bootstrap_servers, errstr,

@@ -70,6 +70,10 @@ struct ingest_req {
 struct ingest_src {
     const struct spate_source_config *cfg;
     struct ingest_engine *eng;
+    /* its pipeline's topics (several pipelines share one ingest) */
+    char topic_raw[256], topic_dlq[256];
+    rd_kafka_topic_t *rkt_raw, *rkt_dlq;
+    uint64_t n_fetched, n_produced, n_dlq;
     enum ingest_style style;
     struct ingest_pager pager;
     struct ingest_bucket bucket;
@@ -264,7 +268,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     struct ingest_engine *eng = opaque;
     struct ingest_entry *e = m->_private;
     struct ingest_src *s = e ? e->owner : NULL;
-    int is_dlq = m->rkt == eng->rkt_dlq;
+    int is_dlq = s ? m->rkt == s->rkt_dlq && m->rkt != s->rkt_raw : m->rkt == eng->rkt_dlq;
     eng->queued_bytes -= (int64_t)(m->len + m->key_len);
     if (m->err) {
         eng->sum.failed++;
@@ -274,15 +278,19 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
             e->failed = 1;
         if (eng->sum.failed <= 10 || eng->sum.failed % 10000 == 0)
             SPATE_ERROR(COMP, "delivery to %s failed: %s (%" PRIu64 " failures so far)",
-                        is_dlq ? eng->topic_dlq : eng->topic_raw, rd_kafka_err2str(m->err),
+                        rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err),
                         eng->sum.failed);
     } else if (is_dlq) {
         eng->sum.dlq++;
+        if (s)
+            s->n_dlq++;
         metrics_counter_inc(eng->m_dlq_acked);
     } else {
         eng->sum.produced++;
-        if (s)
+        if (s) {
+            s->n_produced++;
             metrics_counter_inc(s->m_produced);
+        }
     }
     int64_t lat = rd_kafka_message_latency(m);
     if (lat >= 0)
@@ -328,7 +336,19 @@ static int set_conf(rd_kafka_conf_t *conf, const char *k, const char *v)
 static int ensure_topics(struct ingest_engine *eng)
 {
     const struct spate_kafka_config *kc = &eng->cfg->kafka;
-    const char *const names[2] = {eng->topic_raw, eng->topic_dlq};
+    /* every source's raw and DLQ topics, each once */
+    const char *names[2 * INGEST_SUMMARY_SOURCES + 2];
+    size_t nn = 0;
+    for (size_t i = 0; i < eng->nsrc; i++) {
+        const char *t[2] = {eng->srcs[i].topic_raw, eng->srcs[i].topic_dlq};
+        for (int k = 0; k < 2; k++) {
+            size_t j = 0;
+            while (j < nn && strcmp(names[j], t[k]))
+                j++;
+            if (j == nn && nn < sizeof names / sizeof names[0])
+                names[nn++] = t[k];
+        }
+    }
     char err[512];
     /* a refused password or certificate is said at once, not after the
      * admin request's timeout */
@@ -337,7 +357,7 @@ static int ensure_topics(struct ingest_engine *eng)
         SPATE_ERROR(COMP, "cannot use Kafka at %s: %s", kc->bootstrap_servers, err);
         return SPATE_ECONFIG; /* the settings do not match the cluster: exit 2 */
     }
-    int rc = spate_kafka_create_topics(eng->rk, names, 2, kc, COMP, eng->stop, err, sizeof err);
+    int rc = spate_kafka_create_topics(eng->rk, names, nn, kc, COMP, eng->stop, err, sizeof err);
     if (rc == SPATE_ECANCELED)
         SPATE_INFO(COMP, "stopped (signal) before the first request: %s", err);
     else if (rc) {
@@ -478,6 +498,16 @@ static int producer_start(struct ingest_engine *eng)
                     rd_kafka_err2str(rd_kafka_last_error()));
         return SPATE_EKAFKA;
     }
+    for (size_t i = 0; i < eng->nsrc; i++) {
+        struct ingest_src *s = &eng->srcs[i];
+        s->rkt_raw = rd_kafka_topic_new(eng->rk, s->topic_raw, NULL);
+        s->rkt_dlq = rd_kafka_topic_new(eng->rk, s->topic_dlq, NULL);
+        if (!s->rkt_raw || !s->rkt_dlq) {
+            SPATE_ERROR(COMP, "%s: cannot create topic handles: %s", s->cfg->name,
+                        rd_kafka_err2str(rd_kafka_last_error()));
+            return SPATE_EKAFKA;
+        }
+    }
     return 0;
 }
 
@@ -580,7 +610,7 @@ static void send_dlq(struct ingest_src *s, struct ingest_req *r, const char *rea
     size_t keep = len < eng->dlq_max ? len : eng->dlq_max;
     keep = ingest__fit_value(keep, eng->message_max, ingest__kafka_overhead(klen, hs, nh));
     count_dlq_reason(s, reason);
-    produce(eng, eng->rkt_dlq, r->entry, key, klen, bytes ? bytes : "", bytes ? keep : 0, hs,
+    produce(eng, s->rkt_dlq, r->entry, key, klen, bytes ? bytes : "", bytes ? keep : 0, hs,
             nh, 1);
 }
 
@@ -972,7 +1002,7 @@ static int process_body(struct ingest_src *s, struct ingest_req *r)
             send_dlq(s, r, "record_without_key", rec.p, rec.len, NULL, 0);
             continue;
         }
-        produce(eng, eng->rkt_raw, r->entry, key, klen, rec.p, rec.len, hs,
+        produce(eng, s->rkt_raw, r->entry, key, klen, rec.p, rec.len, hs,
                 INGEST_RECORD_HEADERS, 0);
     }
     if (n > 0) {
@@ -981,6 +1011,7 @@ static int process_body(struct ingest_src *s, struct ingest_req *r)
             eng->avg_record_bytes > 0 ? 0.8 * eng->avg_record_bytes + 0.2 * per : per;
     }
     eng->sum.fetched += n - first;
+    s->n_fetched += n - first;
     metrics_counter_add(s->m_fetched, n - first);
     const char *next = NULL;
     char cursor[MAX_CURSOR_BYTES];
@@ -1190,6 +1221,27 @@ static int src_init(struct ingest_engine *eng, struct ingest_src *s,
     s->window_start_us = now;
     s->concurrency = o->concurrency > 0 ? o->concurrency : cfg->concurrency;
     s->batch = o->batch > 0 ? o->batch : cfg->batch_size;
+    if (o->record_rate > 0) {
+        /* Ten requests a second: a request's records enter the pipeline
+         * together and leave it one after the other, so a page of half a
+         * second's records made the last of them wait for the first; smaller
+         * and more often keeps the flow smooth (batch_size stays the bound). */
+        if (o->record_rate / 10 < s->batch)
+            s->batch = o->record_rate / 10 < 1 ? 1 : (int)(o->record_rate / 10);
+        double r = o->record_rate / s->batch;
+        if (strcmp(cfg->mode, "interval") == 0 && cfg->interval_ms > 0 &&
+            r > 1000.0 / cfg->interval_ms)
+            r = 1000.0 / cfg->interval_ms;
+        ingest__bucket_init(&s->bucket, r, now);
+    }
+    if (o->topic_raw)
+        snprintf(s->topic_raw, sizeof s->topic_raw, "%s", o->topic_raw);
+    else
+        spate_config_topic_of(eng->cfg, cfg->pipeline, "raw", s->topic_raw, sizeof s->topic_raw);
+    if (o->topic_dlq)
+        snprintf(s->topic_dlq, sizeof s->topic_dlq, "%s", o->topic_dlq);
+    else
+        spate_config_topic_of(eng->cfg, cfg->pipeline, "dlq", s->topic_dlq, sizeof s->topic_dlq);
     s->seed = o->seed ? o->seed : cfg->seed;
     if (jsonpath_compile(cfg->records_path, &s->records_jp) != 0 ||
         jsonpath_compile(cfg->key_path, &s->key_jp) != 0 ||
@@ -1511,6 +1563,18 @@ static void run_loop(struct ingest_engine *eng)
         save_state(&eng->srcs[i], 1);
 }
 
+static int source_wanted(const struct ingest_options *o, const char *name)
+{
+    if (o->source)
+        return strcmp(o->source, name) == 0;
+    if (!o->nsources)
+        return 1;
+    for (size_t i = 0; i < o->nsources; i++)
+        if (!strcmp(o->sources[i], name))
+            return 1;
+    return 0;
+}
+
 int ingest_run(const struct spate_config *cfg, const struct ingest_options *opts,
                volatile sig_atomic_t *stop, struct ingest_summary *summary)
 {
@@ -1533,9 +1597,15 @@ int ingest_run(const struct spate_config *cfg, const struct ingest_options *opts
              (uint64_t)(spate_rand64(&eng->rng) & 0xFFFFFFFFFFFFull));
     int rc = 0;
 
+    for (size_t j = 0; j < opts->nsources; j++)
+        if (!spate_config_source(cfg, opts->sources[j])) {
+            SPATE_ERROR(COMP, "no source named '%s' in the config", opts->sources[j]);
+            free(eng);
+            return SPATE_ECONFIG;
+        }
     size_t want = 0;
     for (size_t i = 0; i < cfg->source_count; i++)
-        if (!opts->source || strcmp(cfg->sources[i].name, opts->source) == 0)
+        if (source_wanted(opts, cfg->sources[i].name))
             want++;
     if (want == 0) {
         if (opts->source)
@@ -1564,7 +1634,7 @@ int ingest_run(const struct spate_config *cfg, const struct ingest_options *opts
                                         "HTTP requests in flight", NULL);
     }
     for (size_t i = 0; i < cfg->source_count && rc == 0; i++) {
-        if (opts->source && strcmp(cfg->sources[i].name, opts->source) != 0)
+        if (!source_wanted(opts, cfg->sources[i].name))
             continue;
         rc = src_init(eng, &eng->srcs[eng->nsrc], &cfg->sources[i]);
         eng->nsrc++;
@@ -1586,7 +1656,8 @@ int ingest_run(const struct spate_config *cfg, const struct ingest_options *opts
                        "into %s",
                        eng->srcs[i].cfg->name, eng->srcs[i].cfg->url, eng->srcs[i].cfg->pagination.style,
                        eng->srcs[i].batch, eng->srcs[i].concurrency,
-                       eng->srcs[i].bucket.rate > 0 ? "limited" : "unlimited", eng->topic_raw);
+                       eng->srcs[i].bucket.rate > 0 ? "limited" : "unlimited",
+                       eng->srcs[i].topic_raw);
         run_loop(eng);
         if (eng->sum.failed > 0 || eng->fatal)
             rc = SPATE_EKAFKA;
@@ -1611,6 +1682,21 @@ int ingest_run(const struct spate_config *cfg, const struct ingest_options *opts
         struct ingest_req *r = eng->free_reqs;
         eng->free_reqs = r->next;
         req_destroy(r);
+    }
+    for (size_t i = 0; eng->rk && i < eng->nsrc; i++) {
+        struct ingest_src *s = &eng->srcs[i];
+        if (eng->sum.nsources < INGEST_SUMMARY_SOURCES) {
+            struct ingest_source_summary *ss = &eng->sum.sources[eng->sum.nsources++];
+            snprintf(ss->name, sizeof ss->name, "%s", s->cfg->name);
+            snprintf(ss->topic_raw, sizeof ss->topic_raw, "%s", s->topic_raw);
+            ss->fetched = s->n_fetched;
+            ss->produced = s->n_produced;
+            ss->dlq = s->n_dlq;
+        }
+        if (s->rkt_raw)
+            rd_kafka_topic_destroy(s->rkt_raw);
+        if (s->rkt_dlq)
+            rd_kafka_topic_destroy(s->rkt_dlq);
     }
     if (eng->rk) {
         if (eng->rkt_dlq && eng->rkt_dlq != eng->rkt_raw)

@@ -47,6 +47,13 @@ struct serve_pipeline {
     rd_kafka_topic_partition_list_t *dlq_pos; /* next offset to read, per partition */
     double dlq_by_stage[4];
     int dlq_ready; /* every DLQ partition was read to its end once */
+    /* The other pipelines of the config, each sampled by a sampler of its own
+     * over its own topics (cfg owned): the sink's lag gauge is every topic's,
+     * so theirs is read from the group's committed offsets (kafka_lag). */
+    struct serve_pipeline *subs[32];
+    struct spate_config *sub_cfgs[32];
+    size_t nsubs;
+    int kafka_lag;
 };
 
 /* ---- pure parts --------------------------------------------------------------------------- */
@@ -84,7 +91,11 @@ void serve__sample_from_sink_table(struct serve_sample *s, const struct serve_pr
     snprintf(filter, sizeof filter, "table=\"%s.%s\"", keyspace ? keyspace : "spate",
              stored_table);
     double v = serve__prom_sum(p, "spate_sink_rows_written_total", filter, &found);
-    if (!found) {
+    int family = found;
+    if (!found)
+        serve__prom_sum(p, "spate_sink_rows_written_total", NULL, &family);
+    /* the series of other tables are not this one's (a sink of several pipelines) */
+    if (!found && !family) {
         const char *name = serve__prom_find_name(p, "spate_sink_", stored_words, "_total");
         if (name)
             v = serve__prom_sum(p, name, NULL, &found);
@@ -731,6 +742,8 @@ static int take_sample(struct serve_pipeline *p)
         const struct spate_pipeline_config *pl = spate_config_pipeline(p->cfg, p->cfg->pipeline);
         serve__sample_from_sink_table(&s, &prom, p->cfg->cassandra.keyspace,
                                       pl ? pl->table : "users", &hist);
+        if (p->kafka_lag)
+            s.lag = -1;
         serve__sample_hops(&prom, hops);
         serve__prom_free(&prom);
     }
@@ -859,6 +872,32 @@ int serve__pipeline_start(const struct spate_config *cfg, int interval_ms, int h
         return SPATE_ESYS;
     }
     p->started = 1;
+    /* serving every pipeline (not one chosen with --pipeline): a sampler for
+     * each of the others, on the config file read again and narrowed to it */
+    for (size_t i = 0; !cfg->pipeline && cfg->path && i < cfg->pipeline_count &&
+                       p->nsubs < sizeof p->subs / sizeof p->subs[0]; i++) {
+        struct spate_config *sub = NULL;
+        char err[512];
+        if (spate_config_load(cfg->path, &sub, err, sizeof err) != 0 ||
+            spate_config_select_pipeline(sub, cfg->pipelines[i].name, err, sizeof err) != 0) {
+            SPATE_WARN("serve", "pipeline %s: %s", cfg->pipelines[i].name, err);
+            spate_config_free(sub);
+            continue;
+        }
+        /* `spate run` of every pipeline: one sink, in the users pipeline's group */
+        if (cfg->all_pipelines) {
+            free(sub->sink.group_id);
+            sub->sink.group_id = strdup(cfg->sink.group_id ? cfg->sink.group_id : "spate-sink");
+        }
+        struct serve_pipeline *sp = NULL;
+        if (serve__pipeline_start(sub, interval_ms, history < 4 ? history : 4, kafka, &sp) != 0) {
+            spate_config_free(sub);
+            continue;
+        }
+        sp->kafka_lag = 1;
+        p->subs[p->nsubs] = sp;
+        p->sub_cfgs[p->nsubs++] = sub;
+    }
     *out = p;
     return 0;
 }
@@ -867,6 +906,10 @@ void serve__pipeline_stop(struct serve_pipeline *p)
 {
     if (!p)
         return;
+    for (size_t i = 0; i < p->nsubs; i++) {
+        serve__pipeline_stop(p->subs[i]);
+        spate_config_free(p->sub_cfgs[i]);
+    }
     if (p->started) {
         pthread_mutex_lock(&p->lock);
         p->stop = 1;
@@ -884,6 +927,22 @@ void serve__pipeline_stop(struct serve_pipeline *p)
     free(p);
 }
 
+/* The latest sample of p as JSON, "null" when none (or p is NULL); locked
+ * tells that the caller holds p's lock already. */
+static int latest_json(const struct serve_pipeline *cp, int locked, struct spate_buf *b)
+{
+    struct serve_pipeline *p = (struct serve_pipeline *)cp;
+    if (!p)
+        return spate_buf_append(b, "null", 4);
+    if (!locked)
+        pthread_mutex_lock(&p->lock);
+    int rc = p->count ? serve__sample_json(&p->ring[(p->head + p->cap - 1) % p->cap], b)
+                      : spate_buf_append(b, "null", 4);
+    if (!locked)
+        pthread_mutex_unlock(&p->lock);
+    return rc;
+}
+
 int serve__pipeline_json(struct serve_pipeline *p, int64_t since_ms, struct spate_buf *b)
 {
     int rc = 0;
@@ -895,12 +954,24 @@ int serve__pipeline_json(struct serve_pipeline *p, int64_t since_ms, struct spat
     const char *name = p->cfg->pipeline ? p->cfg->pipeline : "users";
     rc |= spate_buf_append(b, "\"pipeline\":", 11);
     rc |= serve_json_string(b, name, strlen(name));
-    rc |= spate_buf_append(b, ",\"pipelines\":[\"users\"", 21);
-    for (size_t i = 0; i < p->cfg->pipeline_count; i++) {
-        rc |= spate_buf_append(b, ",", 1);
-        rc |= serve_json_string(b, p->cfg->pipelines[i].name, strlen(p->cfg->pipelines[i].name));
+    /* every pipeline of the config by name, with its latest sample when this
+     * serve samples it (null: it is served by its own `spate --pipeline`) */
+    rc |= spate_buf_append(b, ",\"pipelines\":{", 14);
+    for (size_t i = 0; i <= p->cfg->pipeline_count; i++) {
+        const char *pn = i ? p->cfg->pipelines[i - 1].name : "users";
+        const struct serve_pipeline *src = NULL;
+        if (!strcmp(pn, name))
+            src = p;
+        for (size_t j = 0; j < p->nsubs && !src; j++)
+            if (!strcmp(p->sub_cfgs[j]->pipeline, pn))
+                src = p->subs[j];
+        rc |= spate_buf_append(b, i ? "," : "", i ? 1 : 0);
+        rc |= serve_json_string(b, pn, strlen(pn));
+        rc |= spate_buf_append(b, ":{\"latest\":", 11);
+        rc |= latest_json(src, src == p, b);
+        rc |= spate_buf_append(b, "}", 1);
     }
-    rc |= spate_buf_append(b, "],\"sources\":{\"ingest\":", 22);
+    rc |= spate_buf_append(b, "},\"sources\":{\"ingest\":", 22);
     rc |= serve_json_string(b, p->ingest_url, strlen(p->ingest_url));
     rc |= spate_buf_append(b, ",\"sink\":", 8);
     rc |= serve_json_string(b, p->sink_url, strlen(p->sink_url));

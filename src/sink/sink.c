@@ -57,6 +57,7 @@ struct sink_route {
     size_t ntables;
     size_t max_cols;
     int is_dlq; /* the DLQ topic itself: its poison records are not re-sent there */
+    char *dlq;  /* where its poison records go: the DLQ of the topic's pipeline */
 };
 
 struct sink_part {
@@ -492,7 +493,7 @@ static void dlq_failed(struct sink *sk, struct sink_rec *r, rd_kafka_resp_err_t 
         SPATE_ERROR(LOG, "%s[%" PRId32 "]@%" PRId64 ": cannot write the poison record to %s: "
                          "%s%s%s (reason it is poison: %s); it is not committed, nor is "
                          "anything after it in its partition; trying again every %d s",
-                    r->route->topic, m->partition, m->offset, sk->dlq_topic,
+                    r->route->topic, m->partition, m->offset, r->route->dlq,
                     detail ? detail : rd_kafka_err2str(e), detail ? "" : " after ",
                     detail ? "" : (r->dlq_attempts > 1 ? "several attempts" : "one attempt"),
                     r->reason ? r->reason : "unknown", DLQ_RECHECK_MS / 1000);
@@ -582,7 +583,7 @@ static void send_to_dlq(struct sink *sk, struct sink_rec *r)
                    r->route->topic, m->partition, m->offset, m->len, plen);
     r->pending++;
     rd_kafka_resp_err_t e = rd_kafka_producev(
-        sk->producer, RD_KAFKA_V_TOPIC(sk->dlq_topic),
+        sk->producer, RD_KAFKA_V_TOPIC(r->route->dlq),
         RD_KAFKA_V_KEY(with_key ? m->key : NULL, with_key ? m->key_len : 0),
         RD_KAFKA_V_VALUE(payload, plen), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
         RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(r), RD_KAFKA_V_END);
@@ -1721,6 +1722,7 @@ static void free_routes(struct sink *sk)
         }
         free(r->tables);
         free(r->topic);
+        free(r->dlq);
     }
     free(sk->routes);
 }
@@ -1856,9 +1858,18 @@ int sink_run(const struct spate_config *cfg, const struct sink_options *opts,
         }
         struct sink_route *r = &sk->routes[sk->nroutes++];
         r->topic = strdup(m->topic);
-        r->is_dlq = strcmp(m->topic, sk->dlq_topic) == 0;
+        /* one sink may serve several pipelines: each topic's poison records go
+         * to its own pipeline's DLQ */
+        const struct spate_pipeline_config *pl = spate_config_topic_pipeline(cfg, m->topic);
+        char dlq[256];
+        if (opts->dlq_topic || !pl)
+            snprintf(dlq, sizeof dlq, "%s", sk->dlq_topic);
+        else
+            spate_config_topic_of(cfg, pl->name, "dlq", dlq, sizeof dlq);
+        r->dlq = strdup(dlq);
+        r->is_dlq = strcmp(m->topic, dlq) == 0;
         r->tables = calloc(m->table_count ? m->table_count : 1, sizeof *r->tables);
-        if (!r->topic || !r->tables) {
+        if (!r->topic || !r->tables || !r->dlq) {
             rc = SPATE_ENOMEM;
             goto out;
         }
@@ -1913,16 +1924,18 @@ int sink_run(const struct spate_config *cfg, const struct sink_options *opts,
          * partitions, so the group starts at once however the stages were
          * started; where the cluster forbids it, whoever creates them later
          * is picked up by the metadata refresh. */
-        const char **names = calloc(sk->nroutes + 1, sizeof *names);
+        const char **names = calloc(2 * sk->nroutes + 1, sizeof *names);
         if (names) {
-            for (size_t i = 0; i < sk->nroutes; i++)
-                names[i] = sk->routes[i].topic;
-            /* and the DLQ it writes to (a name listed twice is created once) */
-            names[sk->nroutes] = sk->dlq_topic;
+            for (size_t i = 0; i < sk->nroutes; i++) {
+                names[2 * i] = sk->routes[i].topic;
+                /* and the DLQs it writes to (a name listed twice is created once) */
+                names[2 * i + 1] = sk->routes[i].dlq;
+            }
+            names[2 * sk->nroutes] = sk->dlq_topic;
             char te[512];
             int trc = spate_kafka_preflight(sk->producer, &sk->kdiag, 10000, stop) == SPATE_EAUTH
                           ? SPATE_EAUTH
-                          : spate_kafka_create_topics(sk->producer, names, sk->nroutes + 1,
+                          : spate_kafka_create_topics(sk->producer, names, 2 * sk->nroutes + 1,
                                                       &cfg->kafka, LOG, stop, te, sizeof te);
             free(names);
             rd_kafka_poll(sk->producer, 0);

@@ -1,5 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """The driver's pure parts: SQL splitting, directives, triggers, local master."""
+import json
+
 import pytest
 
 import spate_job as j
@@ -92,6 +94,21 @@ def test_checkpoint_folder_follows_the_input():
     args = j.parse_args(["--checkpoint-dir", "/ck"])
     assert j.checkpoint_of(args, p.query("clean")) == "/ck/clean"
     assert j.checkpoint_of(args, p.query("stats")) == "/ck/stats-clean"
+
+
+def test_extra_pipelines_get_their_own_topics_checkpoints_and_query_names(tmp_path):
+    spec = json.dumps({"name": "ev", "sql_dir": SQL_DIR, "checkpoint_dir": "/ck/ev",
+                       "topic_raw": "ev.raw", "topic_clean": "ev.clean",
+                       "topic_stats": "ev.stats", "topic_dlq": "ev.dlq"})
+    args = j.parse_args(["--checkpoint-dir", "/ck", "--extra-pipeline", spec])
+    [(prefix, a, p, names)] = j.extra_pipelines(args)
+    assert prefix == "ev." and names == sorted(p.queries)
+    assert (a.topic_raw, a.topic_dlq, a.checkpoint_dir) == ("ev.raw", "ev.dlq", "/ck/ev")
+    assert j.checkpoint_of(a, p.query("clean")) == "/ck/ev/clean"
+    assert args.topic_raw == "users.raw"  # the main pipeline's are its own
+    bad = j.parse_args(["--extra-pipeline", '{"name": "ev"}'])
+    with pytest.raises(j.PipelineError, match="--extra-pipeline"):
+        j.extra_pipelines(bad)
 
 
 # ---- kafka.properties (librdkafka names) -> the Java client's options ----------

@@ -471,6 +471,32 @@ static void include_and_select_pipeline(void **state)
     assert_string_equal(cfg->spark.checkpoint_dir, ".spate/spark/checkpoints/ev");
     spate_config_free(cfg);
 
+    /* every pipeline (spate run without --pipeline): all sources and mappings, the
+     * users topics on top, each other pipeline's topics and checkpoints by name */
+    assert_int_equal(spate_config_load(main_path, &cfg, msg, sizeof msg), 0);
+    spate_config_select_all(cfg);
+    assert_int_equal(cfg->all_pipelines, 1);
+    assert_null(cfg->pipeline);
+    assert_int_equal(cfg->source_count, 2);
+    assert_int_equal(cfg->sink.mapping_count, 2);
+    assert_string_equal(cfg->kafka.topic_raw, "users.raw");
+    char t[256];
+    assert_int_equal(spate_config_topic_of(cfg, "ev", "dlq", t, sizeof t), 0);
+    assert_string_equal(t, "ev.dlq");
+    assert_int_equal(spate_config_topic_of(cfg, NULL, "clean", t, sizeof t), 0);
+    assert_string_equal(t, "users.clean");
+    assert_int_equal(spate_config_topic_of(cfg, "users", "raw", t, sizeof t), 0);
+    assert_string_equal(t, "users.raw");
+    assert_int_equal(spate_config_topic_of(cfg, "ev", "nope", t, sizeof t), SPATE_EINVAL);
+    spate_config_pipeline_checkpoint(cfg, "ev", t, sizeof t);
+    assert_string_equal(t, ".spate/spark/checkpoints/ev");
+    spate_config_pipeline_checkpoint(cfg, NULL, t, sizeof t);
+    assert_string_equal(t, ".spate/spark/checkpoints");
+    assert_non_null(spate_config_topic_pipeline(cfg, "ev.clean"));
+    assert_null(spate_config_topic_pipeline(cfg, "users.clean"));
+    assert_null(spate_config_topic_pipeline(cfg, "evx.clean"));
+    spate_config_free(cfg);
+
     assert_int_equal(spate_config_load(main_path, &cfg, msg, sizeof msg), 0);
     assert_int_equal(spate_config_select_pipeline(cfg, "nope", msg, sizeof msg),
                      SPATE_ENOTFOUND);

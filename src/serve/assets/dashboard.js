@@ -205,6 +205,32 @@ function showLatest(s) {
   setPill('up-kafka', s.up.kafka);
 }
 
+// One row per pipeline when the config has several (serve reports each by name).
+function showPipelines(all) {
+  const names = all ? Object.keys(all) : [];
+  $('per-pipeline').hidden = names.length < 2;
+  const body = $('pipelines').querySelector('tbody');
+  body.textContent = '';
+  if (names.length < 2) return;
+  for (const n of names) {
+    const s = all[n].latest;
+    const tr = document.createElement('tr');
+    tr.dataset.pipeline = n;
+    cell(tr, n);
+    if (!s) {
+      cell(tr, 'not sampled here (spate --pipeline ' + n + ' serve)');
+    } else {
+      cell(tr, fmt(s.r_sink));
+      cell(tr, fmt(s.raw));
+      cell(tr, fmt(s.clean));
+      cell(tr, fmt(s.stored));
+      cell(tr, fmt(s.dlq));
+      cell(tr, fmt(s.lag_spark) + ' / ' + fmt(s.lag));
+    }
+    body.appendChild(tr);
+  }
+}
+
 async function pollPipeline() {
   try {
     const r = await api('/api/pipeline?since=' + state.lastT);
@@ -217,6 +243,7 @@ async function pollPipeline() {
     const cutoff = Date.now() - WINDOW_MS - 5000;
     while (state.samples.length && state.samples[0].t < cutoff) state.samples.shift();
     showLatest(doc.latest);
+    showPipelines(doc.pipelines);
     state.updates++;
     const clock = $('clock');
     clock.dataset.updates = String(state.updates);

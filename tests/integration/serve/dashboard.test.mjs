@@ -71,6 +71,13 @@ try {
   check(b.last > a.last && b.samples > 0,
         `throughput chart shows newer data (${b.samples} points, newest ${((b.last - a.last) / 1000).toFixed(1)} s later)`);
   check(b.pixels !== a.pixels, 'throughput chart was redrawn with new data (pixels changed)');
+  // the config has two pipelines: a row for each
+  const rows = await page.evaluate(() => ({
+    hidden: document.getElementById('per-pipeline').hidden,
+    names: [...document.querySelectorAll('#pipelines tbody tr')].map((tr) => tr.dataset.pipeline),
+  }));
+  check(!rows.hidden && rows.names.join(',') === 'users,side',
+        `per-pipeline table lists ${rows.names.join(', ')}`, JSON.stringify(rows));
   const ingest = await page.textContent('#k-ingest');
   check(ingest && ingest.trim() !== '–', `ingest rate tile shows a value (${ingest && ingest.trim()})`);
   if (process.env.FULL === '1') {

@@ -69,6 +69,9 @@ cassandra:
   port: $SPATE_CASSANDRA_PORT
   keyspace: $KS
   consistency: ONE
+# a second pipeline (nothing runs it): /api/pipeline and the dashboard report each
+pipelines:
+  - name: side
 sources:
   - name: api-sim
     url: http://127.0.0.1:$APISIM_PORT/api/

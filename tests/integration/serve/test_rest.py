@@ -156,6 +156,20 @@ last_t = doc["history"][-1]["t"]
 status, doc, body, _, _ = get(f"/api/pipeline?since={last_t}")
 check(status == 200 and all(s["t"] > last_t for s in doc["history"]), "pipeline?since returns only newer samples")
 expect_400("/api/pipeline?since=banana", "bad since")
+# every pipeline of the config by name: the users one is the top-level sample, the
+# other has a sampler of its own over its topics (side.raw ...: none exist, so 0)
+for _ in range(30):
+    status, doc, body, _, _ = get("/api/pipeline")
+    pl = doc.get("pipelines") or {}
+    side = (pl.get("side") or {}).get("latest")
+    if side is not None:
+        break
+    time.sleep(0.2)
+check(status == 200 and list(pl) == ["users", "side"]
+      and pl["users"]["latest"]["t"] == doc["latest"]["t"]
+      and side is not None and side["raw"] == 0 and "stored" in side and "lag" in side,
+      "pipeline: 'pipelines' reports users (the top-level sample) and side (its own)",
+      json.dumps(pl)[:300])
 status, doc, body, _, headers = get("/metrics", at=metrics_base, headers={})
 text = body.decode()
 check(status == 200 and "spate_serve_requests_total{route=\"user\",code=\"200\"}" in text

@@ -27,6 +27,8 @@
 #include <unistd.h>
 
 static const char *const service_names[STACK_NSERVICES] = {"kafka", "cassandra"};
+/* How long up waits for the ports of a node whose pid file is stale. */
+#define STALE_PORT_WAIT_MS 15000
 
 /* ---- paths ---------------------------------------------------------------- */
 
@@ -886,6 +888,12 @@ int stack_up(const struct spate_config *cfg, int quiet)
                         s == STACK_KAFKA ? cfg->stack.kafka_controller_port
                                          : cfg->stack.cassandra_storage_port};
         for (int w = 0; w < 2; w++) {
+            /* A node killed with -9 a moment ago holds its ports until the
+             * kernel has torn its memory down (a second or more for a 1 GiB
+             * heap): `kill -9; spate stack up` failed on a port still in use. */
+            for (int64_t until = spate_mono_ms() + (pid ? STALE_PORT_WAIT_MS : 0);
+                 port_free(cfg->stack.host, ports[w]) != 0 && spate_mono_ms() < until;)
+                spate_sleep_ms(200);
             if (port_free(cfg->stack.host, ports[w]) != 0) {
                 fprintf(stderr,
                         "spate stack: port %d (%s, for %s) on %s is already in use by another "

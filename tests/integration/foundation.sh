@@ -125,21 +125,30 @@ fi
 
 # Cassandra killed with -9 mid-write keeps every row it acknowledged: the
 # sink commits past a record on that acknowledgement alone. With
-# commitlog_sync periodic the node forgot its last ~100 ms of rows.
+# commitlog_sync periodic the node forgot its last ~100 ms of rows. The kill
+# is followed at once by `spate stack up`, as a user would type it.
 KS="it_acked_${SPATE_RUN_ID//-/_}"
-"$SPATE_PY" tests/integration/foundation/acked_writes.py write "$SPATE_CASSANDRA_HOST" \
-  "$SPATE_CASSANDRA_PORT" "$KS" "$TMP/acked" >"$TMP/acked.out" 2>&1 &
+"$SPATE_BUILD/it_cql_acked" write "$SPATE_CASSANDRA_HOST" "$SPATE_CASSANDRA_PORT" "$KS" \
+  "$TMP/acked" >"$TMP/acked.out" 2>&1 &
 W=$!
 for _ in $(seq 1 100); do grep -q ready "$TMP/acked.out" 2>/dev/null && break; sleep 0.2; done
-sleep 3
-kill -9 "$(cat "$SPATE_IT_STATE/cassandra/pid")"
-wait "$W"; wrc=$?
-"$SPATE_BIN" -c "$SPATE_CONFIG" stack up >"$TMP/acked-up.out" 2>&1 || cat "$TMP/acked-up.out"
-out="$("$SPATE_PY" tests/integration/foundation/acked_writes.py check "$SPATE_CASSANDRA_HOST" \
-  "$SPATE_CASSANDRA_PORT" "$KS" "$TMP/acked" 2>&1)"; rc=$?
-if [ $wrc -eq 0 ] && [ $rc -eq 0 ]; then ok "cassandra kill -9 mid-write: $out"
-else bad "cassandra kill -9 mid-write (writer exit $wrc): $out $(tail -3 "$TMP/acked.out")"; fi
-"$SPATE_BIN" -c "$SPATE_CONFIG" cql -e "DROP KEYSPACE IF EXISTS $KS" >/dev/null 2>&1
+if grep -q ready "$TMP/acked.out"; then
+  sleep 3
+  kill -9 "$(cat "$SPATE_IT_STATE/cassandra/pid")"
+  wait "$W"; wrc=$?
+  "$SPATE_BIN" -c "$SPATE_CONFIG" stack up >"$TMP/acked-up.out" 2>&1; urc=$?
+  out="$("$SPATE_BUILD/it_cql_acked" check "$SPATE_CASSANDRA_HOST" "$SPATE_CASSANDRA_PORT" \
+    "$KS" "$TMP/acked" 2>&1)"; rc=$?
+  if [ $wrc -eq 0 ] && [ $urc -eq 0 ] && [ $rc -eq 0 ]; then
+    ok "cassandra kill -9 mid-write, stack up at once: $out"
+  else
+    bad "cassandra kill -9 mid-write (writer exit $wrc, stack up exit $urc): $out $(tail -3 "$TMP/acked.out") $(tail -2 "$TMP/acked-up.out")"
+  fi
+  "$SPATE_BIN" -c "$SPATE_CONFIG" cql -e "DROP KEYSPACE IF EXISTS $KS" >/dev/null 2>&1
+else
+  kill "$W" 2>/dev/null; wait "$W" 2>/dev/null
+  bad "cassandra kill -9 mid-write: the writer did not start: $(tail -3 "$TMP/acked.out")"
+fi
 
 echo "foundation: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -187,12 +187,18 @@ struct ingest_entry *ingest__pager_issue(struct ingest_pager *pg);
 int ingest__pager_response(struct ingest_pager *pg, struct ingest_entry *e, size_t nrecords,
                            const char *next);
 /* The records of e are about to be produced: give e its stamp (now_ms when
- * it has none). Returns 1 when the stamp is new, and then the state
- * (ingest__pager_state) must be written before the first of them is
- * produced: a crash after that point finds the stamp on disk. 0 when e was
- * stamped already (by the state file or before), and for style none, which
- * has no position to fetch again. */
+ * it has none). Returns 1 when the stamp is new, and then its line
+ * (ingest__pager_stamp_line) must reach the state file before the first of
+ * them is produced: a crash after that point finds the stamp on disk. 0
+ * when e was stamped already (by the state file or before), and for style
+ * none, which has no position to fetch again. */
 int ingest__pager_stamp(struct ingest_pager *pg, struct ingest_entry *e, int64_t now_ms);
+/* Append e's "stamp ..." line to out. Appended to a state file (after its
+ * last line), it makes a valid state with that stamp: a later line for the
+ * same position replaces an earlier one, and a stamp of a position the state
+ * counts as complete is never used. 0 or SPATE_ENOMEM. */
+int ingest__pager_stamp_line(const struct ingest_pager *pg, const struct ingest_entry *e,
+                             struct spate_buf *out);
 /* Page style at the end of the data with nothing open: start over where new
  * records will appear, the last page again when it held fewer than batch
  * records (skipping those already produced), else the first empty page. */

@@ -334,6 +334,17 @@ static int append_stamp(struct spate_buf *out, const char *cursor, int64_t ms)
     return 0;
 }
 
+int ingest__pager_stamp_line(const struct ingest_pager *pg, const struct ingest_entry *e,
+                             struct spate_buf *out)
+{
+    if (pg->style == INGEST_STYLE_PAGE)
+        return spate_buf_appendf(out, "stamp %" PRId64 " %" PRId64 " %" PRId64 "\n", e->page,
+                                 e->stamp, e->skip_records)
+                   ? SPATE_ENOMEM
+                   : 0;
+    return append_stamp(out, e->cursor, e->stamp);
+}
+
 int ingest__pager_state(const struct ingest_pager *pg, struct spate_buf *out)
 {
     static const char *const names[] = {"none", "page", "cursor", "link"};
@@ -365,9 +376,7 @@ int ingest__pager_state(const struct ingest_pager *pg, struct spate_buf *out)
          * already: they keep their stamp. A complete page is not fetched
          * again, so its stamp is dropped. */
         for (const struct ingest_entry *e = pg->head; e; e = e->next)
-            if (e->stamp && !complete(e) &&
-                spate_buf_appendf(out, "stamp %" PRId64 " %" PRId64 " %" PRId64 "\n", e->page,
-                                  e->stamp, e->skip_records))
+            if (e->stamp && !complete(e) && ingest__pager_stamp_line(pg, e, out))
                 return SPATE_ENOMEM;
         for (size_t i = 0; i < pg->nstamps; i++)
             if (pg->stamps[i].page >= low &&
@@ -396,7 +405,7 @@ int ingest__pager_state(const struct ingest_pager *pg, struct spate_buf *out)
         }
         if (!at_end) {
             for (const struct ingest_entry *e = pg->head; e; e = e->next)
-                if (e->stamp && !complete(e) && append_stamp(out, e->cursor, e->stamp))
+                if (e->stamp && !complete(e) && ingest__pager_stamp_line(pg, e, out))
                     return SPATE_ENOMEM;
             for (size_t i = 0; i < pg->nstamps; i++)
                 if (append_stamp(out, pg->stamps[i].cursor, pg->stamps[i].ms))
@@ -482,8 +491,21 @@ static size_t split_words(char *line, char **w, size_t max)
     }
 }
 
-static int add_stamp(struct ingest_stamp **st, size_t *n, const struct ingest_stamp *one)
+/* A later line for the same position wins: stamp lines appended after the
+ * last whole save are newer than the ones in it. */
+static int add_stamp(enum ingest_style style, struct ingest_stamp **st, size_t *n,
+                     struct ingest_stamp *one)
 {
+    for (size_t i = 0; i < *n; i++) {
+        struct ingest_stamp *x = &(*st)[i];
+        if (style == INGEST_STYLE_PAGE ? x->page == one->page
+                                       : same_cursor(x->cursor, one->cursor)) {
+            x->ms = one->ms;
+            x->first = one->first;
+            free(one->cursor);
+            return 0;
+        }
+    }
     struct ingest_stamp *a = realloc(*st, (*n + 1) * sizeof **st);
     if (!a)
         return SPATE_ENOMEM;
@@ -609,7 +631,7 @@ int ingest__pager_load(struct ingest_pager *pg, const char *text, char *err, siz
             size_t nw = split_words(line + 6, w, 3);
             struct ingest_stamp one;
             rc = parse_stamp(&l, pg->style, w, nw, &one);
-            if (rc == 0 && (rc = add_stamp(&st, &nst, &one)) != 0)
+            if (rc == 0 && (rc = add_stamp(pg->style, &st, &nst, &one)) != 0)
                 free(one.cursor);
         } else {
             rc = load_fail(&l, "unexpected line \"%.40s\"", line);

@@ -482,6 +482,51 @@ static void test_state_stamp_lines(void **state)
     }
 }
 
+/* The write-ahead appends stamp lines to the state file as it is: that text
+ * loads, a later line for a page wins, and a stamp of a page the state counts
+ * as complete is never used. */
+static void test_appended_stamps(void **state)
+{
+    (void)state;
+    struct ingest_pager pg;
+    ingest__pager_init(&pg, INGEST_STYLE_PAGE, 1, 0);
+    struct ingest_entry *e[3];
+    for (int i = 0; i < 3; i++)
+        e[i] = ingest__pager_issue(&pg);
+    finish(&pg, e[0], 10, NULL);
+    char *s = state_of(&pg); /* the last whole save: next_page 2 */
+    struct spate_buf f = {0};
+    assert_int_equal(spate_buf_append(&f, s, strlen(s)), 0);
+    free(s);
+    assert_int_equal(ingest__pager_stamp(&pg, e[1], 300), 1);
+    assert_int_equal(ingest__pager_stamp_line(&pg, e[1], &f), 0);
+    assert_int_equal(ingest__pager_stamp(&pg, e[2], 301), 1);
+    assert_int_equal(ingest__pager_stamp_line(&pg, e[2], &f), 0);
+    /* as if page 2 had been stamped twice in the run (the later stamp wins),
+     * and a page below the resume point (complete: never fetched again) */
+    assert_int_equal(spate_buf_append(&f, "stamp 1 9 0\nstamp 2 302 0\n", 26), 0);
+    assert_int_equal(spate_buf_append(&f, "", 1), 0);
+    assert_string_equal(f.data, "spate-ingest-state 1\nstyle page\nnext_page 2\nskip\ntail 1 10\n"
+                                "stamp 2 300 0\nstamp 3 301 0\nstamp 1 9 0\nstamp 2 302 0\n");
+    struct ingest_pager r;
+    ingest__pager_init(&r, INGEST_STYLE_PAGE, 1, 0);
+    char err[200];
+    assert_int_equal(ingest__pager_load(&r, f.data, err, sizeof err), 0);
+    spate_buf_free(&f);
+    s = state_of(&r); /* the next whole save is compact again */
+    assert_string_equal(s, "spate-ingest-state 1\nstyle page\nnext_page 2\nskip\ntail 1 10\n"
+                           "stamp 2 302 0\nstamp 3 301 0\n");
+    free(s);
+    struct ingest_entry *x = ingest__pager_issue(&r);
+    assert_int_equal(x->page, 2);
+    assert_int_equal(x->stamp, 302);
+    x = ingest__pager_issue(&r);
+    assert_int_equal(x->page, 3);
+    assert_int_equal(x->stamp, 301);
+    ingest__pager_free(&r);
+    ingest__pager_free(&pg);
+}
+
 static void test_none_style(void **state)
 {
     (void)state;
@@ -544,7 +589,7 @@ int main(void)
         cmocka_unit_test(test_none_style),     cmocka_unit_test(test_write_atomic),
         cmocka_unit_test(test_page_follow),    cmocka_unit_test(test_page_stamps),
         cmocka_unit_test(test_cursor_stamps),  cmocka_unit_test(test_follow_stamps),
-        cmocka_unit_test(test_state_stamp_lines),
+        cmocka_unit_test(test_state_stamp_lines), cmocka_unit_test(test_appended_stamps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

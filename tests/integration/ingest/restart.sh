@@ -4,9 +4,9 @@
 # state save are fetched again on restart; every copy of a record must carry the
 # spate.fetched_at of the first, or users_by_nationality (keyed by day(ingested_at) and
 # ingested_at) stores the user twice. api-sim serves 60 deterministic pages of 100, one at
-# a time and slowly; ingest is killed right after a page reached Kafka that the state file
-# does not count as complete yet (so it is certain to be fetched again), twice, then runs
-# to the end.
+# a time, 100 ms each; ingest is killed 15 pages into a run, right after a page reached
+# Kafka that the state file does not count as complete yet (so it is certain to be fetched
+# again), twice, then runs to the end.
 #
 # Environment: SPATE_BIN, SPATE_KAFKA. Called by run.sh; runs alone too.
 # Prints "N passed, N failed".
@@ -83,6 +83,7 @@ landed=0
 attempt=0
 while [ $landed -lt $KILLS ] && [ $attempt -lt 6 ]; do
   attempt=$((attempt + 1))
+  h0="$(end_offset)"
   "$SPATE_BIN" -c "$WORK/c.yaml" ingest --metrics-port 0 --topic-raw "$T" --topic-dlq "$T.dlq" \
     >"$WORK/run$attempt.out" 2>"$WORK/run$attempt.err" &
   ipid=$!
@@ -91,8 +92,8 @@ while [ $landed -lt $KILLS ] && [ $attempt -lt 6 ]; do
   for _ in $(seq 1 1500); do
     kill -0 "$ipid" 2>/dev/null || break
     h="$(end_offset)"
-    # mid-stream: after a few pages of this run
-    if [ "${h:-0}" -ge $(( (attempt * 5) * BATCH )) ] && refetch_due "$h" "$(resume_page)"; then
+    # mid-stream: 15 pages (1.5 s) into this run, past its first state saves
+    if [ "${h:-0}" -ge $(( ${h0:-0} + 15 * BATCH )) ] && refetch_due "$h" "$(resume_page)"; then
       kill -9 "$ipid"
       killed=1
       break

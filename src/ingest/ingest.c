@@ -43,8 +43,13 @@
 struct ingest_engine;
 struct ingest_src;
 
+struct ingest_elem {
+    struct jsonpath_span rec;
+    struct jsonpath_span key;
+};
+
 struct ingest_req {
-    struct ingest_req *next; /* retry list or free list */
+    struct ingest_req *next; /* retry list, ready list or free list */
     struct ingest_src *src;
     struct ingest_entry *entry;
     CURL *easy;
@@ -65,6 +70,13 @@ struct ingest_req {
     char *link_next;
     char *redirect_url; /* a Location being followed (checked like a Link target) */
     int redirects;
+    /* A good body's record array and the span of each record and its key
+     * (type JSONPATH_NULL when absent), from parse_body to produce_body;
+     * kept for reuse. */
+    struct jsonpath_span arr;
+    struct ingest_elem *elems;
+    size_t nelems, elems_cap;
+    int elems_oom;
 };
 
 struct ingest_src {
@@ -94,6 +106,11 @@ struct ingest_src {
     int64_t follow_due_us; /* pagination.follow: when to look for new records (0 = not due) */
     char *state_path;
     int64_t last_save_us;
+    /* Stamp lines of pages stamped in this turn of the loop, appended to the
+     * state file before their records are produced (write_ahead). */
+    struct spate_buf stamp_lines;
+    int append_fd;     /* the state file open for appending (-1: open it again) */
+    int write_failing; /* the last write-ahead failed (logged once until one succeeds) */
     const char *seed;
     /* Completions in the current second, for the adaptive rate. */
     int64_t window_start_us;
@@ -118,6 +135,9 @@ struct ingest_engine {
     size_t nsrc;
     struct ingest_req *retries;
     struct ingest_req *free_reqs;
+    /* Good responses of this turn of the loop, in arrival order, waiting to
+     * be stamped and produced (produce_ready). */
+    struct ingest_req *ready, *ready_tail;
     int64_t planned; /* records asked for, against max_records */
     /* Admission: a request is issued only when the records it will bring fit
      * in the producer's queue next to those already there, so producev never
@@ -145,36 +165,26 @@ struct ingest_engine {
     struct metrics_counter *m_dlq_acked;
     struct metrics_histogram *m_produce_latency;
     struct metrics_gauge *m_queue_depth, *m_inflight;
-    /* Record spans of the response being processed and the span of each
-     * record's key (type JSONPATH_NULL when absent); reused. */
-    struct ingest_elem *elems;
-    size_t nelems, elems_cap;
-    int elems_oom;
     struct spate_buf body_pool[BODY_POOL];
     size_t nbody_pool;
     size_t body_pool_bytes; /* capacity held by the pool */
 };
 
-struct ingest_elem {
-    struct jsonpath_span rec;
-    struct jsonpath_span key;
-};
-
 static void collect_elem(void *arg, const struct jsonpath_span *el,
                          const struct jsonpath_span *key)
 {
-    struct ingest_engine *eng = arg;
-    if (eng->nelems == eng->elems_cap) {
-        size_t cap = eng->elems_cap ? eng->elems_cap * 2 : 1024;
-        struct ingest_elem *e = realloc(eng->elems, cap * sizeof *e);
+    struct ingest_req *r = arg;
+    if (r->nelems == r->elems_cap) {
+        size_t cap = r->elems_cap ? r->elems_cap * 2 : 1024;
+        struct ingest_elem *e = realloc(r->elems, cap * sizeof *e);
         if (!e) {
-            eng->elems_oom = 1;
+            r->elems_oom = 1;
             return;
         }
-        eng->elems = e;
-        eng->elems_cap = cap;
+        r->elems = e;
+        r->elems_cap = cap;
     }
-    struct ingest_elem *x = &eng->elems[eng->nelems++];
+    struct ingest_elem *x = &r->elems[r->nelems++];
     x->rec = *el;
     if (key) {
         x->key = *key;
@@ -706,6 +716,12 @@ static void req_release(struct ingest_engine *eng, struct ingest_req *r)
     /* Keep buffers for reuse unless one grew unusually large. */
     if (r->body.cap > (8u << 20))
         spate_buf_free(&r->body);
+    if (r->elems_cap > 65536) {
+        free(r->elems);
+        r->elems = NULL;
+        r->elems_cap = 0;
+    }
+    r->nelems = 0;
     spate_buf_reset(&r->body);
     spate_buf_reset(&r->url);
     r->entry = NULL;
@@ -723,6 +739,7 @@ static void req_destroy(struct ingest_req *r)
     free(r->redirect_url);
     spate_buf_free(&r->body);
     spate_buf_free(&r->url);
+    free(r->elems);
     if (r->easy)
         curl_easy_cleanup(r->easy);
     free(r);
@@ -939,56 +956,65 @@ static void retry_alone(struct ingest_src *s, struct ingest_req *r)
     metrics_counter_inc(s->m_retries);
 }
 
-/* A 2xx body: validate, split into records, produce, advance pagination.
- * Returns 1 when the request must be retried (bad payload), else 0. */
-static int process_body(struct ingest_src *s, struct ingest_req *r)
+/* A 2xx body: validate it and collect its record spans into r (nothing is
+ * produced before the whole body is known to be JSON). Returns 1 when the
+ * request must be retried (bad payload, sent to the DLQ), else 0. */
+static int parse_body(struct ingest_src *s, struct ingest_req *r)
 {
-    struct ingest_engine *eng = s->eng;
     const char *body = r->body.data ? r->body.data : "";
     size_t blen = r->body.len;
-    /* One pass validates the body and collects the record spans; nothing is
-     * produced before the whole body is known to be JSON. */
-    eng->nelems = 0;
-    eng->elems_oom = 0;
-    struct jsonpath_span arr;
-    int vrc = jsonpath_validate_find(s->records_jp, s->key_jp, body, blen, &arr, collect_elem,
-                                     eng);
+    r->nelems = 0;
+    r->elems_oom = 0;
+    int vrc = jsonpath_validate_find(s->records_jp, s->key_jp, body, blen, &r->arr, collect_elem,
+                                     r);
     if (vrc == SPATE_EPARSE) {
         send_dlq(s, r, "not_json", body, blen, NULL, 0);
         return 1;
     }
-    if (vrc != 0 || arr.type != JSONPATH_ARRAY) {
+    if (vrc != 0 || r->arr.type != JSONPATH_ARRAY) {
         send_dlq(s, r, "no_records_path", body, blen, NULL, 0);
         return 1;
     }
-    if (eng->elems_oom) {
+    if (r->elems_oom) {
         SPATE_ERROR(COMP, "out of memory splitting a response");
         return 1;
     }
-    int64_t fetched_at = spate_wall_ms();
+    return 0;
+}
+
+/* The first record of r's page not produced before: following a growing
+ * source, the head of a page fetched again was produced by an earlier fetch. */
+static size_t first_new_record(const struct ingest_req *r)
+{
+    size_t first = r->entry && r->entry->skip_records > 0 ? (size_t)r->entry->skip_records : 0;
+    return first < r->nelems ? first : r->nelems;
+}
+
+/* Produce the records parse_body found in r, stamped with its entry's
+ * fetched_at, and advance pagination. */
+static void produce_body(struct ingest_src *s, struct ingest_req *r)
+{
+    struct ingest_engine *eng = s->eng;
+    const char *body = r->body.data ? r->body.data : "";
+    size_t blen = r->body.len;
+    int64_t fetched_at = r->entry->stamp ? r->entry->stamp : spate_wall_ms();
     char fetched_buf[24];
     struct ingest_kheader hs[INGEST_RECORD_HEADERS];
     ingest__record_headers(hs, s->cfg->name, fetched_at, fetched_buf, sizeof fetched_buf,
                            r->request_id);
-    size_t n = eng->nelems;
-    /* Following a growing source: the head of a page fetched again was produced before. */
-    size_t first = 0;
-    if (r->entry && r->entry->skip_records > 0) {
-        first = (size_t)r->entry->skip_records;
-        if (first > n) {
-            SPATE_WARN(COMP, "%s: page %" PRId64 " now holds %zu records, %zu before: the source "
-                       "removed records, which page-number pagination cannot follow",
-                       s->cfg->name, r->entry->page, n, first);
-            first = n;
-        }
-    }
+    size_t n = r->nelems;
+    size_t first = first_new_record(r);
+    if (r->entry->skip_records > 0 && (size_t)r->entry->skip_records > n)
+        SPATE_WARN(COMP, "%s: page %" PRId64 " now holds %zu records, %" PRId64 " before: the "
+                   "source removed records, which page-number pagination cannot follow",
+                   s->cfg->name, r->entry->page, n, r->entry->skip_records);
     /* What Kafka adds to each record besides its key: the same for all. */
     size_t over = ingest__kafka_overhead(0, hs, INGEST_RECORD_HEADERS);
     char key[MAX_KEY_BYTES];
     for (size_t i = first; i < n; i++) {
-        const struct jsonpath_span rec = eng->elems[i].rec;
+        const struct jsonpath_span rec = r->elems[i].rec;
         size_t klen = 0;
-        int krc = jsonpath_scalar_text(&eng->elems[i].key, key, sizeof key, &klen);
+        int krc = jsonpath_scalar_text(&r->elems[i].key, key, sizeof key, &klen);
         int has_key = krc == 0 && klen > 0;
         /* Checked here, not left to the producer: a record Kafka refuses
          * would fail its entry, and the state could never move past it. */
@@ -1006,7 +1032,7 @@ static int process_body(struct ingest_src *s, struct ingest_req *r)
                 INGEST_RECORD_HEADERS, 0);
     }
     if (n > 0) {
-        double per = (double)arr.len / (double)n; /* separators included: a bit high */
+        double per = (double)r->arr.len / (double)n; /* separators included: a bit high */
         eng->avg_record_bytes =
             eng->avg_record_bytes > 0 ? 0.8 * eng->avg_record_bytes + 0.2 * per : per;
     }
@@ -1034,7 +1060,87 @@ static int process_body(struct ingest_src *s, struct ingest_req *r)
         curl_url_cleanup(u);
     }
     ingest__pager_response(&s->pager, r->entry, n, next);
-    return 0;
+}
+
+/* The stamps of this turn's new pages, appended to the state file before
+ * their records are produced: killed after this, the process leaves them on
+ * disk and a restart that fetches those pages again stamps their records the
+ * same. An append of a few lines costs ~1-2 us where rewriting the file costs
+ * 120-390 us (ext4 flushes a file renamed over another); no fsync: the fault
+ * to survive is the process dying (save_state still fsyncs its whole state
+ * every second, for the machine going down, and that drops the lines of
+ * pages completed since). */
+static void write_ahead(struct ingest_src *s)
+{
+    if (!s->state_path || s->stamp_lines.len == 0)
+        return;
+    int ok = 1;
+    if (s->append_fd < 0)
+        s->append_fd = open(s->state_path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (s->append_fd < 0 && errno == ENOENT) {
+        /* No state file yet: the whole state, which holds these stamps. */
+        struct spate_buf b = {0};
+        ok = ingest__pager_state(&s->pager, &b) == 0 &&
+             ingest__write_atomic(s->state_path, b.data, b.len, 0) == 0;
+        spate_buf_free(&b);
+    } else if (s->append_fd < 0) {
+        ok = 0;
+    } else {
+        size_t off = 0;
+        while (ok && off < s->stamp_lines.len) {
+            ssize_t w = write(s->append_fd, s->stamp_lines.data + off, s->stamp_lines.len - off);
+            if (w > 0)
+                off += (size_t)w;
+            else if (!(w < 0 && errno == EINTR))
+                ok = 0;
+        }
+        if (!ok) {
+            int e = errno;
+            close(s->append_fd);
+            s->append_fd = -1;
+            errno = e;
+        }
+    }
+    spate_buf_reset(&s->stamp_lines);
+    if (!ok) {
+        /* Producing goes on: a crash before the next good write then stamps
+         * the records of these pages anew when they are fetched again, as
+         * before stamps were kept; stopping would lose more than that. */
+        if (!s->write_failing)
+            SPATE_ERROR(COMP, "%s: cannot write to the state file %s before producing: %s",
+                        s->cfg->name, s->state_path, strerror(errno));
+        s->write_failing = 1;
+        return;
+    }
+    if (s->write_failing)
+        SPATE_INFO(COMP, "%s: the state file %s is written again", s->cfg->name, s->state_path);
+    s->write_failing = 0;
+}
+
+/* Stamp and produce every good response of this turn of the loop: the pages
+ * produced for the first time get a stamp each, and one write per source
+ * puts them all in its state file before any of their records is produced. */
+static void produce_ready(struct ingest_engine *eng)
+{
+    if (!eng->ready)
+        return;
+    int64_t now_ms = spate_wall_ms();
+    for (struct ingest_req *r = eng->ready; r; r = r->next) {
+        struct ingest_src *s = r->src;
+        if (r->nelems > first_new_record(r) && ingest__pager_stamp(&s->pager, r->entry, now_ms) &&
+            ingest__pager_stamp_line(&s->pager, r->entry, &s->stamp_lines) != 0)
+            SPATE_ERROR(COMP, "%s: out of memory writing a stamp", s->cfg->name);
+    }
+    for (size_t i = 0; i < eng->nsrc; i++)
+        write_ahead(&eng->srcs[i]);
+    while (eng->ready) {
+        struct ingest_req *r = eng->ready;
+        eng->ready = r->next;
+        r->next = NULL;
+        produce_body(r->src, r);
+        entry_finish(r->src, r);
+    }
+    eng->ready_tail = NULL;
 }
 
 static void on_done(struct ingest_engine *eng, CURL *c, CURLcode res)
@@ -1137,11 +1243,16 @@ static void on_done(struct ingest_engine *eng, CURL *c, CURLcode res)
         return;
     }
     ingest__bucket_on_success(&s->bucket);
-    if (process_body(s, r)) {
+    if (parse_body(s, r)) {
         schedule_retry(s, r, "bad_payload", NULL, 0);
         return;
     }
-    entry_finish(s, r);
+    r->next = NULL;
+    if (eng->ready_tail)
+        eng->ready_tail->next = r;
+    else
+        eng->ready = r;
+    eng->ready_tail = r;
 }
 
 /* ---------------------------------------------------------------- state */
@@ -1170,11 +1281,17 @@ static void save_state(struct ingest_src *s, int force)
         return;
     struct spate_buf b = {0};
     if (ingest__pager_state(&s->pager, &b) == 0) {
-        if (ingest__write_atomic(s->state_path, b.data, b.len) != 0)
+        if (ingest__write_atomic(s->state_path, b.data, b.len, 1) != 0) {
             SPATE_ERROR(COMP, "%s: cannot save state to %s: %s", s->cfg->name, s->state_path,
                         strerror(errno));
-        else
+        } else {
             s->pager.dirty = 0;
+            /* A new file: the next stamps go after this state, not the old one. */
+            if (s->append_fd >= 0) {
+                close(s->append_fd);
+                s->append_fd = -1;
+            }
+        }
     }
     spate_buf_free(&b);
     s->last_save_us = now;
@@ -1182,16 +1299,22 @@ static void save_state(struct ingest_src *s, int force)
 
 static int load_state(struct ingest_src *s)
 {
-    FILE *f = fopen(s->state_path, "r");
-    if (!f)
-        return errno == ENOENT ? 0 : SPATE_ESYS;
-    char buf[1 << 16];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    if (ingest__pager_load(&s->pager, buf) != 0) {
-        SPATE_ERROR(COMP, "%s: state file %s is not a %s-pagination state; remove it or use "
-                    "--reset", s->cfg->name, s->state_path, s->cfg->pagination.style);
+    char *text = spate_read_file(s->state_path);
+    if (!text) {
+        if (errno == ENOENT)
+            return 0;
+        SPATE_ERROR(COMP, "%s: cannot read the state file %s: %s", s->cfg->name, s->state_path,
+                    strerror(errno));
+        return SPATE_ESYS;
+    }
+    char why[256];
+    int rc = ingest__pager_load(&s->pager, text, why, sizeof why);
+    free(text);
+    if (rc == SPATE_ENOMEM)
+        return rc;
+    if (rc != 0) {
+        SPATE_ERROR(COMP, "%s: state file %s, %s; remove it or use --reset", s->cfg->name,
+                    s->state_path, why);
         return SPATE_EPARSE;
     }
     SPATE_INFO(COMP, "%s: resuming from %s", s->cfg->name, s->state_path);
@@ -1204,6 +1327,7 @@ static int src_init(struct ingest_engine *eng, struct ingest_src *s,
                     const struct spate_source_config *cfg)
 {
     const struct ingest_options *o = eng->opts;
+    s->append_fd = -1;
     s->cfg = cfg;
     s->eng = eng;
     if (ingest__style_parse(cfg->pagination.style, &s->style) != 0)
@@ -1301,6 +1425,9 @@ static int src_init(struct ingest_engine *eng, struct ingest_src *s,
 static void src_free(struct ingest_src *s)
 {
     ingest__pager_free(&s->pager);
+    spate_buf_free(&s->stamp_lines);
+    if (s->append_fd >= 0)
+        close(s->append_fd);
     jsonpath_free(s->records_jp);
     jsonpath_free(s->key_jp);
     jsonpath_free(s->cursor_jp);
@@ -1517,6 +1644,7 @@ static void run_loop(struct ingest_engine *eng)
         while ((msg = curl_multi_info_read(eng->multi, &left)))
             if (msg->msg == CURLMSG_DONE)
                 on_done(eng, msg->easy_handle, msg->data.result);
+        produce_ready(eng);
         drain_event_pipe(eng);
         rd_kafka_poll(eng->rk, 0);
         int inflight = 0;
@@ -1715,7 +1843,6 @@ int ingest_run(const struct spate_config *cfg, const struct ingest_options *opts
     for (size_t i = 0; i < eng->nsrc; i++)
         src_free(&eng->srcs[i]);
     free(eng->srcs);
-    free(eng->elems);
     for (size_t i = 0; i < eng->nbody_pool; i++)
         spate_buf_free(&eng->body_pool[i]);
     *summary = eng->sum;

@@ -129,6 +129,19 @@ struct ingest_entry {
      * fills and recycles it, the pager only frees it with the entry. */
     struct spate_buf body;
     size_t body_counted; /* bytes of body in the engine's bound on response bodies */
+    /* spate.fetched_at of its records (epoch ms; 0 = none yet). Kept in the
+     * resume state until the entry completes, so that the same position
+     * fetched again after a crash stamps its records as the first fetch did
+     * and every row keyed by that time is the same row again. */
+    int64_t stamp;
+};
+
+/* A stamp read from the state file, for a position not issued again yet. */
+struct ingest_stamp {
+    int64_t page;  /* style page */
+    char *cursor;  /* style cursor/link: NULL = the first request */
+    int64_t ms;
+    int64_t first; /* style page: the records before this index carry older stamps */
 };
 
 struct ingest_pager {
@@ -150,6 +163,8 @@ struct ingest_pager {
     int64_t refetch_skip;  /* ... and its first refetch_skip records are not produced */
     uint64_t next_seq;
     struct ingest_entry *head, *tail; /* issued, not yet complete, by seq */
+    struct ingest_stamp *stamps; /* from the state file, not yet claimed by an issue */
+    size_t nstamps;
     int dirty;           /* state changed since last save */
 };
 
@@ -157,18 +172,33 @@ void ingest__pager_init(struct ingest_pager *pg, enum ingest_style style, int64_
                         int64_t max_pages);
 void ingest__pager_free(struct ingest_pager *pg);
 /* Restore from a state text (from ingest__pager_state). SPATE_EPARSE on bad
- * text or a different style. */
-int ingest__pager_load(struct ingest_pager *pg, const char *text);
+ * text or a different style, with "line N: what" in err (may be NULL).
+ * A state written before stamps existed (no stamp lines) loads as it did. */
+int ingest__pager_load(struct ingest_pager *pg, const char *text, char *err, size_t errlen);
 /* May a new request be issued now? */
 int ingest__pager_can_issue(const struct ingest_pager *pg);
 /* Issue the next position: a new entry (owned by the pager) or NULL on
- * no memory. Only call when can_issue. */
+ * no memory. Only call when can_issue. A position whose stamp came from the
+ * state file gets it back (and, for a page, its skip_records). */
 struct ingest_entry *ingest__pager_issue(struct ingest_pager *pg);
 /* A response was processed for e: nrecords in it; next is the cursor or
  * next URL found (NULL = none: the end for cursor/link). For page style,
  * an empty page is the end. */
 int ingest__pager_response(struct ingest_pager *pg, struct ingest_entry *e, size_t nrecords,
                            const char *next);
+/* The records of e are about to be produced: give e its stamp (now_ms when
+ * it has none). Returns 1 when the stamp is new, and then its line
+ * (ingest__pager_stamp_line) must reach the state file before the first of
+ * them is produced: a crash after that point finds the stamp on disk. 0
+ * when e was stamped already (by the state file or before), and for style
+ * none, which has no position to fetch again. */
+int ingest__pager_stamp(struct ingest_pager *pg, struct ingest_entry *e, int64_t now_ms);
+/* Append e's "stamp ..." line to out. Appended to a state file (after its
+ * last line), it makes a valid state with that stamp: a later line for the
+ * same position replaces an earlier one, and a stamp of a position the state
+ * counts as complete is never used. 0 or SPATE_ENOMEM. */
+int ingest__pager_stamp_line(const struct ingest_pager *pg, const struct ingest_entry *e,
+                             struct spate_buf *out);
 /* Page style at the end of the data with nothing open: start over where new
  * records will appear, the last page again when it held fewer than batch
  * records (skipping those already produced), else the first empty page. */
@@ -185,8 +215,10 @@ int ingest__pager_state(const struct ingest_pager *pg, struct spate_buf *out);
 /* Number of entries not yet complete. */
 size_t ingest__pager_open(const struct ingest_pager *pg);
 
-/* Write data to path atomically: path.tmp, fsync, rename, fsync dir.
+/* Write data to path atomically: path.tmp, rename. durable adds an fsync of
+ * the file before and of its directory after the rename (survives a power
+ * loss); without it the write survives a crash of the process only.
  * Returns 0 or SPATE_ESYS. */
-int ingest__write_atomic(const char *path, const char *data, size_t len);
+int ingest__write_atomic(const char *path, const char *data, size_t len, int durable);
 
 #endif

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,13 @@ static void entry_free(struct ingest_entry *e)
     free(e);
 }
 
+static void stamps_free(struct ingest_stamp *st, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(st[i].cursor);
+    free(st);
+}
+
 void ingest__pager_free(struct ingest_pager *pg)
 {
     struct ingest_entry *e = pg->head;
@@ -53,6 +61,7 @@ void ingest__pager_free(struct ingest_pager *pg)
         entry_free(e);
         e = n;
     }
+    stamps_free(pg->stamps, pg->nstamps);
     free(pg->skip);
     free(pg->next_cursor);
     memset(pg, 0, sizeof *pg);
@@ -82,6 +91,31 @@ static void trim_skip(struct ingest_pager *pg)
     if (k) {
         memmove(pg->skip, pg->skip + k, (pg->nskip - k) * sizeof *pg->skip);
         pg->nskip -= k;
+    }
+}
+
+static int same_cursor(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* A position issued again after a restart takes the stamp its records were
+ * produced under before the crash, and leaves the carried list. */
+static void claim_stamp(struct ingest_pager *pg, struct ingest_entry *e)
+{
+    for (size_t i = 0; i < pg->nstamps; i++) {
+        struct ingest_stamp *st = &pg->stamps[i];
+        if (pg->style == INGEST_STYLE_PAGE ? st->page != e->page
+                                           : !same_cursor(st->cursor, e->cursor))
+            continue;
+        e->stamp = st->ms;
+        /* Records before first were stamped (and completed) by an earlier
+         * fetch of a growing page: not produced again. */
+        if (st->first > e->skip_records)
+            e->skip_records = st->first;
+        free(st->cursor);
+        pg->stamps[i] = pg->stamps[--pg->nstamps];
+        return;
     }
 }
 
@@ -140,6 +174,8 @@ struct ingest_entry *ingest__pager_issue(struct ingest_pager *pg)
         pg->have_next = 0;
         break;
     }
+    if (pg->nstamps)
+        claim_stamp(pg, e);
     if (pg->tail)
         pg->tail->next = e;
     else
@@ -189,10 +225,26 @@ int ingest__pager_response(struct ingest_pager *pg, struct ingest_entry *e, size
     return 0;
 }
 
+int ingest__pager_stamp(struct ingest_pager *pg, struct ingest_entry *e, int64_t now_ms)
+{
+    if (e->stamp)
+        return 0;
+    e->stamp = now_ms;
+    if (pg->style == INGEST_STYLE_NONE)
+        return 0;
+    pg->dirty = 1;
+    return 1;
+}
+
 void ingest__pager_follow(struct ingest_pager *pg, int batch)
 {
     if (pg->style != INGEST_STYLE_PAGE || !pg->done || pg->head || pg->stopped)
         return;
+    /* What is fetched from here on is new data, fetched for the first time:
+     * a stamp the state file still carried for these pages is stale. */
+    stamps_free(pg->stamps, pg->nstamps);
+    pg->stamps = NULL;
+    pg->nstamps = 0;
     int64_t from = pg->end_page;
     pg->refetch_page = 0;
     if (pg->tail_page >= pg->start_page && pg->tail_page + 1 == pg->end_page &&
@@ -273,6 +325,26 @@ static int append_hex(struct spate_buf *out, const char *s)
     return 0;
 }
 
+static int append_stamp(struct spate_buf *out, const char *cursor, int64_t ms)
+{
+    if (spate_buf_append(out, "stamp ", 6) ||
+        (cursor ? append_hex(out, cursor) : spate_buf_append(out, "-", 1)) ||
+        spate_buf_appendf(out, " %" PRId64 "\n", ms))
+        return SPATE_ENOMEM;
+    return 0;
+}
+
+int ingest__pager_stamp_line(const struct ingest_pager *pg, const struct ingest_entry *e,
+                             struct spate_buf *out)
+{
+    if (pg->style == INGEST_STYLE_PAGE)
+        return spate_buf_appendf(out, "stamp %" PRId64 " %" PRId64 " %" PRId64 "\n", e->page,
+                                 e->stamp, e->skip_records)
+                   ? SPATE_ENOMEM
+                   : 0;
+    return append_stamp(out, e->cursor, e->stamp);
+}
+
 int ingest__pager_state(const struct ingest_pager *pg, struct spate_buf *out)
 {
     static const char *const names[] = {"none", "page", "cursor", "link"};
@@ -300,6 +372,17 @@ int ingest__pager_state(const struct ingest_pager *pg, struct spate_buf *out)
         if (pg->tail_page && spate_buf_appendf(out, "tail %" PRId64 " %" PRId64 "\n",
                                                pg->tail_page, pg->tail_count))
             return SPATE_ENOMEM;
+        /* The pages fetched again on resume whose records were produced
+         * already: they keep their stamp. A complete page is not fetched
+         * again, so its stamp is dropped. */
+        for (const struct ingest_entry *e = pg->head; e; e = e->next)
+            if (e->stamp && !complete(e) && ingest__pager_stamp_line(pg, e, out))
+                return SPATE_ENOMEM;
+        for (size_t i = 0; i < pg->nstamps; i++)
+            if (pg->stamps[i].page >= low &&
+                spate_buf_appendf(out, "stamp %" PRId64 " %" PRId64 " %" PRId64 "\n",
+                                  pg->stamps[i].page, pg->stamps[i].ms, pg->stamps[i].first))
+                return SPATE_ENOMEM;
     } else if (pg->style == INGEST_STYLE_CURSOR || pg->style == INGEST_STYLE_LINK) {
         const char *pos;
         int at_end = 0;
@@ -319,6 +402,14 @@ int ingest__pager_state(const struct ingest_pager *pg, struct spate_buf *out)
             if (spate_buf_appendf(out, "cursor ") || append_hex(out, pos) ||
                 spate_buf_append(out, "\n", 1))
                 return SPATE_ENOMEM;
+        }
+        if (!at_end) {
+            for (const struct ingest_entry *e = pg->head; e; e = e->next)
+                if (e->stamp && !complete(e) && ingest__pager_stamp_line(pg, e, out))
+                    return SPATE_ENOMEM;
+            for (size_t i = 0; i < pg->nstamps; i++)
+                if (append_stamp(out, pg->stamps[i].cursor, pg->stamps[i].ms))
+                    return SPATE_ENOMEM;
         }
     }
     return 0;
@@ -347,90 +438,243 @@ static int unhex(const char *s, size_t n, char **out)
     return 0;
 }
 
-int ingest__pager_load(struct ingest_pager *pg, const char *text)
+struct load {
+    char *err;
+    size_t errlen;
+    int line;
+};
+
+static int load_fail(struct load *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int load_fail(struct load *l, const char *fmt, ...)
+{
+    if (l->err && l->errlen) {
+        int n = snprintf(l->err, l->errlen, "line %d: ", l->line);
+        if (n >= 0 && (size_t)n < l->errlen) {
+            va_list ap;
+            va_start(ap, fmt);
+            vsnprintf(l->err + n, l->errlen - (size_t)n, fmt, ap);
+            va_end(ap);
+        }
+    }
+    return SPATE_EPARSE;
+}
+
+/* One whole decimal number, nothing around it. */
+static int parse_i64(const char *s, int64_t *out)
+{
+    if (!*s || (*s != '-' && (*s < '0' || *s > '9')))
+        return -1;
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (*end || errno == ERANGE)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Splits line at single spaces into at most max words; returns how many,
+ * or max + 1 when there are more. */
+static size_t split_words(char *line, char **w, size_t max)
+{
+    size_t n = 0;
+    char *p = line;
+    for (;;) {
+        if (n == max)
+            return max + 1;
+        w[n++] = p;
+        p = strchr(p, ' ');
+        if (!p)
+            return n;
+        *p++ = '\0';
+    }
+}
+
+/* A later line for the same position wins: stamp lines appended after the
+ * last whole save are newer than the ones in it. */
+static int add_stamp(enum ingest_style style, struct ingest_stamp **st, size_t *n,
+                     struct ingest_stamp *one)
+{
+    for (size_t i = 0; i < *n; i++) {
+        struct ingest_stamp *x = &(*st)[i];
+        if (style == INGEST_STYLE_PAGE ? x->page == one->page
+                                       : same_cursor(x->cursor, one->cursor)) {
+            x->ms = one->ms;
+            x->first = one->first;
+            free(one->cursor);
+            return 0;
+        }
+    }
+    struct ingest_stamp *a = realloc(*st, (*n + 1) * sizeof **st);
+    if (!a)
+        return SPATE_ENOMEM;
+    *st = a;
+    a[(*n)++] = *one;
+    return 0;
+}
+
+/* "stamp PAGE MS FIRST" (style page) or "stamp CURSOR MS" (cursor/link,
+ * CURSOR hex or - for the first request), words past "stamp" in w. */
+static int parse_stamp(struct load *l, enum ingest_style style, char **w, size_t nw,
+                       struct ingest_stamp *out)
+{
+    memset(out, 0, sizeof *out);
+    if (style == INGEST_STYLE_PAGE) {
+        if (nw != 3 || parse_i64(w[0], &out->page) || parse_i64(w[1], &out->ms) ||
+            parse_i64(w[2], &out->first) || out->ms <= 0 || out->first < 0)
+            return load_fail(l, "a stamp line is \"stamp PAGE FETCHED_AT_MS FIRST_RECORD\" "
+                             "(whole numbers, FETCHED_AT_MS > 0)");
+        return 0;
+    }
+    if (nw != 2 || parse_i64(w[1], &out->ms) || out->ms <= 0)
+        return load_fail(l, "a stamp line is \"stamp CURSOR FETCHED_AT_MS\" (CURSOR in hex or "
+                         "-, FETCHED_AT_MS a whole number > 0)");
+    if (strcmp(w[0], "-") != 0) {
+        int rc = unhex(w[0], strlen(w[0]), &out->cursor);
+        if (rc == SPATE_ENOMEM)
+            return rc;
+        if (rc)
+            return load_fail(l, "the cursor of a stamp line is not hex");
+    }
+    return 0;
+}
+
+int ingest__pager_load(struct ingest_pager *pg, const char *text, char *err, size_t errlen)
 {
     static const char *const names[] = {"none", "page", "cursor", "link"};
-    if (strncmp(text, "spate-ingest-state 1\n", 21) != 0)
-        return SPATE_EPARSE;
-    const char *p = text + 21;
-    char style[16];
-    int n = 0;
-    if (sscanf(p, "style %15s\n%n", style, &n) != 1 || n == 0)
-        return SPATE_EPARSE;
-    if (strcmp(style, names[pg->style]) != 0)
-        return SPATE_EPARSE;
-    p += n;
+    struct load l = {err, errlen, 0};
+    if (err && errlen)
+        err[0] = '\0';
+    char *copy = strdup(text);
+    if (!copy)
+        return SPATE_ENOMEM;
+    /* Everything is parsed into these first: on an error the pager is as it was. */
+    int64_t next = 0, tail_page = 0, tail_count = 0;
+    int64_t *skip = NULL;
+    size_t nskip = 0;
+    char *cursor = NULL;
+    int have_cursor = 0, at_end = 0, have_tail = 0;
+    struct ingest_stamp *st = NULL;
+    size_t nst = 0;
+    int rc = 0;
+    char *p = copy;
+    while (rc == 0 && p && *p) {
+        char *line = p;
+        char *nl = strchr(p, '\n');
+        if (nl)
+            *nl = '\0';
+        p = nl ? nl + 1 : NULL;
+        l.line++;
+        char *w[4];
+        if (l.line == 1) {
+            if (strcmp(line, "spate-ingest-state 1") != 0)
+                rc = load_fail(&l, "not a spate ingest state (\"spate-ingest-state 1\" expected)");
+            continue;
+        }
+        if (l.line == 2) {
+            if (strncmp(line, "style ", 6) != 0)
+                rc = load_fail(&l, "\"style NAME\" expected");
+            else if (strcmp(line + 6, names[pg->style]) != 0)
+                rc = load_fail(&l, "a %.16s-pagination state, but the source's pagination.style "
+                               "is %s", line + 6, names[pg->style]);
+            continue;
+        }
+        if (pg->style == INGEST_STYLE_NONE) {
+            rc = load_fail(&l, "a source without pagination has no state");
+        } else if (l.line == 3 && pg->style == INGEST_STYLE_PAGE) {
+            size_t nw = split_words(line, w, 2);
+            if (nw != 2 || strcmp(w[0], "next_page") != 0 || parse_i64(w[1], &next))
+                rc = load_fail(&l, "\"next_page N\" expected");
+        } else if (l.line == 4 && pg->style == INGEST_STYLE_PAGE) {
+            if (strncmp(line, "skip", 4) != 0 || (line[4] != '\0' && line[4] != ' ')) {
+                rc = load_fail(&l, "\"skip [PAGE ...]\" expected");
+                continue;
+            }
+            for (char *q = line[4] ? line + 5 : NULL; q && rc == 0;) {
+                char *sp = strchr(q, ' ');
+                if (sp)
+                    *sp = '\0';
+                int64_t v, *a;
+                if (parse_i64(q, &v)) {
+                    rc = load_fail(&l, "the skip line holds page numbers only");
+                } else if (!(a = realloc(skip, (nskip + 1) * sizeof *skip))) {
+                    rc = SPATE_ENOMEM;
+                } else {
+                    skip = a;
+                    skip[nskip++] = v;
+                }
+                q = sp ? sp + 1 : NULL;
+            }
+        } else if (l.line == 3) {
+            size_t nw = split_words(line, w, 2);
+            if (nw == 2 && strcmp(w[0], "end") == 0 && strcmp(w[1], "1") == 0) {
+                at_end = 1;
+            } else if (nw == 2 && strcmp(w[0], "cursor") == 0) {
+                have_cursor = 1;
+                if (strcmp(w[1], "-") != 0) {
+                    rc = unhex(w[1], strlen(w[1]), &cursor);
+                    if (rc == SPATE_EPARSE)
+                        rc = load_fail(&l, "the cursor is not hex");
+                }
+            } else {
+                rc = load_fail(&l, "\"cursor HEX\", \"cursor -\" or \"end 1\" expected");
+            }
+        } else if (strncmp(line, "tail ", 5) == 0 && pg->style == INGEST_STYLE_PAGE &&
+                   !have_tail) {
+            size_t nw = split_words(line, w, 3);
+            if (nw != 3 || parse_i64(w[1], &tail_page) || parse_i64(w[2], &tail_count) ||
+                tail_page < 0 || tail_count < 0)
+                rc = load_fail(&l, "\"tail PAGE COUNT\" expected (whole numbers >= 0)");
+            have_tail = 1;
+        } else if (strncmp(line, "stamp ", 6) == 0) {
+            size_t nw = split_words(line + 6, w, 3);
+            struct ingest_stamp one;
+            rc = parse_stamp(&l, pg->style, w, nw, &one);
+            if (rc == 0 && (rc = add_stamp(pg->style, &st, &nst, &one)) != 0)
+                free(one.cursor);
+        } else {
+            rc = load_fail(&l, "unexpected line \"%.40s\"", line);
+        }
+    }
+    if (rc == 0 && l.line < (pg->style == INGEST_STYLE_PAGE ? 4 : 3)) {
+        l.line++;
+        rc = load_fail(&l, "the state ends early");
+    }
+    free(copy);
+    if (rc) {
+        free(skip);
+        free(cursor);
+        stamps_free(st, nst);
+        return rc;
+    }
+    stamps_free(pg->stamps, pg->nstamps);
+    pg->stamps = st;
+    pg->nstamps = nst;
     if (pg->style == INGEST_STYLE_PAGE) {
-        long long next;
-        n = 0;
-        if (sscanf(p, "next_page %lld\n%n", &next, &n) != 1 || n == 0)
-            return SPATE_EPARSE;
-        p += n;
-        if (strncmp(p, "skip", 4) != 0)
-            return SPATE_EPARSE;
-        p += 4;
-        int64_t *skip = NULL;
-        size_t ns = 0;
-        while (*p == ' ') {
-            char *end;
-            long long v = strtoll(p + 1, &end, 10);
-            if (end == p + 1) {
-                free(skip);
-                return SPATE_EPARSE;
-            }
-            int64_t *ns_arr = realloc(skip, (ns + 1) * sizeof *skip);
-            if (!ns_arr) {
-                free(skip);
-                return SPATE_ENOMEM;
-            }
-            skip = ns_arr;
-            skip[ns++] = v;
-            p = end;
-        }
-        if (*p != '\n' && *p != '\0') {
-            free(skip);
-            return SPATE_EPARSE;
-        }
-        long long tp = 0, tc = 0;
-        if (*p == '\n' && strncmp(p + 1, "tail ", 5) == 0 &&
-            (sscanf(p + 6, "%lld %lld", &tp, &tc) != 2 || tp < 0 || tc < 0)) {
-            free(skip);
-            return SPATE_EPARSE;
-        }
-        pg->tail_page = tp;
-        pg->tail_count = tc;
-        if (ns)
-            qsort(skip, ns, sizeof *skip, cmp_i64);
+        pg->tail_page = tail_page;
+        pg->tail_count = tail_count;
+        if (nskip)
+            qsort(skip, nskip, sizeof *skip, cmp_i64);
         free(pg->skip);
         pg->skip = skip;
-        pg->nskip = ns;
+        pg->nskip = nskip;
         pg->next_page = next;
         trim_skip(pg);
         pg->done = 0;
-    } else if (pg->style == INGEST_STYLE_CURSOR || pg->style == INGEST_STYLE_LINK) {
-        if (strncmp(p, "end 1", 5) == 0) {
-            pg->done = 1;
-            pg->have_next = 0;
-            return 0;
-        }
-        if (strncmp(p, "cursor ", 7) != 0)
-            return SPATE_EPARSE;
-        p += 7;
-        size_t len = strcspn(p, "\n");
+    } else if (at_end) {
+        pg->done = 1;
+        pg->have_next = 0;
+    } else if (have_cursor) {
         free(pg->next_cursor);
-        pg->next_cursor = NULL;
-        if (!(len == 1 && p[0] == '-')) {
-            int rc = unhex(p, len, &pg->next_cursor);
-            if (rc)
-                return rc;
-        }
+        pg->next_cursor = cursor;
         pg->have_next = 1;
         pg->done = 0;
     }
     return 0;
 }
 
-int ingest__write_atomic(const char *path, const char *data, size_t len)
+int ingest__write_atomic(const char *path, const char *data, size_t len, int durable)
 {
     char tmp[4096];
     if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp) {
@@ -454,7 +698,7 @@ int ingest__write_atomic(const char *path, const char *data, size_t len)
         }
         off += (size_t)w;
     }
-    if (fsync(fd) != 0 || close(fd) != 0) {
+    if ((durable && fsync(fd) != 0) || close(fd) != 0) {
         int e = errno;
         unlink(tmp);
         errno = e;
@@ -466,6 +710,8 @@ int ingest__write_atomic(const char *path, const char *data, size_t len)
         errno = e;
         return SPATE_ESYS;
     }
+    if (!durable)
+        return 0;
     /* Make the rename itself durable. */
     char dir[4096];
     spate_strlcpy(dir, path, sizeof dir);

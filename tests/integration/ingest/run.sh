@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # run.sh -- integration tests of `spate ingest` against a real Kafka, api-sim and a small
-# scripted API (fake_api.py): pagination styles, resume, DLQ reasons, 1M records, faults,
-# SIGTERM mid-run, metrics; then outage.sh (a private broker stopped for 20 s mid-run;
-# INGEST_IT_SKIP_OUTAGE=1 skips it).
+# scripted API (fake_api.py): pagination styles, resume, DLQ reasons, kill -9 mid-run
+# (restart.sh), 1M records, faults, SIGTERM mid-run, metrics; then outage.sh (a private
+# broker stopped for 20 s mid-run; INGEST_IT_SKIP_OUTAGE=1 skips it).
 #
 # Environment: SPATE_BIN (the spate binary), SPATE_KAFKA (bootstrap, default
 # 127.0.0.1:9092), SPATE_BUILD (where it_ingest_verify is; default: next to SPATE_BIN).
@@ -434,6 +434,22 @@ else
   if [ "$of" -gt 0 ]; then
     failed=$((failed + of))
     failures+=("origin: see lines above")
+  fi
+fi
+
+# ---- kill -9 mid-stream: pages fetched again keep their fetched_at (issue 15) ----------
+SPATE_BIN="$SPATE_BIN" SPATE_KAFKA="$SPATE_KAFKA" bash "$HERE/restart.sh" >"$WORK/restart.log" 2>&1
+sed 's/^/  /' "$WORK/restart.log"
+op="$(grep -o '^[0-9]* passed, [0-9]* failed' "$WORK/restart.log" | tail -1)"
+if [ -z "$op" ]; then
+  bad "restart suite produced no summary"
+else
+  passed=$((passed + ${op%% passed*}))
+  of="${op#*passed, }"
+  of="${of%% failed}"
+  if [ "$of" -gt 0 ]; then
+    failed=$((failed + of))
+    failures+=("kill -9 restart: see lines above")
   fi
 fi
 

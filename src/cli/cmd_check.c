@@ -309,17 +309,11 @@ static void check_spark(struct checker *c, const struct spate_config *cfg)
  * named_struct( ... ) of the query file. */
 static int sql_fields(const char *path, char fields[][48], int max)
 {
-    FILE *f = fopen(path, "r");
-    if (!f)
+    char *text = spate_read_file(path);
+    if (!text)
         return -1;
-    struct spate_buf b = {0};
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        spate_buf_append(&b, chunk, n);
-    fclose(f);
     int count = 0;
-    const char *p = b.data ? strstr(b.data, "named_struct(") : NULL;
+    const char *p = strstr(text, "named_struct(");
     int depth = 0;
     for (; p && *p && count < max; p++) {
         if (*p == '(')
@@ -346,7 +340,7 @@ static int sql_fields(const char *path, char fields[][48], int max)
                 p++;
         }
     }
-    spate_buf_free(&b);
+    free(text);
     return count;
 }
 
